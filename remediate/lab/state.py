@@ -1,0 +1,120 @@
+"""State of one emulated Windows host: what `slmgr`, `ospp` and CIM report and change.
+
+Plain data. Behaviour (commands) lives in the command modules; fault profiles (fleet.py) only
+set these fields. Status and reason codes follow SoftwareLicensingProduct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum
+
+WINDOWS_APP_ID = "55c92734-d682-4d71-983e-d6ec3f16059f"
+OFFICE_APP_ID = "0ff1ce15-a989-479d-af46-f275c6370663"  # Office 2013 and later
+OFFICE14_APP_ID = "59a52881-a989-479d-af46-f275c6370663"  # Office 2010
+
+
+class LicenseStatus(IntEnum):
+    """SoftwareLicensingProduct.LicenseStatus."""
+
+    UNLICENSED = 0
+    LICENSED = 1
+    OOB_GRACE = 2
+    OOT_GRACE = 3
+    NON_GENUINE_GRACE = 4
+    NOTIFICATION = 5
+    EXTENDED_GRACE = 6
+
+
+@dataclass
+class Product:
+    """One licensed product with a key installed (Windows edition or an Office SKU)."""
+
+    name: str  # "Windows(R), Enterprise edition" / "Office 16, Office16ProPlusVL_KMS_Client edition"
+    description: str  # "Windows(R) Operating System, VOLUME_KMSCLIENT channel"
+    application_id: str
+    activation_id: str  # SKU id (uuid)
+    channel: str  # VOLUME_KMSCLIENT, VOLUME_MAK, RETAIL, OEM_DM, TIMEBASED_EVAL
+    product_key: str  # full key; only the last 5 characters are ever shown
+    status: LicenseStatus = LicenseStatus.OOB_GRACE
+    status_reason: int = 0x4004F00D  # HRESULT (unsigned); 0 when licensed
+    grace_minutes: int = 43200  # remaining grace (or volume expiration) minutes
+    activation_interval: int = 120  # minutes
+    renewal_interval: int = 10080  # minutes
+    licensed_until: datetime | None = None  # volume activation expiry (180 days after /ato)
+    kms_pid: str | None = None  # KMS host ePID after a successful activation
+
+    @property
+    def partial_key(self) -> str:
+        return self.product_key[-5:]
+
+    @property
+    def is_kms_client(self) -> bool:
+        return self.channel == "VOLUME_KMSCLIENT"
+
+
+@dataclass
+class OfficeInstall:
+    version: str  # "2010", "2013", "2016", "2019", "2021", "LTSC2024"
+    bitness: int  # 32 or 64 (Office bitness)
+    os_bitness: int = 64
+    products: list[Product] = field(default_factory=list)
+    kms_host: str | None = None  # ospp /sethst
+    kms_port: int | None = None  # ospp /setprt
+
+    @property
+    def office_dir(self) -> str:
+        """`C:\\Program Files\\Microsoft Office\\Office16` (or `Program Files (x86)` for 32-bit on 64-bit)."""
+        num = {"2010": "14", "2013": "15"}.get(self.version, "16")
+        pf = "Program Files (x86)" if self.bitness == 32 and self.os_bitness == 64 else "Program Files"
+        return f"C:\\{pf}\\Microsoft Office\\Office{num}"
+
+
+@dataclass
+class SppEvent:
+    """A Microsoft-Windows-Security-SPP / Software Protection Platform event."""
+
+    id: int  # 12288 (request sent), 12289 (response), 8198 (activation failed), 12293 ...
+    time: datetime
+    level: str  # "Information" / "Error" / "Warning"
+    message: str
+    provider: str = "Microsoft-Windows-Security-SPP"
+
+
+@dataclass
+class HostState:
+    name: str  # NetBIOS name, "WIN-0001"
+    domain: str  # DNS domain, "lab.test"
+    locale: str = "en-US"  # en-US, ja-JP, zh-CN
+    os_caption: str = "Microsoft Windows 10 Enterprise"
+    os_version: str = "10.0.19045"
+    edition_id: str = "Enterprise"  # key into the GVLK table
+    windows: Product | None = None
+    office: list[OfficeInstall] = field(default_factory=list)
+    dns_server: tuple[str, int] = ("127.0.0.1", 53)  # the lab DNS server this host queries
+    kms_registered_host: str | None = None  # slmgr /skms (Windows); None = auto-discovery via SRV
+    kms_registered_port: int | None = None
+    kms_discovered: str | None = None  # "kms01.lab.test:1688" after a DNS discovery
+    kms_client_ip: str | None = None  # "KMS machine IP address" after a contact
+    kms_host_caching: bool = True
+    clock_offset: timedelta = timedelta(0)  # host clock minus real time
+    license_store_broken: bool = False  # tokens.dat damaged: every SPP call fails 0xC004F012
+    latency: dict[str, float] = field(default_factory=dict)  # command kind -> seconds (slmgr, ospp, ps...)
+    events: list[SppEvent] = field(default_factory=list)
+    username: str = "admin"
+    password: str = field(default="", repr=False)
+    winrm_enabled: bool = True
+    hang: bool = False  # every command blocks until cancelled (tests of timeouts)
+
+    @property
+    def fqdn(self) -> str:
+        return f"{self.name.lower()}.{self.domain}"
+
+    def now(self) -> datetime:
+        """The host's own clock (real time shifted by the clock_skew offset)."""
+        return datetime.now(UTC) + self.clock_offset
+
+    @property
+    def oem_codepage(self) -> int:
+        return {"ja-JP": 932, "zh-CN": 936}.get(self.locale, 437)
