@@ -1,0 +1,353 @@
+"""One host's run: connect once, checks -> (planned | fixes -> verify), one HostResult.
+
+Every exception inside becomes this host's result; nothing here raises to the scheduler except
+cancellation. All text that leaves (stdout, stderr, errors, facts) goes through the Redactor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from remediate import parsing
+from remediate.diagnosis import Diagnosis
+from remediate.engine.events import RunEvents
+from remediate.engine.lockout import CredentialGuard, Outcome
+from remediate.redact import Redactor
+from remediate.results import HostResult, Phase, StepResult, Verdict
+from remediate.transports.base import (
+    AuthenticationError,
+    CertificateError,
+    CommandTimeout,
+    ConnectError,
+    ConnectionSpec,
+    Transport,
+    TransportError,
+)
+
+if TYPE_CHECKING:
+    from remediate.engine.scheduler import RunOptions
+    from remediate.inventory import Host
+    from remediate.playbook import Check, Fix, Playbook
+    from remediate.render import Renderer
+
+# Extra seconds the engine waits beyond a step's timeout for the transport to report it.
+STEP_GRACE = 5.0
+
+
+class Interrupted(Exception):
+    """The run was asked to stop (Ctrl-C) between two steps of this host."""
+
+
+class StepFailed(Exception):
+    """Internal: ends the host flow with a failed verdict."""
+
+
+def _err(e: BaseException) -> str:
+    text = str(e)
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def fix_reports_failure(parsed: Any) -> bool:
+    """A fix's parse says it failed: {"success": false} (slmgr-ato / ospp-act shape)."""
+    return isinstance(parsed, Mapping) and parsed.get("success") is False
+
+
+class HostRun:
+    def __init__(
+        self,
+        *,
+        playbook: Playbook,
+        host: Host,
+        spec: ConnectionSpec,
+        options: RunOptions,
+        renderer: Renderer,
+        redactor: Redactor,
+        guard: CredentialGuard,
+        transport_factory: Callable[[ConnectionSpec], Transport],
+        events: RunEvents,
+        stop: asyncio.Event,
+    ) -> None:
+        self.playbook, self.host, self.spec, self.options = playbook, host, spec, options
+        self.renderer, self.redactor, self.guard = renderer, redactor, guard
+        self.transport_factory, self.events, self.stop = transport_factory, events, stop
+        self.facts: dict[str, Any] = {}
+        self.steps: list[StepResult] = []
+        self.planned: list[dict[str, str]] = []
+        self.transport: Transport | None = None
+        self.fixes_ran: list[str] = []
+        self.started = time.monotonic()
+        self.base_context: dict[str, Any] = {
+            **dict(playbook.vars),
+            **host.masked_vars(),  # host vars (incl. -e extra vars) with secrets masked
+            "host": host.name,
+        }
+
+    # ---- public entry -------------------------------------------------------------------
+    async def run(self) -> HostResult:
+        try:
+            if self.options.host_timeout:
+                async with asyncio.timeout(self.options.host_timeout):
+                    result = await self._flow()
+            else:
+                result = await self._flow()
+        except TimeoutError:
+            verdict: Verdict = "failed" if self.transport is not None else "unreachable"
+            result = self._result(verdict, f"host timed out after {self.options.host_timeout:g}s")
+        except Interrupted:
+            if self.fixes_ran:
+                msg = f"interrupted after fixes {', '.join(self.fixes_ran)} ran; not verified"
+                result = self._result("failed", msg)
+            else:
+                result = self._result("skipped", "interrupted")
+        except StepFailed as e:
+            result = self._diagnosed("failed", str(e))
+        except Exception as e:  # any host error becomes this host's result, never the run's
+            result = self._result("failed", _err(e))
+        finally:
+            await self._close()
+        return self._redacted(result)
+
+    # ---- flow ---------------------------------------------------------------------------
+    async def _flow(self) -> HostResult:
+        err = await self._connect()
+        if err is not None:
+            return self._result("unreachable", err)
+        pb = self.playbook
+        checks_ok = True
+        broken: list[str] = []
+        for check in pb.checks:
+            step = await self._step(check, "check")
+            checks_ok &= bool(step.passed)
+            if step.error is not None:
+                broken.append(f"{check.id}: {step.error}")
+        if checks_ok:
+            return self._result("compliant")
+        if broken:  # a check could not run: do not act on partial evidence
+            return self._diagnosed("failed", "check could not run: " + "; ".join(broken))
+        if not self.options.apply:
+            for fix in pb.fixes:
+                if self._when(fix):
+                    self.planned.append({"id": fix.id, "describe": self._describe(fix)})
+            if self.planned:
+                return self._diagnosed("would_fix")
+            return self._diagnosed("failed", "non-compliant and no fix applies")
+        return await self._apply()
+
+    async def _apply(self) -> HostResult:
+        pb = self.playbook
+        for fix in pb.fixes:
+            self._check_stop()
+            if not self._when(fix):
+                continue
+            self.planned.append({"id": fix.id, "describe": self._describe(fix)})
+            self.fixes_ran.append(fix.id)
+            step = await self._step(fix, "fix")
+            if not step.passed:
+                why = step.error or (f"rc={step.rc}" if step.rc else "its output reports failure")
+                return self._diagnosed("failed", f"fix {fix.id} failed: {why}")
+        if not self.fixes_ran:
+            return self._diagnosed("failed", "non-compliant and no fix applies")
+        by_id = {c.id: c for c in pb.checks}
+        verify = [by_id[i] for i in pb.verify if i in by_id] or list(pb.checks)
+        bad = []
+        for check in verify:
+            self._check_stop()
+            step = await self._step(check, "verify")
+            if not step.passed:
+                bad.append(check.id)
+        if bad:
+            return self._diagnosed("failed", "verify failed: " + ", ".join(bad))
+        return self._result("fixed")
+
+    # ---- steps --------------------------------------------------------------------------
+    def _context(self) -> dict[str, Any]:
+        return {**self.base_context, "facts": self.facts}
+
+    def _check_stop(self) -> None:
+        if self.stop.is_set():
+            raise Interrupted
+
+    def _when(self, fix: Fix) -> bool:
+        if not fix.when:
+            return True
+        try:
+            return bool(self.renderer.expr(fix.when, self._context()))
+        except Exception as e:
+            raise StepFailed(f"fix {fix.id}: when: {_err(e)}") from e
+
+    def _describe(self, fix: Fix) -> str:
+        if not fix.describe:
+            return fix.id
+        try:
+            return self.redactor.text(self.renderer.text(fix.describe, self._context()))
+        except Exception as e:
+            return f"{fix.id} (describe failed: {_err(e)})"
+
+    async def _step(self, step: Check | Fix, phase: Phase) -> StepResult:
+        """Render, run, parse and judge one step; record it. Never raises (except cancel/stop)."""
+        self._check_stop()
+        self.events.step_started(self.host.name, step.id, phase)
+        started, t0 = time.time(), time.monotonic()
+        rc: int | None = None
+        stdout = stderr = ""
+        passed: bool | None = False
+        error: str | None = None
+        try:
+            script = self.renderer.script(step.run, step.shell, self._context())
+        except Exception as e:
+            error = f"render: {_err(e)}"
+        else:
+            assert self.transport is not None
+            try:
+                res = await asyncio.wait_for(
+                    self.transport.run(script, shell=step.shell, timeout=step.timeout),
+                    step.timeout + STEP_GRACE,
+                )
+                rc, stdout, stderr = res.rc, res.stdout, res.stderr
+            except (CommandTimeout, TimeoutError):
+                error = f"timed out after {step.timeout:g}s"
+            except TransportError as e:
+                error = _err(e)
+        if error is None:
+            passed, error = self._judge(step, phase, rc, stdout)
+        result = StepResult(
+            id=step.id,
+            phase=phase,
+            rc=rc,
+            stdout=self.redactor.text(stdout),
+            stderr=self.redactor.text(stderr),
+            started=started,
+            duration=time.monotonic() - t0,
+            passed=passed,
+            error=None if error is None else self.redactor.text(error),
+        )
+        self.steps.append(result)
+        self.events.step_finished(self.host.name, result)
+        return result
+
+    def _judge(self, step: Check | Fix, phase: Phase, rc: int | None, stdout: str) -> tuple[bool, str | None]:
+        parsed: Any = None
+        if step.parse:
+            try:
+                parsed = parsing.parse(step.parse, stdout)
+            except ValueError as e:
+                self.facts[step.id] = None
+                return False, f"parse {step.parse}: {e}"
+            self.facts[step.id] = parsed
+        if phase == "fix":
+            return (rc == 0 and not fix_reports_failure(parsed)), None
+        expect = getattr(step, "expect", None)
+        if not expect:
+            return rc == 0, None
+        try:
+            return bool(self.renderer.expr(expect, self._context())), None
+        except Exception as e:
+            return False, f"expect: {_err(e)}"
+
+    # ---- connection ---------------------------------------------------------------------
+    async def _connect(self) -> str | None:
+        """Connect with retries; None on success, else the reason the host is unreachable."""
+        cred = self.spec.credential_id
+        if not await self.guard.acquire(cred):
+            return self.guard.disabled_reason(cred or "?")
+        outcome: Outcome = "other"
+        try:
+            attempts = max(0, self.options.retries) + 1
+            for attempt in range(attempts):
+                transport = self.transport_factory(self.spec)
+                try:
+                    await asyncio.wait_for(transport.connect(), self.spec.connect_timeout + STEP_GRACE)
+                except AuthenticationError as e:
+                    outcome = "auth_failed"
+                    await self._safe_close(transport)
+                    return f"authentication failed: {_err(e)}"
+                except CertificateError as e:
+                    await self._safe_close(transport)
+                    return f"certificate rejected: {_err(e)}"
+                except (ConnectError, TimeoutError) as e:
+                    await self._safe_close(transport)
+                    if isinstance(e, TimeoutError):
+                        e = ConnectError(f"connect timed out after {self.spec.connect_timeout:g}s")
+                    if attempt + 1 >= attempts or self.stop.is_set():
+                        n = f" after {attempts} attempts" if attempts > 1 else ""
+                        return f"connection failed{n}: {_err(e)}"
+                    delay = self.options.retry_backoff * (2**attempt) * (1 + random.random() / 4)  # noqa: S311
+                    await asyncio.sleep(delay)
+                    continue
+                except TransportError as e:
+                    await self._safe_close(transport)
+                    return f"connection failed: {_err(e)}"
+                except BaseException:
+                    await self._safe_close(transport)
+                    raise
+                outcome = "ok"
+                self.transport = transport
+                return None
+            return "connection failed"
+        finally:
+            await self.guard.release(cred, outcome)
+
+    async def _safe_close(self, transport: Transport) -> None:
+        try:
+            await asyncio.wait_for(transport.close(), 10)
+        except Exception:  # noqa: S110 - closing a broken connection may fail; nothing to do
+            pass
+
+    async def _close(self) -> None:
+        if self.transport is not None:
+            t, self.transport = self.transport, None
+            await asyncio.shield(self._safe_close(t))
+
+    # ---- results ------------------------------------------------------------------------
+    def _result(self, verdict: Verdict, error: str | None = None) -> HostResult:
+        return HostResult(
+            host=self.host.name,
+            verdict=verdict,
+            facts=self.facts,
+            steps=self.steps,
+            planned=self.planned,
+            diagnosis=[],
+            error=error,
+            duration=time.monotonic() - self.started,
+        )
+
+    def _diagnosed(self, verdict: Verdict, error: str | None = None) -> HostResult:
+        result = self._result(verdict, error)
+        result.diagnosis = self._diagnose(result.failed_step_ids())
+        return result
+
+    def _diagnose(self, failed_steps: list[str]) -> list[Diagnosis]:
+        if self.playbook.diagnose != "kms":
+            return []
+        try:
+            from remediate.kms.diagnose import diagnose
+        except ImportError:
+            return []
+        try:
+            return list(diagnose(self.facts, failed_steps))
+        except Exception as e:  # a diagnosis bug must not hide the verdict
+            return [
+                Diagnosis(None, "Diagnosis failed", _err(e), "report this as a bug", False),
+            ]
+
+    def _redacted(self, r: HostResult) -> HostResult:
+        red = self.redactor
+        r.facts = red.obj(r.facts)
+        r.error = None if r.error is None else red.text(r.error)
+        r.planned = [red.obj(p) for p in r.planned]
+        r.diagnosis = [
+            Diagnosis(
+                d.code,
+                red.text(d.title),
+                red.text(d.cause),
+                red.text(d.action),
+                d.automatable,
+                tuple(red.text(x) for x in d.evidence),
+            )
+            for d in r.diagnosis
+        ]
+        return r

@@ -1,0 +1,190 @@
+"""The asyncio scheduler: forks, serial batches, max-fail-percentage, graceful stop.
+
+`run_playbook` never raises for a host's problem: every host ends with a HostResult, streamed
+to the JSONL file the moment it finishes. Setting `stop` (the CLI does on Ctrl-C) stops starting
+hosts; running hosts end after their current step; the rest are `skipped`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from remediate.engine.batches import make_batches
+from remediate.engine.events import RunEvents
+from remediate.engine.hostrun import HostRun, _err
+from remediate.engine.lockout import CredentialGuard
+from remediate.redact import MASK, Redactor
+from remediate.results import HostResult, RunResult
+from remediate.transports.base import ConnectionSpec, Transport
+from remediate.writers import JsonlWriter
+
+if TYPE_CHECKING:
+    from remediate.credentials import CredentialResolver
+    from remediate.inventory import Host
+    from remediate.playbook import Playbook
+    from remediate.render import Renderer
+
+
+@dataclass
+class RunOptions:
+    apply: bool = False
+    forks: int = 50
+    serial: str | None = None  # "N", "P%" or a list "1,10%"
+    max_fail_percentage: float | None = None
+    host_timeout: float | None = None  # seconds for one host's whole run
+    retries: int = 2  # extra connect attempts after a ConnectError
+    retry_backoff: float = 1.0  # seconds; doubles per attempt
+    auth_fail_limit: int = 3
+    extra_vars: dict[str, Any] = field(default_factory=dict)
+
+
+def make_transport(spec: ConnectionSpec) -> Transport:
+    """Default factory: the real transports (imported lazily; `fake` has no default script)."""
+    from remediate.transports import make_transport as real
+
+    return real(spec)
+
+
+def _secrets_of(host: Host, spec: ConnectionSpec | None) -> list[str | None]:
+    masked = host.masked_vars()
+    found: list[str | None] = [
+        v for k, v in host.vars.items() if isinstance(v, str) and masked.get(k) == MASK and v != MASK
+    ]
+    if spec is not None:
+        found += [spec.password, spec.cert_key_pem]
+    return found
+
+
+class _Run:
+    """State shared by every host task of one run."""
+
+    def __init__(
+        self,
+        playbook: Playbook,
+        hosts: Sequence[Host],
+        options: RunOptions,
+        events: RunEvents,
+        jsonl: Path | None,
+        stop: asyncio.Event,
+    ) -> None:
+        self.options, self.events, self.stop = options, events, stop
+        self.result = RunResult(
+            playbook=playbook.name, mode="apply" if options.apply else "dry_run", started=time.time()
+        )
+        self.order = [h.name for h in hosts]
+        self.done: dict[str, HostResult] = {}
+        self.writer = JsonlWriter(jsonl) if jsonl is not None else None
+        self.stop_reason: str | None = None
+
+    def finish(self, hr: HostResult) -> None:
+        self.done[hr.host] = hr
+        if self.writer is not None:
+            self.writer.write(hr)
+        self.events.host_finished(hr)
+        self._check_fail_percentage()
+
+    def _check_fail_percentage(self) -> None:
+        limit = self.options.max_fail_percentage
+        if limit is None or self.stop_reason is not None:
+            return
+        finished = [h for h in self.done.values() if h.verdict != "skipped"]
+        bad = sum(h.verdict in ("failed", "unreachable") for h in finished)
+        if finished and bad * 100 / len(finished) > limit:
+            self.stop_reason = (
+                f"max fail percentage {limit:g}% exceeded "
+                f"({bad} of {len(finished)} finished hosts failed or unreachable)"
+            )
+
+    def skip_reason(self) -> str | None:
+        if self.stop.is_set():
+            return "interrupted"
+        return self.stop_reason
+
+    def skip(self, name: str, reason: str) -> None:
+        self.finish(HostResult(host=name, verdict="skipped", error=f"not started: {reason}"))
+
+
+async def run_playbook(
+    playbook: Playbook,
+    hosts: Sequence[Host],
+    options: RunOptions,
+    *,
+    credentials: CredentialResolver,
+    transport_factory: Callable[[ConnectionSpec], Transport] = make_transport,
+    events: RunEvents | None = None,
+    jsonl: Path | None = None,
+    stop: asyncio.Event | None = None,
+    renderer: Renderer | None = None,
+) -> RunResult:
+    """Run `playbook` on `hosts`. `stop`: set it to stop gracefully (Ctrl-C)."""
+    if renderer is None:
+        from remediate.render import Renderer
+
+        renderer = Renderer()
+    events = events or RunEvents()
+    stop = stop or asyncio.Event()
+    batches = make_batches(list(hosts), options.serial)  # validates --serial before anything runs
+    redactor = Redactor()
+    # Resolve connection specs first: a credential prompt happens once, before any progress UI.
+    specs: dict[str, ConnectionSpec | Exception] = {}
+    for h in hosts:
+        try:
+            specs[h.name] = h.connection_spec(credentials)
+        except Exception as e:
+            specs[h.name] = e
+        spec = specs[h.name]
+        redactor.add(*_secrets_of(h, spec if isinstance(spec, ConnectionSpec) else None))
+    run = _Run(playbook, hosts, options, events, jsonl, stop)
+    guard = CredentialGuard(options.auth_fail_limit)
+    forks = asyncio.Semaphore(max(1, options.forks))
+    events.run_started(playbook.name, run.order, run.result.mode)
+
+    async def one(host: Host) -> None:
+        async with forks:
+            reason = run.skip_reason()
+            if reason is not None:
+                run.skip(host.name, reason)
+                return
+            spec = specs[host.name]
+            events.host_started(host.name)
+            if isinstance(spec, Exception):
+                hr = HostResult(host=host.name, verdict="failed", error=redactor.text(_err(spec)))
+            else:
+                hr = await HostRun(
+                    playbook=playbook,
+                    host=host,
+                    spec=spec,
+                    options=options,
+                    renderer=renderer,
+                    redactor=redactor,
+                    guard=guard,
+                    transport_factory=transport_factory,
+                    events=events,
+                    stop=stop,
+                ).run()
+            run.finish(hr)
+
+    try:
+        for batch in batches:
+            reason = run.skip_reason()
+            if reason is not None:
+                for h in batch:
+                    run.skip(h.name, reason)
+                continue
+            async with asyncio.TaskGroup() as tg:
+                for h in batch:
+                    tg.create_task(one(h))
+    finally:
+        if run.writer is not None:
+            run.writer.close()
+    result = run.result
+    result.hosts = [run.done[n] for n in run.order if n in run.done]
+    result.finished = time.time()
+    result.interrupted = stop.is_set()
+    events.run_finished(result)
+    return result

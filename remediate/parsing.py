@@ -1,0 +1,76 @@
+"""Parser registry for `parse: NAME` in playbooks.
+
+Built-ins: `json` (the whole stdout as JSON; empty output -> None), `lines` (non-blank lines,
+stripped), `text` (stdout stripped). Every kind in `remediate.kms.parsers.KINDS` is delegated to
+`remediate.kms.parsers.parse(kind, stdout)`. The parsed value becomes `facts[<step id>]`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+BUILTINS: dict[str, Callable[[str], Any]] = {}
+
+
+class ParseError(ValueError):
+    """The output could not be parsed by the named parser (or the name is unknown)."""
+
+
+def _builtin(name: str) -> Callable[[Callable[[str], Any]], Callable[[str], Any]]:
+    def register(fn: Callable[[str], Any]) -> Callable[[str], Any]:
+        BUILTINS[name] = fn
+        return fn
+
+    return register
+
+
+@_builtin("json")
+def _parse_json(stdout: str) -> Any:
+    text = stdout.strip().lstrip("\ufeff")
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ParseError(f"json: {e.msg} at line {e.lineno} column {e.colno}") from None
+
+
+@_builtin("lines")
+def _parse_lines(stdout: str) -> list[str]:
+    return [line.strip() for line in stdout.splitlines() if line.strip()]
+
+
+@_builtin("text")
+def _parse_text(stdout: str) -> str:
+    return stdout.strip()
+
+
+def _kms_kinds() -> tuple[str, ...]:
+    try:
+        from remediate.kms import parsers
+    except ImportError:
+        return ()
+    return tuple(getattr(parsers, "KINDS", ()))
+
+
+def known_parsers() -> tuple[str, ...]:
+    """Every name `parse:` accepts right now (built-ins first)."""
+    return tuple(BUILTINS) + tuple(k for k in _kms_kinds() if k not in BUILTINS)
+
+
+def parse(name: str, stdout: str) -> Any:
+    """Parse one step's stdout. Raises ParseError for unknown names or unparseable output."""
+    fn = BUILTINS.get(name)
+    if fn is not None:
+        return fn(stdout)
+    if name not in _kms_kinds():
+        raise ParseError(f"unknown parser {name!r}; known: {', '.join(known_parsers())}")
+    from remediate.kms import parsers
+
+    kms_parse: Callable[[str, str], Any] = parsers.parse
+    try:
+        return kms_parse(name, stdout)
+    except ValueError as e:  # kms ParseError subclasses ValueError
+        raise ParseError(f"{name}: {e}") from None

@@ -1,0 +1,166 @@
+"""Result records: StepResult -> HostResult -> RunResult, and the exit code they imply.
+
+These are plain dataclasses so the writers (JSON, JSONL, JUnit), the console and the history
+store all read the same shape. Everything here is already redacted by the engine.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+from remediate.diagnosis import Diagnosis
+
+Verdict = Literal["compliant", "would_fix", "fixed", "failed", "unreachable", "skipped"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
+Phase = Literal["check", "fix", "verify"]
+Mode = Literal["dry_run", "apply"]
+
+# Exit codes (DESIGN.md): bits combine, 2|4 -> 6.
+EXIT_OK = 0
+EXIT_USAGE = 1
+EXIT_NONCOMPLIANT = 2
+EXIT_UNREACHABLE = 4
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class StepResult:
+    id: str
+    phase: Phase
+    rc: int | None  # None: the command never completed (timeout, transport error)
+    stdout: str
+    stderr: str
+    started: float  # epoch seconds
+    duration: float  # seconds
+    passed: bool | None  # check/verify: expect held; fix: rc == 0 and parse did not report failure
+    error: str | None = None  # why the step could not run or be judged
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "phase": self.phase,
+            "rc": self.rc,
+            "stdout": self.stdout,
+            "stderr": self.stderr,
+            "started": round(self.started, 3),
+            "duration": round(self.duration, 3),
+            "passed": self.passed,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StepResult:
+        return cls(
+            id=d["id"],
+            phase=d["phase"],
+            rc=d.get("rc"),
+            stdout=d.get("stdout", ""),
+            stderr=d.get("stderr", ""),
+            started=float(d.get("started", 0.0)),
+            duration=float(d.get("duration", 0.0)),
+            passed=d.get("passed"),
+            error=d.get("error"),
+        )
+
+
+@dataclass
+class HostResult:
+    host: str
+    verdict: Verdict
+    facts: dict[str, Any] = field(default_factory=dict)
+    steps: list[StepResult] = field(default_factory=list)
+    planned: list[dict[str, str]] = field(default_factory=list)  # [{id, describe}] (dry run)
+    diagnosis: list[Diagnosis] = field(default_factory=list)
+    error: str | None = None
+    duration: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "verdict": self.verdict,
+            "error": self.error,
+            "duration": round(self.duration, 3),
+            "planned": [dict(p) for p in self.planned],
+            "diagnosis": [d.to_dict() for d in self.diagnosis],
+            "facts": self.facts,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> HostResult:
+        diags = [
+            Diagnosis(
+                code=x.get("code"),
+                title=x.get("title", ""),
+                cause=x.get("cause", ""),
+                action=x.get("action", ""),
+                automatable=bool(x.get("automatable", False)),
+                evidence=tuple(x.get("evidence", ())),
+            )
+            for x in d.get("diagnosis", [])
+        ]
+        return cls(
+            host=d["host"],
+            verdict=d["verdict"],
+            facts=dict(d.get("facts") or {}),
+            steps=[StepResult.from_dict(s) for s in d.get("steps", [])],
+            planned=[dict(p) for p in d.get("planned", [])],
+            diagnosis=diags,
+            error=d.get("error"),
+            duration=float(d.get("duration", 0.0)),
+        )
+
+    def failed_step_ids(self) -> list[str]:
+        return [s.id for s in self.steps if s.passed is False or s.error is not None]
+
+
+@dataclass
+class RunResult:
+    playbook: str
+    mode: Mode
+    started: float
+    finished: float | None = None
+    hosts: list[HostResult] = field(default_factory=list)
+    interrupted: bool = False
+
+    def counts(self) -> dict[str, int]:
+        """Hosts per verdict, every verdict present (zeros included), in VERDICTS order."""
+        c = Counter(h.verdict for h in self.hosts)
+        return {v: c.get(v, 0) for v in VERDICTS}
+
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        code = EXIT_OK
+        verdicts = {h.verdict for h in self.hosts}
+        # would_fix is non-compliant in a dry run; skipped hosts were not made compliant either.
+        if verdicts & {"failed", "would_fix", "skipped"}:
+            code |= EXIT_NONCOMPLIANT
+        if "unreachable" in verdicts:
+            code |= EXIT_UNREACHABLE
+        return code
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "playbook": self.playbook,
+            "mode": self.mode,
+            "started": round(self.started, 3),
+            "finished": None if self.finished is None else round(self.finished, 3),
+            "interrupted": self.interrupted,
+            "exit_code": self.exit_code(),
+            "counts": self.counts(),
+            "hosts": [h.to_dict() for h in self.hosts],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunResult:
+        return cls(
+            playbook=d["playbook"],
+            mode=d["mode"],
+            started=float(d["started"]),
+            finished=d.get("finished"),
+            hosts=[HostResult.from_dict(h) for h in d.get("hosts", [])],
+            interrupted=bool(d.get("interrupted", False)),
+        )
