@@ -5,7 +5,18 @@ Client libraries are imported lazily, so a run that only uses ssh never loads py
 
 from __future__ import annotations
 
+import base64
+
 from remediate.transports.base import ConnectionSpec, Transport
+
+
+def powershell_command_line(script: str, *, bypass: bool = False) -> str:
+    """The powershell.exe line that runs `script` unchanged: -EncodedCommand takes base64 of
+    UTF-16LE, so no quoting has to survive cmd.exe. `bypass` adds -ExecutionPolicy Bypass.
+    """
+    encoded = base64.b64encode(script.encode("utf-16-le")).decode("ascii")
+    policy = "-ExecutionPolicy Bypass " if bypass else ""
+    return f"powershell.exe -NoProfile -NonInteractive {policy}-EncodedCommand {encoded}"
 
 
 def make_transport(spec: ConnectionSpec) -> Transport:
@@ -23,10 +34,10 @@ def make_transport(spec: ConnectionSpec) -> Transport:
 
         return SSHTransport(spec)
     if spec.connection == "fake":
-        from remediate.transports import fake
+        from remediate.transports.fake import FakeTransport
 
-        return fake.make_fake_transport(spec)  # type: ignore[attr-defined,no-any-return]
+        return FakeTransport(spec)  # a fresh FakeFleet; tests use FakeFleet.factory instead
     raise ValueError(f"unknown connection type {spec.connection!r}")
 
 
-__all__ = ["make_transport"]
+__all__ = ["make_transport", "powershell_command_line"]

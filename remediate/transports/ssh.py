@@ -8,11 +8,11 @@ One connection per host, one exec channel per step. cmd scripts are sent as the 
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 
 import asyncssh
 
+from remediate.transports import powershell_command_line
 from remediate.transports.base import (
     AuthenticationError,
     CertificateError,
@@ -25,12 +25,6 @@ from remediate.transports.base import (
     TransportError,
 )
 from remediate.transports.decode import decode_output, decode_stderr
-
-
-def powershell_command_line(script: str) -> str:
-    """The powershell.exe line that runs `script` unchanged, whatever it contains."""
-    encoded = base64.b64encode(script.encode("utf-16-le")).decode("ascii")
-    return f"powershell.exe -NoProfile -NonInteractive -EncodedCommand {encoded}"
 
 
 class SSHTransport:

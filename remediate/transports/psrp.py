@@ -1,0 +1,211 @@
+"""PSRP transport: pypsrp `WSMan` + one `RunspacePool` per host, plus one WinRS shell for cmd.
+
+PowerShell steps run as `PowerShell(pool).add_script(script)` in the host's runspace pool:
+output objects joined with "\\n", error records rendered the way a PowerShell 5.1 console shows
+them, rc 1 when the pipeline had errors. cmd steps use a `pypsrp.shell.WinRS` shell (codepage
+65001) on the same WSMan connection, opened on first use and then reused. All pypsrp calls run
+on the shared thread pool, one at a time per host.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import requests
+from pypsrp.complex_objects import PSInvocationState
+from pypsrp.exceptions import AuthenticationError as PSRPAuthError
+from pypsrp.exceptions import WinRMError, WinRMTransportError, WSManFaultError
+from pypsrp.powershell import PowerShell, RunspacePool
+from pypsrp.shell import Process, SignalCode, WinRS
+from pypsrp.wsman import WSMan
+
+from remediate.transports.base import (
+    AuthenticationError,
+    CertificateError,
+    CommandResult,
+    CommandTimeout,
+    ConnectError,
+    ConnectionSpec,
+    ProtocolError,
+    Shell,
+    TransportError,
+)
+from remediate.transports.decode import decode_output, decode_stderr
+from remediate.transports.pool import HostWorker
+
+OPERATION_TIMEOUT_FAULT = 2150858793
+
+
+class _StepTimeout(Exception):
+    pass
+
+
+def translate(exc: BaseException, spec: ConnectionSpec) -> TransportError:
+    """Map a pypsrp / requests exception onto the transport exception tree (no secrets)."""
+    where = f"psrp {spec.address}"
+    if isinstance(exc, TransportError):
+        return exc
+    if isinstance(exc, PSRPAuthError):
+        return AuthenticationError(f"{where}: credentials rejected (HTTP 401)", host=spec.host)
+    if isinstance(exc, requests.exceptions.SSLError):
+        text = str(exc)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+            return CertificateError(f"{where}: server certificate not trusted", host=spec.host)
+        return ConnectError(f"{where}: TLS handshake failed", host=spec.host)
+    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout, OSError)):
+        return ConnectError(f"{where}: cannot reach the host ({type(exc).__name__})", host=spec.host)
+    if isinstance(exc, WSManFaultError):
+        return ProtocolError(f"{where}: WS-Man fault {exc.code}: {exc.reason}", host=spec.host)
+    if isinstance(exc, WinRMTransportError):
+        return ProtocolError(f"{where}: HTTP {exc.code}", host=spec.host)
+    if isinstance(exc, WinRMError):
+        return ProtocolError(f"{where}: {exc}", host=spec.host)
+    return ProtocolError(f"{where}: unexpected {type(exc).__name__}", host=spec.host)
+
+
+def render_error(record: Any) -> str:
+    """An ErrorRecord as PowerShell 5.1's console prints it (command : message, position, info)."""
+    name = getattr(record, "command_name", None)
+    lines = [f"{name} : {record}" if name else str(record)]
+    position = getattr(record, "invocation_position_message", None)
+    if position:
+        lines.append(str(position))
+    category = getattr(record, "message", None)
+    if category:
+        lines.append(f"    + CategoryInfo          : {category}")
+    fq_error = getattr(record, "fq_error", None)
+    if fq_error:
+        lines.append(f"    + FullyQualifiedErrorId : {fq_error}")
+    return "\r\n".join(lines)
+
+
+class PSRPTransport:
+    def __init__(self, spec: ConnectionSpec) -> None:
+        self.spec = spec
+        self._worker = HostWorker()
+        self._wsman: WSMan | None = None
+        self._pool: RunspacePool | None = None
+        self._winrs: WinRS | None = None
+
+    def __repr__(self) -> str:
+        return f"PSRPTransport(host={self.spec.host!r}, address={self.spec.address!r})"
+
+    @property
+    def _op_timeout(self) -> int:
+        return max(1, math.ceil(self.spec.operation_timeout))
+
+    def _poll_timeout(self, deadline: float) -> int:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _StepTimeout
+        return max(1, min(self._op_timeout, math.ceil(remaining)))
+
+    # --- blocking side (runs on the pool) -------------------------------------------------
+
+    def _open(self) -> None:
+        spec = self.spec
+        kwargs: dict[str, Any] = {}
+        if spec.cert_pem:
+            kwargs = {"certificate_pem": spec.cert_pem, "certificate_key_pem": spec.cert_key_pem}
+        cert_validation: Any = spec.cert_validation
+        if spec.cert_validation and spec.ca_path:
+            cert_validation = spec.ca_path  # pypsrp takes a CA bundle path here
+        self._wsman = WSMan(
+            spec.address,
+            port=spec.port or (5986 if spec.scheme == "https" else 5985),
+            username=spec.user,
+            password=spec.password,
+            ssl=spec.scheme == "https",
+            path=spec.path,
+            auth=spec.auth,
+            cert_validation=cert_validation,
+            connection_timeout=max(1, math.ceil(spec.connect_timeout)),
+            encryption=spec.message_encryption,
+            operation_timeout=self._op_timeout,
+            read_timeout=self._op_timeout + 10,
+            **kwargs,
+        )
+        pool = RunspacePool(self._wsman)
+        pool.open()
+        self._pool = pool
+
+    def _powershell(self, script: str, deadline: float) -> tuple[str, str, int]:
+        assert self._pool is not None
+        ps = PowerShell(self._pool)
+        ps.add_script(script)
+        ps.begin_invoke()
+        try:
+            while ps.state == PSInvocationState.RUNNING:
+                ps.poll_invoke(timeout=self._poll_timeout(deadline))
+        except _StepTimeout:
+            try:
+                ps.stop()  # PS_CTRL_C signal to the pipeline
+            except (WinRMError, requests.exceptions.RequestException):
+                pass
+            raise
+        stdout = "\n".join("" if o is None else str(o) for o in ps.output)
+        stderr = "\r\n".join(render_error(e) for e in ps.streams.error)
+        return stdout, stderr, 1 if ps.had_errors else 0
+
+    def _cmd(self, script: str, deadline: float) -> tuple[bytes, bytes, int]:
+        assert self._wsman is not None
+        if self._winrs is None:
+            winrs = WinRS(self._wsman, codepage=self.spec.codepage, no_profile=True)
+            winrs.open()
+            self._winrs = winrs
+        process = Process(self._winrs, script.strip())
+        process.begin_invoke()
+        try:
+            while process.rc is None:
+                process.poll_invoke(timeout=self._poll_timeout(deadline))
+        finally:
+            # terminate ends a command past its deadline and frees a finished one (as WinRS does)
+            try:
+                process.signal(SignalCode.TERMINATE)
+            except (WinRMError, requests.exceptions.RequestException):
+                pass
+        return process.stdout, process.stderr, int(process.rc)
+
+    def _close(self) -> None:
+        winrs, pool, wsman = self._winrs, self._pool, self._wsman
+        self._winrs = self._pool = self._wsman = None
+        for closer in (winrs, pool, wsman):
+            if closer is None:
+                continue
+            try:
+                closer.close()
+            except (WinRMError, requests.exceptions.RequestException, OSError):
+                pass
+
+    # --- async side -----------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        try:
+            await self._worker.call(self._open)
+        except Exception as exc:
+            raise translate(exc, self.spec) from None
+
+    async def run(self, script: str, *, shell: Shell, timeout: float) -> CommandResult:
+        if shell not in ("cmd", "powershell"):
+            raise ProtocolError(f"psrp: shell {shell!r} is not available on Windows", host=self.spec.host)
+        if self._pool is None:
+            raise ConnectError("psrp: not connected", host=self.spec.host)
+        started = time.monotonic()
+        deadline = started + timeout
+        try:
+            if shell == "powershell":
+                stdout, stderr, rc = await self._worker.call(self._powershell, script, deadline)
+            else:
+                out, err, rc = await self._worker.call(self._cmd, script, deadline)
+                stdout = decode_output(out, self.spec.output_encoding)
+                stderr = decode_stderr(err, self.spec.output_encoding)
+        except _StepTimeout:
+            raise CommandTimeout(f"psrp: step exceeded {timeout:g}s", host=self.spec.host) from None
+        except Exception as exc:
+            raise translate(exc, self.spec) from None
+        return CommandResult(rc=rc, stdout=stdout, stderr=stderr, elapsed=time.monotonic() - started)
+
+    async def close(self) -> None:
+        await self._worker.call(self._close)

@@ -1,0 +1,215 @@
+"""WinRM transport: pywinrm's `winrm.protocol.Protocol`, one WinRS shell per host.
+
+connect() opens one shell (codepage 65001) and every step reuses it: Command, then Receive
+polls bounded by the WS-Man OperationTimeout, then Signal terminate (which is also how a step
+that passes its deadline is stopped). All pywinrm calls run on the shared thread pool, one at a
+time per host (pywinrm sessions are not thread-safe).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import requests
+from winrm.exceptions import (
+    AuthenticationError as WinRMAuthError,
+)
+from winrm.exceptions import (
+    WinRMError,
+    WinRMOperationTimeoutError,
+    WinRMTransportError,
+    WSManFaultError,
+)
+from winrm.protocol import Protocol
+
+from remediate.transports import powershell_command_line
+from remediate.transports.base import (
+    AuthenticationError,
+    CertificateError,
+    CommandResult,
+    CommandTimeout,
+    ConnectError,
+    ConnectionSpec,
+    ProtocolError,
+    Shell,
+    TransportError,
+)
+from remediate.transports.decode import decode_output, decode_stderr
+from remediate.transports.pool import HostWorker
+
+# pywinrm has no separate "negotiate": its ntlm method is requests_ntlm (NTLM inside the
+# Negotiate header, like Windows' own clients when Kerberos is unavailable).
+_AUTH = {
+    "negotiate": "ntlm",
+    "ntlm": "ntlm",
+    "kerberos": "kerberos",
+    "credssp": "credssp",
+    "basic": "basic",
+    "certificate": "certificate",
+}
+SHELL_NOT_FOUND = 2150858843  # WS-Man fault: the shell was deleted (idle timeout, service restart)
+
+
+def endpoint_url(spec: ConnectionSpec) -> str:
+    port = spec.port or (5986 if spec.scheme == "https" else 5985)
+    host = f"[{spec.address}]" if ":" in spec.address else spec.address
+    return f"{spec.scheme}://{host}:{port}/{spec.path.lstrip('/')}"
+
+
+def winrs_command(script: str, shell: Shell) -> str:
+    """The WinRS command line for one step (WinRS runs it through `cmd.exe /c`)."""
+    if shell == "powershell":
+        return powershell_command_line(script, bypass=True)
+    return script.strip()
+
+
+def translate(exc: BaseException, spec: ConnectionSpec) -> TransportError:
+    """Map a pywinrm / requests exception onto the transport exception tree (no secrets)."""
+    where = f"winrm {spec.address}"
+    if isinstance(exc, TransportError):
+        return exc
+    if isinstance(exc, WinRMAuthError):
+        return AuthenticationError(f"{where}: credentials rejected (HTTP 401)", host=spec.host)
+    if isinstance(exc, requests.exceptions.SSLError):
+        text = str(exc)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+            return CertificateError(f"{where}: server certificate not trusted", host=spec.host)
+        return ConnectError(f"{where}: TLS handshake failed", host=spec.host)
+    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout, OSError)):
+        return ConnectError(
+            f"{where}: cannot reach {endpoint_url(spec)} ({type(exc).__name__})", host=spec.host
+        )
+    if isinstance(exc, WSManFaultError):
+        code = f" {exc.wsman_fault_code}" if exc.wsman_fault_code is not None else ""
+        return ProtocolError(f"{where}: WS-Man fault{code}: {exc.reason}", host=spec.host)
+    if isinstance(exc, WinRMTransportError):
+        return ProtocolError(f"{where}: HTTP {exc.code}", host=spec.host)
+    if isinstance(exc, WinRMError):
+        return ProtocolError(f"{where}: {exc}", host=spec.host)
+    return ProtocolError(f"{where}: unexpected {type(exc).__name__}", host=spec.host)
+
+
+class _StepTimeout(Exception):
+    pass
+
+
+class WinRMTransport:
+    def __init__(self, spec: ConnectionSpec) -> None:
+        self.spec = spec
+        self._worker = HostWorker()
+        self._proto: Protocol | None = None
+        self._shell_id: str | None = None
+
+    def __repr__(self) -> str:
+        return f"WinRMTransport(host={self.spec.host!r}, endpoint={endpoint_url(self.spec)!r})"
+
+    # --- blocking side (runs on the pool) -------------------------------------------------
+
+    def _protocol(self) -> Protocol:
+        spec = self.spec
+        op = max(1, math.ceil(spec.operation_timeout))
+        kwargs: dict[str, Any] = {
+            "transport": _AUTH.get(spec.auth, spec.auth),
+            "username": spec.user,
+            "password": spec.password,
+            "server_cert_validation": "validate" if spec.cert_validation else "ignore",
+            "read_timeout_sec": op + max(5, math.ceil(spec.connect_timeout)),
+            "operation_timeout_sec": op,
+            "message_encryption": spec.message_encryption,
+        }
+        if spec.ca_path:
+            kwargs["ca_trust_path"] = spec.ca_path
+        if spec.cert_pem:
+            kwargs["cert_pem"] = spec.cert_pem
+            kwargs["cert_key_pem"] = spec.cert_key_pem
+        return Protocol(endpoint_url(spec), **kwargs)
+
+    def _open(self) -> None:
+        proto = self._proto or self._protocol()
+        self._proto = proto
+        self._shell_id = proto.open_shell(codepage=self.spec.codepage, noprofile=True)
+
+    def _step(self, command: str, deadline: float) -> tuple[bytes, bytes, int]:
+        proto, shell_id = self._proto, self._shell_id
+        assert proto is not None and shell_id is not None
+        try:
+            command_id = proto.run_command(shell_id, command)
+        except WSManFaultError as exc:
+            if exc.wsman_fault_code != SHELL_NOT_FOUND:
+                raise
+            self._open()  # the server dropped our shell: open a new one, once
+            proto, shell_id = self._proto, self._shell_id
+            assert proto is not None and shell_id is not None
+            command_id = proto.run_command(shell_id, command)
+        out: list[bytes] = []
+        err: list[bytes] = []
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _StepTimeout
+                # Each Receive waits at most the operation timeout, trimmed to the step deadline.
+                proto.operation_timeout_sec = max(
+                    1, min(math.ceil(self.spec.operation_timeout), math.ceil(remaining))
+                )
+                try:
+                    stdout, stderr, rc, done = proto.get_command_output_raw(shell_id, command_id)
+                except WinRMOperationTimeoutError:
+                    continue
+                out.append(stdout)
+                err.append(stderr)
+                if done:
+                    return b"".join(out), b"".join(err), rc
+        finally:
+            # Signal terminate: ends a command still running (timeout) and frees a finished one.
+            try:
+                proto.cleanup_command(shell_id, command_id)
+            except (WinRMError, WinRMTransportError, requests.exceptions.RequestException):
+                pass
+
+    def _close(self) -> None:
+        proto, shell_id = self._proto, self._shell_id
+        self._proto = self._shell_id = None
+        if proto is None:
+            return
+        try:
+            if shell_id is not None:
+                proto.close_shell(shell_id)
+        except (WinRMError, WinRMTransportError, requests.exceptions.RequestException, AssertionError):
+            pass
+        finally:
+            proto.transport.close_session()
+
+    # --- async side -----------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        try:
+            await self._worker.call(self._open)
+        except Exception as exc:
+            raise translate(exc, self.spec) from None
+
+    async def run(self, script: str, *, shell: Shell, timeout: float) -> CommandResult:
+        if shell not in ("cmd", "powershell"):
+            raise ProtocolError(f"winrm: shell {shell!r} is not available on Windows", host=self.spec.host)
+        if self._shell_id is None:
+            raise ConnectError("winrm: not connected", host=self.spec.host)
+        started = time.monotonic()
+        try:
+            stdout, stderr, rc = await self._worker.call(
+                self._step, winrs_command(script, shell), started + timeout
+            )
+        except _StepTimeout:
+            raise CommandTimeout(f"winrm: step exceeded {timeout:g}s", host=self.spec.host) from None
+        except Exception as exc:
+            raise translate(exc, self.spec) from None
+        return CommandResult(
+            rc=rc,
+            stdout=decode_output(stdout, self.spec.output_encoding),
+            stderr=decode_stderr(stderr, self.spec.output_encoding),
+            elapsed=time.monotonic() - started,
+        )
+
+    async def close(self) -> None:
+        await self._worker.call(self._close)
