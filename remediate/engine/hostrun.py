@@ -51,6 +51,12 @@ def _err(e: BaseException) -> str:
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
+def _host_template_vars(host: Host) -> dict[str, Any]:
+    """Host vars (incl. -e extra vars) without secrets; masked ones if the host can't drop them."""
+    drop = getattr(host, "template_vars", None)
+    return dict(drop() if callable(drop) else host.masked_vars())
+
+
 def fix_reports_failure(parsed: Any) -> bool:
     """A fix's parse says it failed: {"success": false} (slmgr-ato / ospp-act shape)."""
     return isinstance(parsed, Mapping) and parsed.get("success") is False
@@ -82,7 +88,7 @@ class HostRun:
         self.started = time.monotonic()
         self.base_context: dict[str, Any] = {
             **dict(playbook.vars),
-            **host.masked_vars(),  # host vars (incl. -e extra vars) with secrets masked
+            **_host_template_vars(host),
             "host": host.name,
         }
 
