@@ -1,0 +1,243 @@
+"""Host variables -> ConnectionSpec, with Ansible's names and defaults.
+
+Sources for the names/defaults: ansible.builtin winrm and ansible.windows psrp connection plugin
+docs (ansible_winrm_* / ansible_psrp_*), ansible.builtin.ssh (ansible_ssh_*). Invalid values
+raise ConfigError naming the file, line and variable where the value was defined.
+"""
+
+from __future__ import annotations
+
+import codecs
+from typing import Any, Literal, cast
+
+from remediate.errors import ConfigError, did_you_mean
+from remediate.inventory.model import Host
+from remediate.transports.base import ConnectionSpec
+
+CONNECTIONS = ("winrm", "psrp", "ssh", "fake")
+# ansible_winrm_transport names -> ConnectionSpec.auth (plaintext/ssl are pywinrm's Basic)
+_WINRM_TRANSPORTS = {
+    "ntlm": "ntlm",
+    "kerberos": "kerberos",
+    "credssp": "credssp",
+    "basic": "basic",
+    "plaintext": "basic",
+    "ssl": "basic",
+    "certificate": "certificate",
+    "negotiate": "negotiate",
+}
+_PSRP_AUTH = ("basic", "certificate", "negotiate", "kerberos", "ntlm", "credssp")
+_BOOL_TRUE = ("yes", "on", "1", "true", "y", "t")
+_BOOL_FALSE = ("no", "off", "0", "false", "n", "f")
+
+REMEDIATE_VARS = (
+    "remediate_output_encoding",
+    "remediate_codepage",
+    "remediate_ssh_port",
+    "remediate_ssh_known_hosts",
+    "remediate_connect_timeout",
+    "remediate_operation_timeout",
+    "remediate_password_env",
+    "remediate_password_file",
+    "remediate_password_prompt",
+)
+
+
+class _Vars:
+    """Typed access to a host's vars; errors point at the value's origin."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        o = self.host.origin(key)
+        return ConfigError(message, file=o.file, line=o.line, field=o.field)
+
+    def first(self, *keys: str) -> tuple[str, Any] | None:
+        for k in keys:
+            if self.host.vars.get(k) not in (None, ""):
+                return k, self.host.vars[k]
+        return None
+
+    def str(self, *keys: str) -> str | None:
+        found = self.first(*keys)
+        if found is None:
+            return None
+        k, v = found
+        if isinstance(v, bool) or not isinstance(v, str | int | float):
+            raise self.fail(k, f"expected a string, got {type(v).__name__}")
+        return str(v)
+
+    def int(self, *keys: str, low: int = 1, high: int = 65535) -> int | None:
+        found = self.first(*keys)
+        if found is None:
+            return None
+        k, v = found
+        try:
+            if isinstance(v, bool) or isinstance(v, float) and not v.is_integer():
+                raise ValueError
+            n = int(str(v).strip()) if isinstance(v, str) else int(v)
+        except (TypeError, ValueError):
+            raise self.fail(k, f"expected an integer, got {v!r}") from None
+        if not low <= n <= high:
+            raise self.fail(k, f"expected an integer from {low} to {high}, got {n}")
+        return n
+
+    def float(self, *keys: str) -> float | None:
+        found = self.first(*keys)
+        if found is None:
+            return None
+        k, v = found
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            raise self.fail(k, f"expected a number of seconds, got {v!r}") from None
+        if f <= 0:
+            raise self.fail(k, f"expected a positive number of seconds, got {v!r}")
+        return f
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str | None:
+        v = self.str(key)
+        if v is None:
+            return None
+        if v.lower() not in choices:
+            raise self.fail(key, f"expected one of {', '.join(choices)}, got {v!r}{did_you_mean(v, choices)}")
+        return v.lower()
+
+    def bool(self, *keys: str) -> bool | None:
+        found = self.first(*keys)
+        if found is None:
+            return None
+        k, v = found
+        if isinstance(v, bool):
+            return v
+        s = str(v).strip().lower()
+        if s in _BOOL_TRUE or s in _BOOL_FALSE:
+            return s in _BOOL_TRUE
+        raise self.fail(k, f"expected a boolean (true/false), got {v!r}")
+
+
+def _scheme_and_port(v: _Vars, scheme_key: str, port_keys: tuple[str, ...]) -> tuple[str, int]:
+    """Ansible: port defaults to 5986; scheme is http when the port is 5985, else https."""
+    port = v.int(*port_keys)
+    scheme = v.choice(scheme_key, ("http", "https"))
+    if scheme is None:
+        scheme = "http" if port == 5985 else "https"
+    if port is None:
+        port = 5985 if scheme == "http" else 5986
+    return scheme, port
+
+
+def _winrm_auth(v: _Vars, user: str | None) -> str:
+    found = v.first("ansible_winrm_transport")
+    if found is None:
+        # Ansible would fall back to Basic; remediate uses NTLM (Basic over HTTP is cleartext).
+        return "kerberos" if user and "@" in user else "ntlm"
+    key, raw = found
+    items = raw if isinstance(raw, list) else str(raw).split(",")
+    for item in (str(i).strip().lower() for i in items):
+        if item in _WINRM_TRANSPORTS:
+            return _WINRM_TRANSPORTS[item]
+    raise v.fail(key, f"expected one of {', '.join(_WINRM_TRANSPORTS)}, got {raw!r}")
+
+
+def _cert_validation(v: _Vars, key: str) -> bool:
+    return v.choice(key, ("validate", "ignore")) != "ignore"
+
+
+def _strip_fqcn(name: str) -> str:
+    return name.rsplit(".", 1)[-1]  # ansible.builtin.winrm / ansible.windows.psrp -> winrm / psrp
+
+
+def build_spec(host: Host, *, password: str | None, credential_id: str | None) -> ConnectionSpec:
+    v = _Vars(host)
+    for key in host.vars:  # a near miss of one of our own names is a typo, not a user variable
+        if key.startswith("remediate_") and key not in REMEDIATE_VARS and did_you_mean(key, REMEDIATE_VARS):
+            raise v.fail(key, f"unknown remediate variable{did_you_mean(key, REMEDIATE_VARS)}")
+    raw_conn = v.str("ansible_connection") or "winrm"
+    connection = _strip_fqcn(raw_conn)
+    if connection not in CONNECTIONS:
+        raise v.fail(
+            "ansible_connection",
+            f"expected one of {', '.join(CONNECTIONS)}, got {raw_conn!r}{did_you_mean(connection, CONNECTIONS)}",
+        )
+    encoding = v.str("remediate_output_encoding")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise v.fail("remediate_output_encoding", f"unknown encoding {encoding!r}") from None
+    common: dict[str, Any] = {
+        "host": host.name,
+        "password": password,
+        "credential_id": credential_id,
+        "codepage": v.int("remediate_codepage", low=1, high=65535) or 65001,
+        "output_encoding": encoding,
+    }
+    connect_timeout = v.float("remediate_connect_timeout")
+    operation_timeout = v.float("remediate_operation_timeout")
+    if connection == "ssh":
+        host_key_checking = v.bool("ansible_ssh_host_key_checking", "ansible_host_key_checking")
+        spec = ConnectionSpec(
+            address=v.str("ansible_host", "ansible_ssh_host") or host.name,
+            port=v.int("remediate_ssh_port", "ansible_port", "ansible_ssh_port") or 22,
+            user=v.str("ansible_user", "ansible_ssh_user"),
+            connection="ssh",
+            auth="password",
+            cert_validation=host_key_checking is not False,
+            ssh_known_hosts=v.str("remediate_ssh_known_hosts"),
+            connect_timeout=connect_timeout or v.float("ansible_ssh_timeout", "ansible_timeout") or 30.0,
+            **common,
+        )
+    elif connection == "psrp":
+        user = v.str("ansible_user", "ansible_psrp_user")
+        scheme, port = _scheme_and_port(v, "ansible_psrp_protocol", ("ansible_port", "ansible_psrp_port"))
+        spec = ConnectionSpec(
+            address=v.str("ansible_host", "ansible_psrp_host") or host.name,
+            port=port,
+            user=user,
+            connection="psrp",
+            scheme=cast(Literal["http", "https"], scheme),
+            auth=v.choice("ansible_psrp_auth", _PSRP_AUTH) or "negotiate",
+            cert_validation=_cert_validation(v, "ansible_psrp_cert_validation"),
+            ca_path=v.str("ansible_psrp_ca_cert"),
+            cert_pem=v.str("ansible_psrp_certificate_pem"),
+            cert_key_pem=v.str("ansible_psrp_certificate_key_pem"),
+            message_encryption=cast(
+                Literal["auto", "always", "never"],
+                v.choice("ansible_psrp_message_encryption", ("auto", "always", "never")) or "auto",
+            ),
+            path=(v.str("ansible_psrp_path") or "wsman").lstrip("/"),
+            connect_timeout=connect_timeout or v.float("ansible_psrp_connection_timeout") or 30.0,
+            operation_timeout=operation_timeout or v.float("ansible_psrp_operation_timeout") or 20.0,
+            **common,
+        )
+    else:  # winrm (and fake, which takes the same vars)
+        user = v.str("ansible_user", "ansible_winrm_user")
+        scheme, port = _scheme_and_port(v, "ansible_winrm_scheme", ("ansible_port", "ansible_winrm_port"))
+        spec = ConnectionSpec(
+            address=v.str("ansible_host", "ansible_winrm_host") or host.name,
+            port=port,
+            user=user,
+            connection=cast(Literal["winrm", "fake"], connection),
+            scheme=cast(Literal["http", "https"], scheme),
+            auth=_winrm_auth(v, user),
+            cert_validation=_cert_validation(v, "ansible_winrm_server_cert_validation"),
+            ca_path=v.str("ansible_winrm_ca_trust_path"),
+            cert_pem=v.str("ansible_winrm_cert_pem"),
+            cert_key_pem=v.str("ansible_winrm_cert_key_pem"),
+            message_encryption=cast(
+                Literal["auto", "always", "never"],
+                v.choice("ansible_winrm_message_encryption", ("auto", "always", "never")) or "auto",
+            ),
+            path=(v.str("ansible_winrm_path") or "wsman").lstrip("/"),
+            connect_timeout=connect_timeout or v.float("ansible_winrm_connection_timeout") or 30.0,
+            operation_timeout=operation_timeout or v.float("ansible_winrm_operation_timeout_sec") or 20.0,
+            **common,
+        )
+    return spec
+
+
+def validate(host: Host) -> None:
+    """Check every connection variable at load time, before anything connects."""
+    build_spec(host, password=None, credential_id=None)

@@ -1,0 +1,99 @@
+"""The Inventory: load, select hosts by pattern, show the group tree."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from remediate.errors import ConfigError, did_you_mean
+from remediate.inventory import connection, loaders, patterns
+from remediate.inventory.builder import Builder
+from remediate.inventory.model import Group, Host
+
+
+class Inventory:
+    def __init__(self, hosts: dict[str, Host], groups: dict[str, Group], source: str) -> None:
+        self.hosts = hosts
+        self.groups = groups
+        self.source = source
+        self.warnings: list[str] = []  # e.g. literal passwords; shown by `remediate inventory`
+
+    @classmethod
+    def load(cls, path: str | Path, extra_vars: Mapping[str, Any] | None = None) -> Inventory:
+        """Load a YAML or INI inventory (file or directory) plus group_vars/ and host_vars/ beside it.
+
+        Every connection variable and password reference is validated here: a broken inventory
+        raises ConfigError (file, line, field) before anything connects.
+        """
+        from remediate.credentials import validate_source
+
+        p = Path(path)
+        b = Builder()
+        loaders.load_source(b, p)
+        loaders.load_vars_dirs(b, p if p.is_dir() else p.parent)
+        b.reconcile()
+        inv = cls(b.build_hosts(extra_vars or {}), b.groups, str(path))
+        for host in inv.hosts.values():
+            connection.validate(host)
+            warning = validate_source(host)
+            if warning and warning not in inv.warnings:
+                inv.warnings.append(warning)
+        return inv
+
+    def group_hosts(self, name: str) -> list[str]:
+        """Hosts in a group or any of its descendants, in inventory order."""
+        members: set[str] = set()
+        stack, seen = [name], set()
+        while stack:
+            g = self.groups[stack.pop()]
+            if g.name in seen:
+                continue
+            seen.add(g.name)
+            members.update(g.hosts)
+            stack.extend(g.children)
+        if name == "all":
+            return list(self.hosts)
+        return [h for h in self.hosts if h in members]
+
+    def select(self, pattern: str) -> list[Host]:
+        """Hosts matching an Ansible host pattern (see patterns.py); ConfigError for bad patterns."""
+        matcher = patterns.Matcher(list(self.hosts), self.group_hosts, list(self.groups))
+        return [self.hosts[n] for n in patterns.select(pattern, matcher)]
+
+    def host(self, name: str) -> Host:
+        if name not in self.hosts:
+            raise ConfigError(f"no host named {name!r}{did_you_mean(name, self.hosts)}", file=self.source)
+        return self.hosts[name]
+
+    def graph(self) -> str:
+        """The group tree, formatted like `ansible-inventory --graph` (declaration order)."""
+        lines: list[str] = []
+
+        def walk(name: str, depth: int) -> None:
+            g = self.groups[name]
+            lines.append(_graph_name(f"@{name}:", depth))
+            for child in g.children:
+                walk(child, depth + 1)
+            if name != "all":
+                for h in g.hosts:
+                    lines.append(_graph_name(h, depth + 1))
+
+        walk("all", 0)
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Like `ansible-inventory --list`, with secrets masked."""
+        out: dict[str, Any] = {"_meta": {"hostvars": {n: h.masked_vars() for n, h in self.hosts.items()}}}
+        for name, g in self.groups.items():
+            entry: dict[str, Any] = {}
+            if g.children:
+                entry["children"] = sorted(g.children)
+            if g.hosts:
+                entry["hosts"] = list(g.hosts)
+            out[name] = entry
+        return out
+
+
+def _graph_name(name: str, depth: int) -> str:
+    return "  |" * depth + "--" + name if depth else name

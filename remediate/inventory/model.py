@@ -1,0 +1,95 @@
+"""Inventory data: groups, hosts with merged variables, and secret masking."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from remediate.transports.base import ConnectionSpec
+
+if TYPE_CHECKING:
+    from remediate.credentials import CredentialResolver
+
+MASK = "********"
+
+# Variable names whose values are secrets. `remediate_password_env/_file/_prompt` hold references,
+# not secrets, so they stay visible.
+_SECRET_NAME = re.compile(r"pass(word|wd)?$|pass(word|wd)?_|passphrase|secret|token|private_key|key_pem", re.I)
+_REFERENCE_NAMES = {"remediate_password_env", "remediate_password_file", "remediate_password_prompt"}
+
+
+def is_secret_name(name: str) -> bool:
+    return name not in _REFERENCE_NAMES and bool(_SECRET_NAME.search(name))
+
+
+def is_reference(value: Any) -> bool:
+    """A credential reference like {env: VAR}, {file: PATH}, {prompt: LABEL}: safe to show."""
+    return isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in ("env", "file", "prompt")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a variable's value was defined, for error messages."""
+
+    file: str | None
+    line: int | None
+    field: str
+
+
+@dataclass
+class Group:
+    name: str
+    vars: dict[str, Any] = field(default_factory=dict)  # from the inventory file
+    origins: dict[str, Origin] = field(default_factory=dict)
+    dir_vars: dict[str, Any] = field(default_factory=dict)  # from group_vars/
+    dir_origins: dict[str, Origin] = field(default_factory=dict)
+    children: list[str] = field(default_factory=list)
+    parents: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)  # direct members, inventory order
+    priority: int = 1  # ansible_group_priority
+    depth: int = 0  # distance from `all` (longest path), like Ansible
+
+    def sort_key(self) -> tuple[int, int, str]:
+        return (self.depth, self.priority, self.name)
+
+
+@dataclass(repr=False)
+class Host:
+    name: str
+    vars: dict[str, Any]  # merged: defaults < groups (parent before child) < host < extra vars
+    groups: list[str]  # group names (without `all`), sorted
+    origins: dict[str, Origin] = field(default_factory=dict, compare=False)
+
+    def connection_spec(self, credentials: CredentialResolver) -> ConnectionSpec:
+        from remediate.inventory.connection import build_spec
+
+        password, credential_id = credentials.password_for(self)
+        return build_spec(self, password=password, credential_id=credential_id)
+
+    def origin(self, key: str) -> Origin:
+        return self.origins.get(key, Origin(None, None, f"hosts.{self.name}.{key}"))
+
+    def masked_vars(self) -> dict[str, Any]:
+        """The merged vars with every secret replaced by "********" (references stay visible)."""
+        return {k: _mask(k, v) for k, v in self.vars.items()}
+
+    def template_vars(self) -> dict[str, Any]:
+        """The vars templates may see: secrets removed entirely."""
+        return {k: v for k, v in self.vars.items() if not is_secret_name(k)}
+
+    def __repr__(self) -> str:
+        return f"Host(name={self.name!r}, groups={self.groups!r}, vars={self.masked_vars()!r})"
+
+    __str__ = __repr__
+
+
+def _mask(key: str, value: Any) -> Any:
+    if is_secret_name(key):
+        if value is None or value == "" or is_reference(value):
+            return value
+        return MASK
+    if isinstance(value, Mapping):
+        return {k: _mask(str(k), v) for k, v in value.items()}
+    return value
