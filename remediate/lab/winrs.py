@@ -1,0 +1,225 @@
+"""WinRS cmd shells (resource URI .../windows/shell/cmd): Create, Command, Send, Receive, Signal, Delete.
+
+Each Command runs `host.run_command(...)` as an asyncio task. Receive waits up to the request's
+OperationTimeout for it and answers with the recorded Windows shape (data streams, End markers,
+CommandState Done + ExitCode), or the TimedOut fault 2150858793 so the client polls again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from dataclasses import dataclass, field
+from xml.sax.saxutils import escape, quoteattr
+
+from remediate.lab.api import EmulatedHost, ExecResult, Stdin
+from remediate.lab.soap import (
+    ACTION_COMMAND,
+    ACTION_CREATE,
+    ACTION_DELETE,
+    ACTION_RECEIVE,
+    ACTION_SEND,
+    ACTION_SIGNAL,
+    NS_RSP,
+    WSManFault,
+    WSManRequest,
+    envelope,
+    fault_action_not_supported,
+    fault_invalid_parameter,
+    fault_schema,
+    fault_timed_out,
+    fault_unknown_command,
+    fault_unknown_shell,
+    new_id,
+    parse_duration,
+)
+
+log = logging.getLogger(__name__)
+
+CMD_URI = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
+_STATE_DONE = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Done"
+_RSP = f"{{{NS_RSP}}}"
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Who is asking: filled by the server from the HTTP connection and the auth result."""
+
+    owner: str
+    client_ip: str
+    machine: str  # the Machine attribute of faults (the address the client used)
+
+
+@dataclass
+class _Command:
+    task: asyncio.Task[ExecResult]
+    stdin: Stdin
+
+
+@dataclass
+class _Shell:
+    codepage: int
+    commands: dict[str, _Command] = field(default_factory=dict)
+
+
+def _bool_option(value: str | None) -> bool:
+    return (value or "").strip().lower() == "true"
+
+
+def _format_idle(seconds: float) -> str:
+    return f"PT{seconds:.3f}S"
+
+
+class WinRSService:
+    """The cmd shell plugin of one emulated host."""
+
+    def __init__(self, host: EmulatedHost) -> None:
+        self.host = host
+        self.shells: dict[str, _Shell] = {}
+
+    async def handle(self, req: WSManRequest, ctx: RequestContext) -> bytes:
+        if req.action == ACTION_CREATE:
+            return self._create(req, ctx)
+        shell_id = req.shell_id or ""
+        shell = self.shells.get(shell_id)
+        if shell is None:
+            raise fault_unknown_shell(shell_id)
+        if req.action == ACTION_DELETE:
+            self._delete(shell_id)
+            return envelope(req.action + "Response", req.message_id, "")
+        if req.action == ACTION_COMMAND:
+            return self._command(req, shell)
+        if req.action == ACTION_SEND:
+            return self._send(req, shell)
+        if req.action == ACTION_RECEIVE:
+            return await self._receive(req, shell)
+        if req.action == ACTION_SIGNAL:
+            return self._signal(req, shell)
+        raise fault_action_not_supported(req.action)
+
+    def close(self) -> None:
+        for shell_id in list(self.shells):
+            self._delete(shell_id)
+
+    # -- operations ---------------------------------------------------------------------------
+
+    def _create(self, req: WSManRequest, ctx: RequestContext) -> bytes:
+        body = req.body.find(f"{_RSP}Shell") if req.body is not None else None
+        if body is None:
+            raise fault_schema()
+        codepage_opt = req.options.get("WINRS_CODEPAGE", "").strip()
+        codepage = int(codepage_opt) if codepage_opt.isdigit() else self.host.oem_codepage
+        shell_id = new_id()
+        self.shells[shell_id] = _Shell(codepage=codepage)
+        extras = ""
+        env = body.find(f"{_RSP}Environment")
+        if env is not None:
+            extras += "<rsp:Environment>" + "".join(
+                f"<rsp:Variable Name={quoteattr(v.get('Name', ''))}>{escape(v.text or '')}</rsp:Variable>"
+                for v in env.iterfind(f"{_RSP}Variable")
+            ) + "</rsp:Environment>"
+        workdir = body.findtext(f"{_RSP}WorkingDirectory")
+        if workdir:
+            extras += f"<rsp:WorkingDirectory>{escape(workdir)}</rsp:WorkingDirectory>"
+        idle = parse_duration(body.findtext(f"{_RSP}IdleTimeOut"), 7200.0)
+        inputs = escape(body.findtext(f"{_RSP}InputStreams") or "stdin")
+        outputs = escape(body.findtext(f"{_RSP}OutputStreams") or "stdout stderr")
+        xml = (
+            f"<x:ResourceCreated><a:Address>{escape(req.to)}</a:Address><a:ReferenceParameters>"
+            f"<w:ResourceURI>{CMD_URI}</w:ResourceURI><w:SelectorSet>"
+            f'<w:Selector Name="ShellId">{shell_id}</w:Selector></w:SelectorSet></a:ReferenceParameters>'
+            f'</x:ResourceCreated><rsp:Shell xmlns:rsp="{NS_RSP}"><rsp:ShellId>{shell_id}</rsp:ShellId>'
+            f"<rsp:ResourceUri>{CMD_URI}</rsp:ResourceUri><rsp:Owner>{escape(ctx.owner)}</rsp:Owner>"
+            f"<rsp:ClientIP>{escape(ctx.client_ip)}</rsp:ClientIP>{extras}"
+            f"<rsp:IdleTimeOut>{_format_idle(idle)}</rsp:IdleTimeOut>"
+            f"<rsp:InputStreams>{inputs}</rsp:InputStreams><rsp:OutputStreams>{outputs}</rsp:OutputStreams>"
+            "<rsp:ShellRunTime>P0DT0H0M0S</rsp:ShellRunTime><rsp:ShellInactivity>P0DT0H0M0S</rsp:ShellInactivity>"
+            "</rsp:Shell>"
+        )
+        return envelope(req.action + "Response", req.message_id, xml)
+
+    def _command(self, req: WSManRequest, shell: _Shell) -> bytes:
+        line_el = req.body.find(f"{_RSP}CommandLine") if req.body is not None else None
+        if line_el is None:
+            raise fault_schema()
+        parts = [line_el.findtext(f"{_RSP}Command") or ""]
+        parts += [a.text or "" for a in line_el.iterfind(f"{_RSP}Arguments")]
+        line = " ".join(p for p in parts if p)
+        command_id = (line_el.get("CommandId") or new_id()).upper()
+        stdin = Stdin()
+        coro = self.host.run_command(
+            line,
+            codepage=shell.codepage,
+            stdin=stdin,
+            skip_cmd_shell=_bool_option(req.options.get("WINRS_SKIP_CMD_SHELL")),
+        )
+        shell.commands[command_id] = _Command(asyncio.ensure_future(coro), stdin)
+        xml = f"<rsp:CommandResponse><rsp:CommandId>{command_id}</rsp:CommandId></rsp:CommandResponse>"
+        return envelope(req.action + "Response", req.message_id, xml)
+
+    def _send(self, req: WSManRequest, shell: _Shell) -> bytes:
+        send = req.body.find(f"{_RSP}Send") if req.body is not None else None
+        if send is None:
+            raise fault_schema()
+        for stream in send.iterfind(f"{_RSP}Stream"):
+            cmd = shell.commands.get((stream.get("CommandId") or "").upper())
+            if cmd is None:
+                raise fault_unknown_command()
+            try:
+                data = base64.b64decode(stream.text or "", validate=True)
+            except ValueError as exc:
+                raise fault_schema() from exc
+            cmd.stdin.feed(data, end=_bool_option(stream.get("End")))
+        return envelope(req.action + "Response", req.message_id, "<rsp:SendResponse/>")
+
+    async def _receive(self, req: WSManRequest, shell: _Shell) -> bytes:
+        desired = req.body.find(f"{_RSP}Receive/{_RSP}DesiredStream") if req.body is not None else None
+        if desired is None or not desired.get("CommandId"):
+            raise fault_invalid_parameter()  # what the cmd plugin says to a Receive without CommandId
+        command_id = (desired.get("CommandId") or "").upper()
+        cmd = shell.commands.get(command_id)
+        if cmd is None:
+            raise fault_unknown_command()
+        done, _ = await asyncio.wait({cmd.task}, timeout=max(req.operation_timeout, 0.0))
+        if not done:
+            raise fault_timed_out()
+        result = self._result(cmd.task)
+        attr = f'CommandId="{command_id}"'
+        xml = "<rsp:ReceiveResponse>"
+        for name, data in (("stdout", result.stdout), ("stderr", result.stderr)):
+            if data:
+                xml += f'<rsp:Stream Name="{name}" {attr}>{base64.b64encode(data).decode()}</rsp:Stream>'
+        xml += f'<rsp:Stream Name="stdout" {attr} End="true"></rsp:Stream>'
+        xml += f'<rsp:Stream Name="stderr" {attr} End="true"></rsp:Stream>'
+        xml += f'<rsp:CommandState {attr} State="{_STATE_DONE}"><rsp:ExitCode>{result.rc}</rsp:ExitCode>'
+        xml += "</rsp:CommandState></rsp:ReceiveResponse>"
+        return envelope(req.action + "Response", req.message_id, xml)
+
+    def _result(self, task: asyncio.Task[ExecResult]) -> ExecResult:
+        if task.cancelled():
+            return ExecResult(rc=-1073741510, stdout=b"", stderr=b"")  # STATUS_CONTROL_C_EXIT
+        exc = task.exception()
+        if exc is not None:
+            log.error("emulated host %s failed: %r", self.host.name, exc)
+            return ExecResult(rc=1, stdout=b"", stderr=f"lab: emulator error: {exc}\r\n".encode())
+        return task.result()
+
+    def _signal(self, req: WSManRequest, shell: _Shell) -> bytes:
+        sig = req.body.find(f"{_RSP}Signal") if req.body is not None else None
+        if sig is None:
+            raise fault_schema()
+        cmd = shell.commands.pop((sig.get("CommandId") or "").upper(), None)
+        if cmd is None:
+            raise fault_unknown_command()
+        cmd.task.cancel()  # terminate and ctrl_c both end the emulated process
+        return envelope(req.action + "Response", req.message_id, "<rsp:SignalResponse/>")
+
+    def _delete(self, shell_id: str) -> None:
+        shell = self.shells.pop(shell_id, None)
+        if shell is not None:
+            for cmd in shell.commands.values():
+                cmd.task.cancel()
+
+
+__all__ = ["CMD_URI", "RequestContext", "WinRSService", "WSManFault"]

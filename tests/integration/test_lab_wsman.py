@@ -1,0 +1,199 @@
+"""Real pywinrm / pypsrp clients against the lab WS-Man server over loopback (NTLM, encryption, TLS)."""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+import winrm
+from pypsrp.client import Client
+from pypsrp.exceptions import AuthenticationError as PsrpAuthError
+from winrm.exceptions import InvalidCredentialsError
+
+from remediate.lab.api import ExecResult, PSResult, Stdin
+from remediate.lab.tls import LabCA
+from remediate.lab.wsman_server import serve_wsman
+
+
+@dataclass
+class EchoHost:
+    """Test-local EmulatedHost: echoes command lines, honours the codepage, can be slow."""
+
+    name: str = "WIN-TEST01"
+    fqdn: str = "win-test01.lab.test"
+    username: str = "admin"
+    password: str = "S3cret!pass"
+    codepage_default: int = 437
+    calls: list[tuple[str, int, bool]] = field(default_factory=list)
+
+    @property
+    def oem_codepage(self) -> int:
+        return self.codepage_default
+
+    async def run_command(
+        self, command_line: str, *, codepage: int, stdin: Stdin | None = None, skip_cmd_shell: bool = False
+    ) -> ExecResult:
+        self.calls.append((command_line, codepage, skip_cmd_shell))
+        if "sleep" in command_line:
+            await asyncio.sleep(float(command_line.split()[-1]))
+        if "fail" in command_line:
+            return ExecResult(rc=3, stdout=b"", stderr=b"it failed\r\n")
+        if "stdin" in command_line and stdin is not None:
+            data = await stdin.read_all()
+            return ExecResult(rc=0, stdout=b"got:" + data, stderr=b"")
+        encoding = {65001: "utf-8", 437: "cp437", 932: "cp932"}.get(codepage, "cp437")
+        text = f"echo:{command_line}|{codepage}\r\n"
+        return ExecResult(rc=0, stdout=text.encode(encoding, "replace"), stderr=b"")
+
+    async def run_powershell(self, script: str) -> PSResult:
+        if "Write-Error" in script:
+            return PSResult(output=["partial"], errors=["boom one", "boom two"])
+        return PSResult(output=[f"ps:{script}", "line2"])
+
+
+class LabThread:
+    """The asyncio server in a background thread with its own loop (the clients are blocking)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro):  # type: ignore[no-untyped-def]
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@dataclass
+class Lab:
+    host: EchoHost
+    http_port: int
+    https_port: int
+    ca_path: pathlib.Path
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    host = EchoHost()
+    ca = LabCA.create(tmp_path_factory.mktemp("ca"))
+    runner = LabThread()
+    http = runner.run(serve_wsman(host, bind="127.0.0.1", port=0))
+    ctx = ca.server_context(["localhost", host.fqdn], ["127.0.0.1"])
+    https = runner.run(serve_wsman(host, bind="127.0.0.1", port=0, ssl_context=ctx))
+    yield Lab(host, http.sockets[0].getsockname()[1], https.sockets[0].getsockname()[1], ca.ca_path)
+
+    async def shutdown() -> None:
+        http.close()
+        https.close()
+
+    runner.run(shutdown())
+    runner.stop()
+
+
+def _session(lab: Lab, user: str = "admin", password: str | None = None, **kw: object) -> winrm.Session:
+    return winrm.Session(
+        f"http://127.0.0.1:{lab.http_port}/wsman",
+        auth=(user, password or lab.host.password),
+        transport="ntlm",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_pywinrm_run_cmd_ntlm_encrypted(lab: Lab) -> None:
+    r = _session(lab).run_cmd("cscript", ["//nologo", "slmgr.vbs", "/dli"])
+    assert r.status_code == 0
+    # Command + Arguments joined with spaces; default codepage is the host's OEM codepage.
+    assert r.std_out == b"echo:cscript //nologo slmgr.vbs /dli|437\r\n"
+
+
+@pytest.mark.parametrize("user", ["admin", "WIN-TEST01\\admin", ".\\admin", "admin@lab.test", "ADMIN"])
+def test_user_name_forms(lab: Lab, user: str) -> None:
+    assert _session(lab, user=user).run_cmd("ver").status_code == 0
+
+
+def test_stderr_and_exit_code(lab: Lab) -> None:
+    r = _session(lab).run_cmd("fail")
+    assert (r.status_code, r.std_out, r.std_err) == (3, b"", b"it failed\r\n")
+
+
+def test_wrong_password_is_401(lab: Lab) -> None:
+    with pytest.raises(InvalidCredentialsError):
+        _session(lab, password="wrong").run_cmd("ver")
+
+
+def test_wrong_user_is_401(lab: Lab) -> None:
+    with pytest.raises(InvalidCredentialsError):
+        _session(lab, user="guest").run_cmd("ver")
+
+
+def test_pywinrm_run_ps_goes_through_winrs(lab: Lab) -> None:
+    r = _session(lab).run_ps("Get-Date")
+    assert r.status_code == 0
+    line, codepage, _ = lab.host.calls[-1]
+    assert line.startswith("powershell -encodedcommand ")
+
+
+def test_codepage_65001_on_request(lab: Lab) -> None:
+    p = winrm.Protocol(
+        f"http://127.0.0.1:{lab.http_port}/wsman", transport="ntlm", username="admin", password=lab.host.password
+    )
+    shell = p.open_shell(codepage=65001)
+    cmd = p.run_command(shell, "echo", ["héllo"])
+    out, _err, rc = p.get_command_output(shell, cmd)
+    p.cleanup_command(shell, cmd)
+    p.close_shell(shell)
+    assert rc == 0 and out.decode("utf-8") == "echo:echo héllo|65001\r\n"
+
+
+def test_operation_timeout_fault_then_result(lab: Lab) -> None:
+    # pywinrm retries Receive on fault 2150858793; the command takes longer than one poll.
+    s = _session(lab, operation_timeout_sec=1, read_timeout_sec=3)
+    started = time.monotonic()
+    r = s.run_cmd("sleep", ["1.5"])
+    assert r.status_code == 0 and time.monotonic() - started >= 1.5
+
+
+def test_basic_over_http_is_refused(lab: Lab) -> None:
+    s = winrm.Session(f"http://127.0.0.1:{lab.http_port}/wsman", auth=("admin", lab.host.password), transport="basic")
+    with pytest.raises(InvalidCredentialsError):
+        s.run_cmd("ver")
+
+
+def test_pypsrp_execute_cmd_negotiate_encrypted(lab: Lab) -> None:
+    c = Client("127.0.0.1", port=lab.http_port, username="admin", password=lab.host.password, ssl=False, auth="negotiate")
+    out, err, rc = c.execute_cmd("whoami")
+    assert (out, err, rc) == ("echo:whoami|437\r\n", "", 0)
+
+
+def test_pypsrp_https_basic_validates_lab_ca(lab: Lab) -> None:
+    c = Client(
+        "localhost",
+        port=lab.https_port,
+        username="admin",
+        password=lab.host.password,
+        ssl=True,
+        auth="basic",
+        cert_validation=str(lab.ca_path),
+    )
+    out, _err, rc = c.execute_cmd("hostname")
+    assert rc == 0 and out.startswith("echo:hostname|")
+
+
+def test_pypsrp_https_negotiate(lab: Lab) -> None:
+    c = Client("localhost", port=lab.https_port, username="admin", password=lab.host.password,
+               ssl=True, auth="negotiate", cert_validation=str(lab.ca_path))
+    assert c.execute_cmd("ver")[2] == 0
+
+
+def test_pypsrp_wrong_password(lab: Lab) -> None:
+    c = Client("127.0.0.1", port=lab.http_port, username="admin", password="nope", ssl=False, auth="negotiate")
+    with pytest.raises(PsrpAuthError):
+        c.execute_cmd("ver")
