@@ -1,0 +1,145 @@
+"""KMS host stand-in: a real TCP listener speaking the lab's one-line activation handshake.
+
+The real KMS protocol is MS-RPC over TCP 1688; the lab replaces the payload with one line each way
+while keeping the network behaviour real (a stopped listener refuses connections, a silent one
+makes the client time out):
+
+    client -> `ACTIVATE <activation_id> <client_fqdn>\\r\\n`
+    server -> `OK <kms_epid>\\r\\n` | `ERR 0xXXXXXXXX\\r\\n`, then closes.
+
+Behaviours: ok, count_too_low (0xC004F038), not_supported (0xC004F042), drop (reads the request and
+never answers: the client's 3 s timeout turns it into 0xC004F074, like a firewall dropping replies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+log = logging.getLogger(__name__)
+
+KmsBehaviour = Literal["ok", "count_too_low", "not_supported", "drop"]
+KMS_BEHAVIOURS: tuple[str, ...] = get_args(KmsBehaviour)
+
+ERR_COUNT_TOO_LOW = 0xC004F038  # the KMS count is below the product's N-policy
+ERR_NOT_SUPPORTED = 0xC004F042  # this KMS host cannot activate that product
+ERR_INVALID_REQUEST = 0x8007000D  # ERROR_INVALID_DATA: the request line did not parse
+READ_TIMEOUT = 10.0  # a client that never sends its line is dropped after this
+
+
+@dataclass(frozen=True)
+class KmsRequest:
+    activation_id: str
+    client_fqdn: str
+    peer: str
+    answer: str  # the line sent back, without CRLF ("" when dropped)
+
+
+class KmsListener:
+    """One KMS host: `await start()` listens on (address, port); `await stop()` refuses again."""
+
+    def __init__(
+        self,
+        name: str,
+        address: str,
+        port: int = 1688,
+        *,
+        behaviour: KmsBehaviour = "ok",
+        epid: str = "06401-00206-271-298329-03-1033-17763.0000-2542019",
+        fqdn: str | None = None,
+    ) -> None:
+        if behaviour not in KMS_BEHAVIOURS:
+            raise ValueError(f"unknown KMS behaviour {behaviour!r}; expected one of {KMS_BEHAVIOURS}")
+        self.name = name
+        self.fqdn = fqdn or name
+        self.address = address
+        self.port = port
+        self.behaviour: KmsBehaviour = behaviour  # may be changed at runtime
+        self.epid = epid
+        self.requests: list[KmsRequest] = []  # every request seen, newest last
+        self._server: asyncio.Server | None = None
+        self._conns: set[asyncio.StreamWriter] = set()
+
+    def __repr__(self) -> str:
+        state = "listening" if self.running else "stopped"
+        return f"KmsListener({self.fqdn} {self.address}:{self.port} {self.behaviour} {state})"
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    async def start(self) -> None:
+        if self._server is not None:
+            return
+        self._server = await asyncio.start_server(self._handle, self.address, self.port, reuse_address=True)
+        log.debug("KMS %s listening on %s:%d", self.fqdn, self.address, self.port)
+
+    async def stop(self) -> None:
+        """Close the listening socket (new connections are refused) and drop open connections."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close()
+        for writer in list(self._conns):
+            writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.wait_closed(), 2.0)
+
+    def answer_for(self, activation_id: str) -> str | None:
+        """The reply line for a request under the current behaviour (None: stay silent)."""
+        if self.behaviour == "ok":
+            return f"OK {self.epid}"
+        if self.behaviour == "count_too_low":
+            return f"ERR 0x{ERR_COUNT_TOO_LOW:08X}"
+        if self.behaviour == "not_supported":
+            return f"ERR 0x{ERR_NOT_SUPPORTED:08X}"
+        return None  # drop
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._conns.add(writer)
+        peer = writer.get_extra_info("peername")
+        peer_s = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        try:
+            try:
+                raw = await asyncio.wait_for(reader.readline(), READ_TIMEOUT)
+            except (TimeoutError, ConnectionError):
+                return
+            parts = raw.decode("ascii", "replace").split()
+            if len(parts) != 3 or parts[0].upper() != "ACTIVATE":
+                answer: str | None = f"ERR 0x{ERR_INVALID_REQUEST:08X}"
+                aid, client = "", ""
+            else:
+                aid, client = parts[1], parts[2]
+                answer = self.answer_for(aid)
+            self.requests.append(KmsRequest(aid, client, peer_s, answer or ""))
+            if answer is None:  # drop: hold the connection open until the client gives up
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(reader.read(), READ_TIMEOUT)
+                return
+            writer.write(answer.encode("ascii") + b"\r\n")
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+        finally:
+            self._conns.discard(writer)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+
+async def kms_activate(
+    address: str, port: int, activation_id: str, client_fqdn: str, timeout: float = 3.0
+) -> str:
+    """Client side of the handshake (tests, tools): the reply line, or OSError / TimeoutError."""
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout)
+    try:
+        writer.write(f"ACTIVATE {activation_id} {client_fqdn}\r\n".encode("ascii"))
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), timeout)
+        return line.decode("ascii").strip()
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()

@@ -1,0 +1,390 @@
+"""Run a lab fleet: DNS server, KMS listeners and every host's WinRM/SSH endpoints on loopback.
+
+Each Lab takes a random 127.A.B.0 block (retrying on EADDRINUSE) and gives every host its own
+address with the standard ports (WinRM 5985/5986, SSH 22 or 2222 when 22 cannot be bound).
+Layout of the block (offsets from 127.A.B.0, continuing into the next /24s for big fleets):
+
+    .1 DNS (default view)   .2 DNS (firewalled view)   .3 firewalled KMS address (nothing listens)
+    .4 decommissioned KMS (nothing listens)   .10+ KMS hosts   .50+ Windows hosts
+
+`Lab` is asyncio; `LabThread` runs one in a background event loop for sync callers (tests, demo);
+`serve` is `remediate lab up`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import importlib
+import logging
+import random
+import signal
+import socket
+import ssl
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from remediate.lab.api import EmulatedHost
+from remediate.lab.dns import DEFAULT_VIEW, LabDns
+from remediate.lab.fleet import FleetSpec
+from remediate.lab.fleet_hosts import FIREWALLED_VIEW, build_hosts
+from remediate.lab.inventory_writer import InventoryHost, build_inventory, write_inventory
+from remediate.lab.kms import KmsListener
+from remediate.lab.state import HostState
+
+log = logging.getLogger(__name__)
+
+WINRM_HTTP, WINRM_HTTPS, SSH_PORT, SSH_FALLBACK = 5985, 5986, 22, 2222
+# offsets into the block; address() maps offset n to .(n % 254 + 1) of the (n // 254)-th /24
+DNS_OFF, DNS_FW_OFF, FW_BLACKHOLE_OFF, OLD_KMS_OFF, KMS_OFF, HOST_OFF = 0, 1, 2, 3, 9, 49
+START_CONCURRENCY = 64  # hosts brought up at once
+T = TypeVar("T")
+
+
+def _optional(module: str, attr: str) -> Any:
+    """A piece another engineer owns, or None while it has not landed."""
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return None
+
+
+@dataclass
+class LabHost:
+    name: str
+    address: str
+    ports: dict[str, int]  # listening endpoints: "http", "https", "ssh"
+    state: HostState
+    profile: str
+    inventory_password: str = field(repr=False)
+    emulated: EmulatedHost | None = field(default=None, repr=False)
+    servers: list[Any] = field(default_factory=list, repr=False)
+
+
+class Lab:
+    def __init__(self, spec: FleetSpec, workdir: Path, *, password: str | None = None) -> None:
+        self.spec = spec
+        self.workdir = Path(workdir)
+        self.password = password or spec.resolved_password()
+        self.hosts: dict[str, LabHost] = {}
+        self.kms: dict[str, KmsListener] = {}
+        self.dns = LabDns(spec.domain)
+        self.dns_server: tuple[str, int] = ("127.0.0.1", 53)
+        self.firewalled_dns_server: tuple[str, int] = ("127.0.0.1", 53)
+        self.ca_path: Path | None = None
+        self.known_hosts: Path | None = None
+        self.ssh_port: int | None = None
+        self.block = ""
+        self.start_seconds = 0.0
+        self.started = False
+
+    def __repr__(self) -> str:
+        return f"Lab({self.spec.hosts} hosts, block {self.block or '-'}, started={self.started})"
+
+    def address(self, offset: int) -> str:
+        a, b = (int(x) for x in self.block.split(".")[1:3])
+        b, last = b + offset // 254, offset % 254 + 1
+        return f"127.{a}.{b}.{last}"
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        t0 = time.perf_counter()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for attempt in range(6):
+            blocks_needed = (HOST_OFF + self.spec.hosts) // 254 + 1
+            self.block = f"127.{random.randint(16, 250)}.{random.randint(0, 254 - blocks_needed)}.0"  # noqa: S311
+            try:
+                await self._start_all()
+                break
+            except OSError as exc:
+                await self.stop()
+                if exc.errno != errno.EADDRINUSE or attempt == 5:
+                    raise
+                log.info("address block %s busy (%s); trying another", self.block, exc)
+        self.started = True
+        self.start_seconds = time.perf_counter() - t0
+        log.info("lab: %d hosts up on %s in %.2f s", len(self.hosts), self.block, self.start_seconds)
+
+    async def stop(self) -> None:
+        closing: list[Any] = []
+        for h in self.hosts.values():
+            for srv in h.servers:
+                srv.close()
+                closing.append(srv)
+            h.servers.clear()
+            h.ports.clear()
+        for srv in closing:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(srv.wait_closed(), 2.0)
+        for k in self.kms.values():
+            await k.stop()
+        await self.dns.close()
+        self.started = False
+
+    async def _start_all(self) -> None:
+        spec = self.spec
+        self.hosts, self.kms, self.dns = {}, {}, LabDns(spec.domain)
+        plans = build_hosts(spec, self.password)
+        # DNS: records first, then the two listeners (port 53, or a free port when refused)
+        fw_hole, old_kms = self.address(FW_BLACKHOLE_OFF), self.address(OLD_KMS_OFF)
+        self.dns.add_a(self.dns.server_name, self.address(DNS_OFF))
+        self.dns.add_a(f"{spec.decommissioned_kms}.{spec.domain}", old_kms)
+        for i, k in enumerate(spec.kms_hosts):
+            ip = self.address(KMS_OFF + i)
+            self.dns.add_a(k.fqdn(spec.domain), ip)
+            self.dns.add_a(k.fqdn(spec.domain), fw_hole, view=FIREWALLED_VIEW)
+            self.kms[k.name] = KmsListener(
+                k.name, ip, k.port, behaviour=k.behaviour, epid=k.epid(spec.seed), fqdn=k.fqdn(spec.domain)
+            )
+        for name in spec.srv_records:
+            self.dns.add_srv(spec.kms(name).fqdn(spec.domain), spec.kms(name).port)
+        for i, plan in enumerate(plans):
+            addr = self.address(HOST_OFF + i)
+            self.dns.add_a(plan.state.fqdn, addr)
+            self.hosts[plan.name] = LabHost(
+                plan.name, addr, {}, plan.state, plan.profile, plan.inventory_password
+            )
+        self.dns_server = await self._listen_dns(self.address(DNS_OFF), 53, DEFAULT_VIEW)
+        self.firewalled_dns_server = await self._listen_dns(
+            self.address(DNS_FW_OFF), self.dns_server[1], FIREWALLED_VIEW
+        )
+        first_kms = self.kms[spec.srv_records[0]] if spec.srv_records else None
+        for h in self.hosts.values():
+            fw = h.profile == "kms_unreachable"
+            h.state.dns_server = self.firewalled_dns_server if fw else self.dns_server
+            if h.state.kms_discovered and first_kms is not None:
+                h.state.kms_client_ip = first_kms.address
+        await asyncio.gather(*(k.start() for k in self.kms.values()))
+        await self._start_hosts()
+
+    async def _listen_dns(self, ip: str, port: int, view: str) -> tuple[str, int]:
+        try:
+            return ip, await self.dns.listen(ip, port, view=view)
+        except OSError as exc:
+            if port == 0:
+                raise
+            log.info("DNS cannot bind %s:%d (%s); using a free port", ip, port, exc.strerror)
+            return ip, await self.dns.listen(ip, 0, view=view)
+
+    async def _start_hosts(self) -> None:
+        make_host = _optional("remediate.lab.host", "WindowsHost")
+        serve_wsman = _optional("remediate.lab.wsman_server", "serve_wsman")
+        serve_ssh = _optional("remediate.lab.ssh_server", "serve_ssh")
+        lab_ca = _optional("remediate.lab.tls", "LabCA")
+        if make_host is None:
+            log.warning("remediate.lab.host is not available: hosts have state but no endpoints")
+            return
+        ca = lab_ca.create(self.workdir / "tls") if lab_ca is not None and serve_wsman is not None else None
+        self.ca_path = Path(ca.ca_path) if ca is not None else None
+        host_keys: list[Any] = []
+        if serve_ssh is not None:
+            import asyncssh
+
+            key = asyncssh.generate_private_key("ssh-ed25519")
+            host_keys = [key]
+            first = next(iter(self.hosts.values()), None)
+            self.ssh_port = SSH_PORT if first is None or _port_free(first.address, SSH_PORT) else SSH_FALLBACK
+            self._write_known_hosts(key.export_public_key("openssh").decode().strip())
+        sem = asyncio.Semaphore(START_CONCURRENCY)
+
+        async def one(h: LabHost) -> None:
+            async with sem:
+                h.emulated = make_host(h.state)
+                if serve_wsman is not None and h.state.winrm_enabled:
+                    h.servers.append(await serve_wsman(h.emulated, bind=h.address, port=WINRM_HTTP))
+                    h.ports["http"] = WINRM_HTTP
+                    if ca is not None:
+                        ctx: ssl.SSLContext = ca.server_context([h.state.fqdn, h.name.lower()], [h.address])
+                        srv = await serve_wsman(h.emulated, bind=h.address, port=WINRM_HTTPS, ssl_context=ctx)
+                        h.servers.append(srv)
+                        h.ports["https"] = WINRM_HTTPS
+                if serve_ssh is not None and self.ssh_port is not None:
+                    h.servers.append(
+                        await serve_ssh(h.emulated, bind=h.address, port=self.ssh_port, host_keys=host_keys)
+                    )
+                    h.ports["ssh"] = self.ssh_port
+
+        await asyncio.gather(*(one(h) for h in self.hosts.values()))
+
+    def _write_known_hosts(self, pubkey: str) -> None:
+        self.known_hosts = self.workdir / "known_hosts"
+        lines = []
+        for h in self.hosts.values():
+            where = h.address if self.ssh_port == SSH_PORT else f"[{h.address}]:{self.ssh_port}"
+            lines.append(f"{where} {pubkey}\n")
+        self.known_hosts.write_text("".join(lines), encoding="ascii")
+
+    # -- inventory -------------------------------------------------------------------------------
+    def inventory(self) -> dict[str, Any]:
+        spec = self.spec
+        first = spec.kms(spec.srv_records[0]) if spec.srv_records else spec.kms_hosts[0]
+        hosts = [
+            InventoryHost(
+                name=h.name,
+                address=h.address,
+                winrm_port=WINRM_HTTP,
+                https_port=WINRM_HTTPS,
+                ssh_port=self.ssh_port,
+                profile=h.profile,
+                locale=h.state.locale,
+                password=h.inventory_password,
+                fqdn=h.state.fqdn,
+            )
+            for h in self.hosts.values()
+        ]
+        return build_inventory(
+            hosts,
+            user=spec.user,
+            password=self.password,
+            ca_path=self.ca_path,
+            kms_host=first.fqdn(spec.domain),
+            kms_port=first.port,
+            domain=spec.domain,
+            known_hosts=self.known_hosts,
+        )
+
+    def write_inventory(self, path: Path) -> Path:
+        return write_inventory(self.inventory(), path)
+
+    def hosts_with(self, profile: str) -> list[LabHost]:
+        return [h for h in self.hosts.values() if h.profile == profile]
+
+
+def _port_free(ip: str, port: int) -> bool:
+    """Can this process bind ip:port (TCP)? Used to choose SSH 22 vs 2222."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
+class LabThread:
+    """A Lab in a background thread with its own event loop: `with LabThread(spec, dir) as lab:`."""
+
+    def __init__(self, spec: FleetSpec, workdir: Path, *, password: str | None = None) -> None:
+        self.lab = Lab(spec, workdir, password=password)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="remediate-lab", daemon=True)
+
+    def __enter__(self) -> LabThread:
+        self._thread.start()
+        try:
+            self.call(self.lab.start)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop.is_running():
+            with contextlib.suppress(Exception):
+                self.call(self.lab.stop, timeout=30)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+        if not self._loop.is_running():
+            self._loop.close()
+
+    def call(self, coro_fn: Callable[..., Awaitable[T]], *args: Any, timeout: float | None = 120) -> T:
+        """Run `coro_fn(*args)` in the lab's loop and wait for its result."""
+
+        async def run() -> T:
+            return await coro_fn(*args)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout)
+
+    # the Lab's surface, for convenience
+    @property
+    def hosts(self) -> dict[str, LabHost]:
+        return self.lab.hosts
+
+    @property
+    def dns(self) -> LabDns:
+        return self.lab.dns
+
+    @property
+    def kms(self) -> dict[str, KmsListener]:
+        return self.lab.kms
+
+    @property
+    def ca_path(self) -> Path | None:
+        return self.lab.ca_path
+
+    @property
+    def spec(self) -> FleetSpec:
+        return self.lab.spec
+
+    @property
+    def password(self) -> str:
+        return self.lab.password
+
+    def inventory(self) -> dict[str, Any]:
+        return self.lab.inventory()
+
+    def write_inventory(self, path: Path) -> Path:
+        return self.lab.write_inventory(path)
+
+    def hosts_with(self, profile: str) -> list[LabHost]:
+        return self.lab.hosts_with(profile)
+
+    def stop_kms(self, name: str) -> None:
+        self.call(self.lab.kms[name].stop)
+
+    def start_kms(self, name: str) -> None:
+        self.call(self.lab.kms[name].start)
+
+
+def default_spec() -> FleetSpec:
+    """The packaged fleet used when `remediate lab up` gets no --spec."""
+    text = resources.files("remediate").joinpath("data/fleets/default.yml").read_text(encoding="utf-8")
+    return FleetSpec.from_yaml(text, source="default.yml")
+
+
+def serve(
+    *,
+    hosts: int | None,
+    spec_path: Path | None,
+    seed: int | None,
+    inventory_out: Path,
+    workdir: Path | None,
+    on_ready: Callable[[Lab], None],
+) -> int:
+    """`remediate lab up`: start the fleet, write the inventory, call on_ready, serve until a signal.
+
+    Raises SpecError for a bad spec (the CLI maps it to exit 1). Returns 0 after a clean stop.
+    """
+    spec = FleetSpec.load(spec_path) if spec_path is not None else default_spec()
+    spec = spec.with_overrides(hosts=hosts, seed=seed)
+    with contextlib.ExitStack() as stack:
+        if workdir is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="remediate-lab-")))
+        return asyncio.run(_serve(spec, Path(workdir), Path(inventory_out), on_ready))
+
+
+async def _serve(spec: FleetSpec, workdir: Path, inventory_out: Path, on_ready: Callable[[Lab], None]) -> int:
+    lab = Lab(spec, workdir)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await lab.start()
+        lab.write_inventory(inventory_out)  # only now: every host is listening
+        on_ready(lab)
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)
+        await lab.stop()
+    return 0
