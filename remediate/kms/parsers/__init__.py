@@ -1,0 +1,58 @@
+"""Parsers for the output of the commands the KMS playbooks run; `parse(kind, data)` is the API.
+
+Every parser returns plain JSON-able dicts (the facts contract in docs/parsers.md), accepts
+str or bytes in any console encoding, and raises ParseError, never anything else, on input
+it does not recognise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import cim, misc, net, ospp, slmgr
+from .common import ParseError, normalize_code
+from .text import decode
+
+__all__ = ["KINDS", "ParseError", "normalize_code", "parse"]
+
+_PARSERS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "slmgr-dli": slmgr.parse_dli,
+    "slmgr-dlv": slmgr.parse_dli,  # /dlv prints a superset of /dli's labels
+    "slmgr-xpr": slmgr.parse_xpr,
+    "slmgr-ato": slmgr.parse_ato,
+    "ospp-dstatus": ospp.parse_dstatus,
+    "ospp-act": ospp.parse_act,
+    "nslookup-srv": net.parse_nslookup_srv,
+    "tnc": net.parse_tnc,
+    "resolve-srv": net.parse_resolve_srv,
+    "cim-license": cim.parse_cim_license,
+    "cim-service": cim.parse_cim_service,
+    "utc-time": misc.parse_utc_time,
+    "spp-events": misc.parse_spp_events,
+}
+
+KINDS: tuple[str, ...] = tuple(_PARSERS)
+
+# kinds for which empty output is a valid answer (an empty pipeline prints nothing)
+_EMPTY_OK = frozenset({"resolve-srv", "spp-events"})
+
+
+def parse(kind: str, data: str | bytes) -> dict[str, Any]:
+    """Parse one command's output. Raises ParseError for an unknown kind or unparseable input.
+
+    For `resolve-srv` and `tnc`, pass stdout followed by stderr: the error stream carries the
+    outcome ("DNS name does not exist", "WARNING: TCP connect to ... failed").
+    """
+    parser = _PARSERS.get(kind)
+    if parser is None:
+        raise ParseError(f"unknown parser kind {kind!r}; known kinds: {', '.join(KINDS)}")
+    text = decode(data)
+    if not text.strip() and kind not in _EMPTY_OK:
+        raise ParseError(f"{kind}: empty input")
+    try:
+        return parser(text)
+    except ParseError as exc:
+        raise ParseError(f"{kind}: {exc}") from None
+    except Exception as exc:  # a parser bug must still surface as a ParseError to callers
+        raise ParseError(f"{kind}: unparseable input ({type(exc).__name__}: {exc})") from exc

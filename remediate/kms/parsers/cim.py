@@ -1,0 +1,98 @@
+"""CIM path (locale independent): SoftwareLicensingProduct (P1) and SoftwareLicensingService (P2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .common import ParseError, normalize_code, valid_ip
+from .jsonio import as_records, load_json
+from .slmgr import channel_of, empty_product
+
+# SoftwareLicensingProduct.LicenseStatus
+# (https://learn.microsoft.com/en-us/previous-versions/windows/desktop/sppwmi/softwarelicensingproduct)
+STATUS_WORDS = {
+    0: "unlicensed",
+    1: "licensed",
+    2: "oob_grace",
+    3: "oot_grace",
+    4: "non_genuine_grace",
+    5: "notification",
+    6: "extended_grace",
+}
+# ProductKeyChannel -> the channel word slmgr prints in Description
+KEY_CHANNELS = {
+    "volume:gvlk": "VOLUME_KMSCLIENT",
+    "volume:mak": "VOLUME_MAK",
+    "volume:csvlk": "VOLUME_KMS",
+    "retail": "RETAIL",
+    "retail:tb:eval": "TIMEBASED_EVAL",
+    "oem:dm": "OEM_DM",
+    "oem:slp": "OEM_SLP",
+    "oem:nonslp": "OEM_NONSLP",
+    "oem:cog": "OEM_COA_NSLP",
+}
+
+
+def _str(value: object) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def parse_cim_license(text: str) -> dict[str, Any]:
+    """P1 JSON -> the slmgr-dli product model."""
+    items = as_records(load_json(text))
+    products: list[dict[str, Any]] = []
+    for item in items:
+        if "LicenseStatus" not in item and "Name" not in item:
+            raise ParseError("not a SoftwareLicensingProduct object (no Name / LicenseStatus)")
+        p = empty_product()
+        p["name"] = _str(item.get("Name"))
+        p["description"] = _str(item.get("Description"))
+        key_channel = _str(item.get("ProductKeyChannel"))
+        p["channel"] = channel_of(p["description"]) or (
+            KEY_CHANNELS.get(key_channel.lower()) if key_channel else None
+        )
+        p["partial_key"] = _str(item.get("PartialProductKey"))
+        status = _int(item.get("LicenseStatus"))
+        p["license_status"] = STATUS_WORDS.get(status) if status is not None else None
+        p["status_reason"] = normalize_code(_int(item.get("LicenseStatusReason")))
+        p["remaining_minutes"] = _int(item.get("GracePeriodRemaining"))
+        p["kms_registered"] = _str(item.get("KeyManagementServiceMachine"))
+        p["kms_dns"] = _str(item.get("DiscoveredKeyManagementServiceMachineName"))
+        p["kms_ip"] = valid_ip(_str(item.get("DiscoveredKeyManagementServiceMachineIpAddress")))
+        if p["kms_registered"]:
+            p["kms_port"] = _int(item.get("KeyManagementServicePort")) or None
+        else:
+            p["kms_port"] = _int(item.get("DiscoveredKeyManagementServiceMachinePort")) or None
+        p["activation_interval_minutes"] = _int(item.get("VLActivationInterval"))
+        p["renewal_interval_minutes"] = _int(item.get("VLRenewalInterval"))
+        products.append(p)
+    return {"products": products, "error_code": None}
+
+
+def parse_cim_service(text: str) -> dict[str, Any]:
+    """P2 JSON -> {kms_registered, kms_port, kms_dns, kms_dns_port, client_machine_id, version}."""
+    items = as_records(load_json(text))
+    if len(items) != 1:
+        raise ParseError(f"expected one SoftwareLicensingService object, got {len(items)}")
+    item = items[0]
+    if "Version" not in item and "ClientMachineID" not in item:
+        raise ParseError("not a SoftwareLicensingService object (no Version / ClientMachineID)")
+    registered = _str(item.get("KeyManagementServiceMachine"))
+    return {
+        "kms_registered": registered,
+        "kms_port": (_int(item.get("KeyManagementServicePort")) or None) if registered else None,
+        "kms_dns": _str(item.get("DiscoveredKeyManagementServiceMachineName")),
+        "kms_dns_port": _int(item.get("DiscoveredKeyManagementServiceMachinePort")) or None,
+        "client_machine_id": _str(item.get("ClientMachineID")),
+        "version": _str(item.get("Version")),
+    }

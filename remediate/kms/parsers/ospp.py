@@ -1,0 +1,94 @@
+"""ospp.vbs output (Office 2010-2024 volume licensing): /dstatus and /act.
+
+Blocks are separated by a line of 39 dashes; `---Processing---` / `---Exiting---` frame them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import labels as L
+from .common import ParseError, find_code, looks_like_host, split_host_port
+from .text import logical_lines
+
+_TABLE = L.LabelTable(L.OSPP)
+_WRAPPABLE = frozenset({"license_name", "license_description", "error_description"})
+_SEPARATOR = re.compile(r"^-{20,}$")
+
+PRODUCT_FIELDS = (
+    "license_name",
+    "license_description",
+    "license_status",
+    "error_code",
+    "partial_key",
+    "remaining_minutes",
+    "kms_machine",
+    "kms_port",
+)
+
+
+def _blocks(text: str) -> list[list[tuple[str | None, str]]]:
+    blocks: list[list[tuple[str | None, str]]] = [[]]
+    for field, value in logical_lines(text, _TABLE, _WRAPPABLE):
+        if field is None and _SEPARATOR.match(value):
+            blocks.append([])
+        else:
+            blocks[-1].append((field, value))
+    return [b for b in blocks if any(f is not None for f, _ in b)]
+
+
+def _status(value: str) -> str | None:
+    word = value.strip().strip("-").strip()
+    return L.match_prefix(word, L.OSPP_STATUS) if word else None
+
+
+def parse_dstatus(text: str) -> dict[str, Any]:
+    """`ospp.vbs /dstatus` -> {"products": [...]} (empty when no product key is installed)."""
+    products: list[dict[str, Any]] = []
+    for block in _blocks(text):
+        fields = {f: v for f, v in block if f is not None}
+        if "license_name" not in fields and "license_status" not in fields:
+            continue
+        p: dict[str, Any] = dict.fromkeys(PRODUCT_FIELDS)
+        p["license_name"] = fields.get("license_name") or None
+        p["license_description"] = fields.get("license_description") or None
+        if "license_status" in fields:
+            p["license_status"] = _status(fields["license_status"])
+        if "error_code" in fields:
+            p["error_code"] = find_code(fields["error_code"])
+        key = fields.get("partial_key", "")
+        p["partial_key"] = key if re.fullmatch(r"[0-9A-Za-z]{5}", key) else None
+        if "remaining_grace" in fields:
+            # `29 days  (43194 minute(s) before expiring)` -> minutes, not days
+            m = re.search(r"\((\d+)", fields["remaining_grace"])
+            p["remaining_minutes"] = int(m.group(1)) if m else None
+        # a registry override (/sethst) wins over DNS discovery, as in the Office client
+        for source in ("kms_override", "kms_dns"):
+            host, port = split_host_port(fields.get(source))
+            if looks_like_host(host):
+                p["kms_machine"], p["kms_port"] = host, port
+                break
+        products.append(p)
+    if not products and not L.contains_any(text, L.OSPP_NO_KEYS):
+        raise ParseError("no ospp.vbs license block found (expected 'LICENSE NAME:' lines)")
+    return {"products": products}
+
+
+def parse_act(text: str) -> dict[str, Any]:
+    """`ospp.vbs /act` -> {"success", "error_code"}: success only if every product activated."""
+    outcomes: list[str | None] = []  # None = success, else the error code ("" when unknown)
+    for block in _blocks(text):
+        fields = {f: v for f, v in block if f is not None}
+        if "error_code" in fields:
+            outcomes.append(find_code(fields["error_code"]) or "")
+        elif any(f is None and L.contains_any(v, L.OSPP_ACT_SUCCESS) for f, v in block):
+            outcomes.append(None)
+    if not outcomes:
+        if L.contains_any(text, L.OSPP_NO_KEYS):
+            return {"success": False, "error_code": None}
+        raise ParseError("no ospp.vbs /act result found")
+    failures = [code for code in outcomes if code is not None]
+    if not failures:
+        return {"success": True, "error_code": None}
+    return {"success": False, "error_code": failures[0] or None}
