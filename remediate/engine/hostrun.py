@@ -57,6 +57,11 @@ def _host_template_vars(host: Host) -> dict[str, Any]:
     return dict(drop() if callable(drop) else host.masked_vars())
 
 
+def template_context(playbook: Playbook, host: Host) -> dict[str, Any]:
+    """What templates and expressions see (besides `facts`): playbook vars < host vars, `host`."""
+    return {**dict(playbook.vars), **_host_template_vars(host), "host": host.name}
+
+
 def fix_reports_failure(parsed: Any) -> bool:
     """A fix's parse says it failed: {"success": false} (slmgr-ato / ospp-act shape)."""
     return isinstance(parsed, Mapping) and parsed.get("success") is False
@@ -86,11 +91,7 @@ class HostRun:
         self.transport: Transport | None = None
         self.fixes_ran: list[str] = []
         self.started = time.monotonic()
-        self.base_context: dict[str, Any] = {
-            **dict(playbook.vars),
-            **_host_template_vars(host),
-            "host": host.name,
-        }
+        self.base_context = template_context(playbook, host)
 
     # ---- public entry -------------------------------------------------------------------
     async def run(self) -> HostResult:
@@ -126,6 +127,8 @@ class HostRun:
         checks_ok = True
         broken: list[str] = []
         for check in pb.checks:
+            if not self._applies(check):
+                continue
             step = await self._step(check, "check")
             checks_ok &= bool(step.passed)
             if step.error is not None:
@@ -162,6 +165,8 @@ class HostRun:
         bad = []
         for check in verify:
             self._check_stop()
+            if not self._applies(check):
+                continue
             step = await self._step(check, "verify")
             if not step.passed:
                 bad.append(check.id)
@@ -176,6 +181,16 @@ class HostRun:
     def _check_stop(self) -> None:
         if self.stop.is_set():
             raise Interrupted
+
+    def _applies(self, check: Check) -> bool:
+        """A check with a false `when` (if the playbook format has one) is not run."""
+        when = getattr(check, "when", None)
+        if not when:
+            return True
+        try:
+            return bool(self.renderer.expr(when, self._context()))
+        except Exception as e:
+            raise StepFailed(f"check {check.id}: when: {_err(e)}") from e
 
     def _when(self, fix: Fix) -> bool:
         if not fix.when:

@@ -1,0 +1,390 @@
+"""The `remediate` command line (click). The only module that imports click.
+
+Exit codes: 0 all hosts compliant or fixed; 2 some host failed or non-compliant (a dry run's
+would_fix included); 4 some host unreachable (2|4 -> 6); 1 usage or configuration error (one
+clear line, no traceback); 130 interrupted. Modules written by others (kms, lab, demo) are
+imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import yaml
+
+from remediate import __version__
+from remediate.errors import ConfigError, RemediateError
+from remediate.results import EXIT_INTERRUPTED, EXIT_USAGE, RunResult
+
+
+class _Group(click.Group):
+    """Turns every expected error into `error: <one line>` and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (RemediateError, OSError) as e:
+            _fail(str(e))
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    raise click.exceptions.Exit(EXIT_USAGE)
+
+
+def _console(verbose: bool = False) -> Any:
+    from remediate.console import Console
+
+    return Console(verbose=verbose)
+
+
+def _extra_vars(items: Sequence[str]) -> dict[str, Any]:
+    """-e k=v (string values, like Ansible), -e @vars.yml, or -e '{"k": 1}' (JSON/YAML mapping)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        if item.startswith("@"):
+            path = Path(item[1:])
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ConfigError("expected a mapping of variables", file=str(path), field="-e")
+            out.update(data)
+        elif item.lstrip().startswith("{"):
+            data = yaml.safe_load(item)
+            if not isinstance(data, dict):
+                raise ConfigError(f"expected a mapping, got {item!r}", field="-e")
+            out.update(data)
+        elif "=" in item:
+            for pair in item.split():
+                key, sep, value = pair.partition("=")
+                if not sep or not key.isidentifier():
+                    raise ConfigError(f"expected key=value, got {pair!r}", field="-e")
+                out[key] = value
+        else:
+            raise ConfigError(f"expected key=value, @file or a JSON mapping, got {item!r}", field="-e")
+    return out
+
+
+def _select(inventory: Any, targets: str, limit: str | None) -> list[Any]:
+    hosts = inventory.select(targets)
+    if limit:
+        allowed = {h.name for h in inventory.select(limit)}
+        hosts = [h for h in hosts if h.name in allowed]
+    if not hosts:
+        raise ConfigError(f"no hosts match {targets!r}" + (f" limited to {limit!r}" if limit else ""))
+    return list(hosts)
+
+
+def _prompt(label: str) -> str:
+    return str(click.prompt(label, hide_input=True, err=True))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="remediate")
+def main() -> None:
+    """Fix the same problem on a fleet of Windows machines, safely: dry run first."""
+
+
+# ---- run ------------------------------------------------------------------------------------
+@main.command()
+@click.argument("playbook", type=click.Path(dir_okay=False))
+@click.option("-i", "--inventory", required=True, type=click.Path(), help="Inventory file (YAML or INI).")
+@click.option("-l", "--limit", help="Narrow the playbook's targets (Ansible pattern, @file).")
+@click.option("--apply", is_flag=True, help="Run the fixes (default: dry run).")
+@click.option("-f", "--forks", default=50, show_default=True, type=click.IntRange(1), help="Hosts in flight.")
+@click.option("--serial", help="Batches: N, P% or a list like 1,10% (the first is the canary).")
+@click.option("--max-fail-percentage", type=click.FloatRange(0, 100), help="Stop starting hosts above this.")
+@click.option("--host-timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per host.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the full report.")
+@click.option("--jsonl", "jsonl_out", type=click.Path(dir_okay=False), help="Stream host results.")
+@click.option("--junit", "junit_out", type=click.Path(dir_okay=False), help="JUnit XML for CI.")
+@click.option("-e", "--extra-vars", multiple=True, help="k=v, @file.yml or a JSON mapping.")
+@click.option("--db", help="History database URL (default $REMEDIATE_DB or ~/.local/share/...).")
+@click.option("--no-history", is_flag=True, help="Do not record this run in the history store.")
+@click.option("-v", "--verbose", is_flag=True, help="Show each host's step output.")
+def run(
+    playbook: str,
+    inventory: str,
+    limit: str | None,
+    apply: bool,
+    forks: int,
+    serial: str | None,
+    max_fail_percentage: float | None,
+    host_timeout: float | None,
+    json_out: str | None,
+    jsonl_out: str | None,
+    junit_out: str | None,
+    extra_vars: tuple[str, ...],
+    db: str | None,
+    no_history: bool,
+    verbose: bool,
+) -> None:
+    """Run PLAYBOOK on the inventory's hosts: checks, then fixes (with --apply), then verify."""
+    from remediate.credentials import CredentialResolver
+    from remediate.engine import RunOptions, run_playbook
+    from remediate.engine.batches import make_batches
+    from remediate.inventory import Inventory
+    from remediate.playbook import Playbook
+    from remediate.writers import write_json, write_junit
+
+    ev = _extra_vars(extra_vars)
+    pb = Playbook.load(playbook)
+    inv = Inventory.load(inventory, extra_vars=ev)
+    hosts = _select(inv, pb.targets, limit)
+    options = RunOptions(
+        apply=apply,
+        forks=forks,
+        serial=serial,
+        max_fail_percentage=max_fail_percentage,
+        host_timeout=host_timeout,
+        extra_vars=ev,
+    )
+    make_batches(hosts, serial)  # a bad --serial is a usage error before anything connects
+    console = _console(verbose)
+
+    async def go() -> RunResult:
+        stop = asyncio.Event()
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+
+        def on_signal() -> None:
+            if not stop.is_set():
+                stop.set()
+                console.error("interrupted: no new hosts; running steps finish (Ctrl-C again to abort)")
+            elif task is not None:
+                task.cancel()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
+        try:
+            return await run_playbook(
+                pb,
+                hosts,
+                options,
+                credentials=CredentialResolver(prompt=_prompt),
+                events=console.progress(),
+                jsonl=Path(jsonl_out) if jsonl_out else None,
+                stop=stop,
+            )
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    try:
+        result = asyncio.run(go())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        console.error("aborted; finished hosts are in the JSONL file if one was given")
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    if json_out:
+        write_json(result, json_out)
+    if junit_out:
+        write_junit(result, junit_out)
+    if not no_history:
+        _record(result, db, console)
+    console.recap(result)
+    raise click.exceptions.Exit(result.exit_code())
+
+
+def _record(result: RunResult, db: str | None, console: Any) -> None:
+    from remediate.store import Store
+
+    try:
+        store = Store(db)
+        store.record(result)
+        store.close()
+    except Exception as e:  # history is a convenience; never fail a run over it
+        console.error(f"could not record the run in the history store: {type(e).__name__}: {e}")
+
+
+# ---- render ---------------------------------------------------------------------------------
+@main.command()
+@click.argument("playbook", type=click.Path(dir_okay=False))
+@click.option("-i", "--inventory", required=True, type=click.Path())
+@click.option("-l", "--limit", help="Hosts to render for (pattern).")
+@click.option("-e", "--extra-vars", multiple=True)
+def render(playbook: str, inventory: str, limit: str | None, extra_vars: tuple[str, ...]) -> None:
+    """Print each host's rendered scripts without connecting (facts are unknown here)."""
+    from remediate.engine.hostrun import template_context
+    from remediate.inventory import Inventory
+    from remediate.playbook import Playbook
+    from remediate.render import Renderer
+
+    ev = _extra_vars(extra_vars)
+    pb = Playbook.load(playbook)
+    inv = Inventory.load(inventory, extra_vars=ev)
+    renderer = Renderer()
+    for host in _select(inv, pb.targets, limit):
+        ctx = {**template_context(pb, host), "facts": {}}
+        click.echo(f"# {host.name}")
+        for kind, step in [("check", s) for s in pb.checks] + [("fix", s) for s in pb.fixes]:
+            click.echo(f"## {kind} {step.id} ({step.shell})")
+            try:
+                click.echo(renderer.script(step.run, step.shell, ctx))
+            except RemediateError as e:
+                click.echo(f"# cannot render before the checks run: {e}")
+        click.echo("")
+
+
+# ---- inventory ------------------------------------------------------------------------------
+@main.group(cls=_Group)
+def inventory() -> None:
+    """Show what an inventory resolves to (secrets masked)."""
+
+
+def _load_inv(path: str, extra: tuple[str, ...]) -> Any:
+    from remediate.inventory import Inventory
+
+    inv = Inventory.load(path, extra_vars=_extra_vars(extra))
+    for w in getattr(inv, "warnings", []):
+        click.echo(f"warning: {w}", err=True)
+    return inv
+
+
+@inventory.command("list")
+@click.option("-i", "--inventory", "path", required=True, type=click.Path())
+@click.option("-l", "--limit", help="Pattern.")
+@click.option("-e", "--extra-vars", multiple=True)
+def inventory_list(path: str, limit: str | None, extra_vars: tuple[str, ...]) -> None:
+    """JSON like `ansible-inventory --list` (or just the matching hosts with --limit)."""
+    inv = _load_inv(path, extra_vars)
+    if limit:
+        data: Any = {h.name: h.masked_vars() for h in inv.select(limit)}
+    else:
+        data = inv.to_dict()
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@inventory.command("graph")
+@click.option("-i", "--inventory", "path", required=True, type=click.Path())
+def inventory_graph(path: str) -> None:
+    """The group tree, like `ansible-inventory --graph`."""
+    click.echo(_load_inv(path, ()).graph())
+
+
+@inventory.command("host")
+@click.argument("name")
+@click.option("-i", "--inventory", "path", required=True, type=click.Path())
+@click.option("-e", "--extra-vars", multiple=True)
+def inventory_host(name: str, path: str, extra_vars: tuple[str, ...]) -> None:
+    """One host's merged variables (secrets masked)."""
+    host = _load_inv(path, extra_vars).host(name)
+    click.echo(json.dumps(host.masked_vars(), indent=2, ensure_ascii=False, default=str))
+
+
+# ---- kms / explain --------------------------------------------------------------------------
+@main.group(cls=_Group)
+def kms() -> None:
+    """KMS tools."""
+
+
+@kms.command("parse")
+@click.argument("kind")
+@click.argument("file", default="-")
+def kms_parse(kind: str, file: str) -> None:
+    """Parse saved command output (slmgr /dli, ospp /dstatus, nslookup...) into JSON."""
+    from remediate.kms.parsers import parse
+
+    data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    try:
+        parsed = parse(kind, data)
+    except ValueError as e:
+        _fail(str(e))
+    click.echo(json.dumps(parsed, indent=2, ensure_ascii=False))
+
+
+@main.command()
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def explain(code: str, as_json: bool) -> None:
+    """What an activation error code (or SPP event id) means and what to do."""
+    from remediate.kms.errors import explain as kb_explain
+
+    try:
+        entry = kb_explain(code)
+    except (LookupError, ValueError) as e:
+        _fail(str(e).strip("'\""))
+    if as_json:
+        click.echo(json.dumps(entry, indent=2, ensure_ascii=False))
+    else:
+        _console().explain(entry)
+
+
+# ---- lab / demo / history -------------------------------------------------------------------
+@main.group(cls=_Group)
+def lab() -> None:
+    """The emulated Windows fleet."""
+
+
+@lab.command("up")
+@click.option("--hosts", type=click.IntRange(1), help="Number of hosts (overrides the spec).")
+@click.option("--spec", type=click.Path(dir_okay=False), help="Fleet spec YAML.")
+@click.option("--seed", type=int, help="Random seed for fault assignment.")
+@click.option("--inventory-out", required=True, type=click.Path(dir_okay=False), help="Inventory to write.")
+def lab_up(hosts: int | None, spec: str | None, seed: int | None, inventory_out: str) -> None:
+    """Serve an emulated fleet on loopback until Ctrl-C; prints `ready` once listening."""
+    from remediate.lab.runtime import serve
+
+    def ready(_lab: Any) -> None:
+        click.echo("ready")
+        sys.stdout.flush()
+
+    try:
+        code = serve(
+            hosts=hosts,
+            spec_path=Path(spec) if spec else None,
+            seed=seed,
+            inventory_out=Path(inventory_out),
+            workdir=None,
+            on_ready=ready,
+        )
+    except ValueError as e:  # SpecError
+        _fail(str(e))
+    raise click.exceptions.Exit(code)
+
+
+@main.command()
+def demo() -> None:
+    """A lab fleet with mixed faults: dry run, apply, recap."""
+    from remediate.demo import run_demo
+
+    code = run_demo(_console())
+    raise click.exceptions.Exit(int(code or 0))
+
+
+@main.command()
+@click.option("--db", help="Database URL (default $REMEDIATE_DB or ~/.local/share/remediate/history.db).")
+@click.option("--run", "run_id", type=int, help="Show one run's hosts.")
+@click.option("--host", help="Show one host's verdicts across runs.")
+@click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(1))
+@click.option("--json", "as_json", is_flag=True)
+def history(db: str | None, run_id: int | None, host: str | None, limit: int, as_json: bool) -> None:
+    """Past runs, newest first."""
+    from remediate.store import Store
+
+    store = Store(db)
+    try:
+        rows: list[Any]
+        if run_id is not None:
+            rows = store.hosts(run_id)
+        elif host:
+            rows = store.host_history(host, limit)
+        else:
+            runs = store.runs(limit)
+            if not as_json:
+                _console().history(runs)
+                return
+            rows = [{**r.__dict__, "started": r.started.isoformat()} for r in runs]
+        if as_json or run_id is not None or host:
+            click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

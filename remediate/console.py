@@ -1,0 +1,260 @@
+"""Everything the user sees on the terminal (rich). The engine and the CLI never print directly.
+
+`Console.progress()` gives RunEvents that draw a live progress bar with counts by verdict and
+the slowest running hosts; `Console.recap(run)` prints the table grouped by verdict and
+diagnosis. With NO_COLOR set or stdout not a terminal there is no colour and no animation: one
+plain line per finished host, then a plain recap (friendly to CI logs and `| tee`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import IO, Any
+
+from rich.console import Console as RichConsole
+from rich.console import Group
+from rich.live import Live
+from rich.markup import escape
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from remediate.engine.events import RunEvents
+from remediate.results import VERDICTS, HostResult, Phase, RunResult, StepResult
+
+STYLE = {
+    "compliant": "green",
+    "fixed": "bold green",
+    "would_fix": "yellow",
+    "failed": "bold red",
+    "unreachable": "magenta",
+    "skipped": "dim",
+}
+SLOWEST_SHOWN = 5
+
+
+class Console:
+    """The terminal: plain when NO_COLOR is set or the output is not a TTY."""
+
+    def __init__(
+        self, file: IO[str] | None = None, *, verbose: bool = False, plain: bool | None = None
+    ) -> None:
+        out = file or sys.stdout
+        tty = hasattr(out, "isatty") and out.isatty()
+        no_color = "NO_COLOR" in os.environ and os.environ["NO_COLOR"] != ""
+        self.plain = (not tty or no_color) if plain is None else plain
+        self.verbose = verbose
+        self.rich = RichConsole(
+            file=out,
+            no_color=self.plain or no_color,
+            highlight=False,
+            force_terminal=False if self.plain else None,
+            soft_wrap=self.plain,
+        )
+
+    # ---- simple output ------------------------------------------------------------------
+    def print(self, text: str = "", style: str | None = None) -> None:
+        self.rich.print(escape(text), style=None if self.plain else style)
+
+    def rule(self, title: str) -> None:
+        if self.plain:
+            self.rich.print(f"== {escape(title)} ==")
+        else:
+            self.rich.rule(escape(title))
+
+    def error(self, text: str) -> None:
+        err = RichConsole(stderr=True, no_color=self.plain, highlight=False, soft_wrap=True)
+        err.print(f"error: {escape(text)}", style=None if self.plain else "bold red")
+
+    # ---- a run --------------------------------------------------------------------------
+    def progress(self) -> ConsoleEvents:
+        return ConsoleEvents(self)
+
+    def host_detail(self, h: HostResult) -> None:
+        """Per-host step output (-v)."""
+        self.print(f"--- {h.host}: {h.verdict}" + (f" ({h.error})" if h.error else ""), STYLE.get(h.verdict))
+        for s in h.steps:
+            state = "error" if s.error else {True: "ok", False: "FAIL", None: "-"}[s.passed]
+            self.print(
+                f"  [{s.phase}] {s.id}: {state} rc={s.rc} {s.duration:.2f}s"
+                + (f" {s.error}" if s.error else "")
+            )
+            for stream, text in (("stdout", s.stdout), ("stderr", s.stderr)):
+                for line in text.strip("\r\n").splitlines():
+                    self.print(f"    {stream}| {line.rstrip()}", "dim" if stream == "stdout" else "red")
+        for p in h.planned:
+            self.print(f"  would run {p['id']}: {p.get('describe', '')}", "yellow")
+        for d in h.diagnosis:
+            self.print(f"  diagnosis {d.code or '-'} {d.title}: {d.cause} -> {d.action}", "cyan")
+
+    def recap(self, run: RunResult) -> None:
+        """Table grouped by verdict then diagnosis: how many hosts, which ones, what to do."""
+        groups: dict[tuple[str, str], list[HostResult]] = defaultdict(list)
+        actions: dict[tuple[str, str], str] = {}
+        for h in run.hosts:
+            key = (h.verdict, _diag_label(h))
+            groups[key].append(h)
+            if h.diagnosis:
+                actions.setdefault(key, h.diagnosis[0].action)
+            elif h.error and h.verdict != "compliant":
+                actions.setdefault(key, h.error)
+        order: dict[str, int] = {v: i for i, v in enumerate(VERDICTS)}
+        keys = sorted(groups, key=lambda k: (order[k[0]], -len(groups[k]), k[1]))
+        title = f"{run.playbook} ({'apply' if run.mode == 'apply' else 'dry run'})"
+        counts = ", ".join(f"{v} {n}" for v, n in run.counts().items() if n)
+        elapsed = (run.finished or time.time()) - run.started
+        summary = f"{len(run.hosts)} hosts in {elapsed:.1f}s: {counts or 'none'}"
+        if run.interrupted:
+            summary += " (interrupted)"
+        if self.plain:
+            self.rich.print(f"RECAP {escape(title)}")
+            for k in keys:
+                names = _names(groups[k])
+                line = f"  {k[0]:<11} {len(groups[k]):>5}  {k[1]}  [{names}]"
+                if k in actions:
+                    line += f"  -> {actions[k]}"
+                self.rich.print(escape(line))
+            self.rich.print(escape(summary))
+            return
+        table = Table(title=escape(title), title_justify="left", expand=False)
+        table.add_column("verdict")
+        table.add_column("hosts", justify="right")
+        table.add_column("diagnosis")
+        table.add_column("next step", overflow="fold", max_width=60)
+        table.add_column("examples", overflow="fold", max_width=40)
+        for k in keys:
+            table.add_row(
+                Text(k[0], style=STYLE[k[0]]),
+                str(len(groups[k])),
+                escape(k[1]),
+                escape(actions.get(k, "")),
+                escape(_names(groups[k])),
+            )
+        self.rich.print(table)
+        self.rich.print(escape(summary))
+
+    # ---- other commands -----------------------------------------------------------------
+    def explain(self, entry: Mapping[str, Any]) -> None:
+        """A knowledge-base entry (remediate.kms.errors.explain): code, title, then each field."""
+        code, title = str(entry.get("code", "")), str(entry.get("title", entry.get("name", "")))
+        self.rule(f"{code} {title}".strip())
+        for key, value in entry.items():
+            if key in ("code", "title"):
+                continue
+            label = key.replace("_", " ")
+            if isinstance(value, list | tuple):
+                self.print(f"{label}:", "bold")
+                for item in value:
+                    self.print(f"  - {item}")
+            else:
+                self.print(f"{label}: {value}", None)
+
+    def history(self, runs: Sequence[Any]) -> None:
+        """Runs from the store (remediate.store.RunSummary), newest first."""
+        rows = [
+            (
+                str(r.id),
+                r.started.strftime("%Y-%m-%d %H:%M:%S"),
+                r.playbook,
+                r.mode,
+                str(r.host_count),
+                ", ".join(f"{v} {n}" for v, n in r.counts.items() if n),
+                str(r.exit_code),
+            )
+            for r in runs
+        ]
+        head = ("id", "started (UTC)", "playbook", "mode", "hosts", "verdicts", "exit")
+        self._table(head, rows)
+
+    def kv_table(self, title: str, data: Mapping[str, Any]) -> None:
+        self.rule(title)
+        self._table(
+            ("name", "value"), [(str(k), repr(v) if not isinstance(v, str) else v) for k, v in data.items()]
+        )
+
+    def _table(self, head: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+        if self.plain:
+            self.rich.print(escape("\t".join(head)))
+            for r in rows:
+                self.rich.print(escape("\t".join(r)))
+            return
+        table = Table(*head)
+        for r in rows:
+            table.add_row(*(escape(c) for c in r))
+        self.rich.print(table)
+
+
+def _diag_label(h: HostResult) -> str:
+    if not h.diagnosis:
+        return "-"
+    return "; ".join(f"{d.title} ({d.code})" if d.code else d.title for d in h.diagnosis)
+
+
+def _names(hosts: list[HostResult], n: int = 4) -> str:
+    names = [h.host for h in hosts[:n]]
+    return ", ".join(names) + (f", +{len(hosts) - n}" if len(hosts) > n else "")
+
+
+class ConsoleEvents(RunEvents):
+    """Live progress (TTY) or one line per finished host (plain)."""
+
+    def __init__(self, console: Console) -> None:
+        self.c = console
+        self.total = 0
+        self.counts: Counter[str] = Counter()
+        self.running: dict[str, tuple[float, str]] = {}  # host -> (start, current step)
+        self.live: Live | None = None
+
+    def run_started(self, playbook: str, hosts: Sequence[str], mode: str) -> None:
+        self.total = len(hosts)
+        self.c.print(f"{playbook}: {len(hosts)} hosts, {mode.replace('_', ' ')}", "bold")
+        if not self.c.plain:
+            self.live = Live(self, console=self.c.rich, refresh_per_second=4, transient=True)
+            self.live.start()
+
+    def host_started(self, host: str) -> None:
+        self.running[host] = (time.monotonic(), "connect")
+
+    def step_started(self, host: str, step_id: str, phase: Phase) -> None:
+        if host in self.running:
+            self.running[host] = (self.running[host][0], f"{phase} {step_id}")
+
+    def step_finished(self, host: str, step: StepResult) -> None: ...
+
+    def host_finished(self, result: HostResult) -> None:
+        self.running.pop(result.host, None)
+        self.counts[result.verdict] += 1
+        if self.c.plain:
+            done = sum(self.counts.values())
+            width = len(str(self.total))
+            tail = f" {result.error}" if result.error and result.verdict != "compliant" else ""
+            self.c.print(
+                f"[{done:>{width}}/{self.total}] {result.host} {result.verdict} {result.duration:.1f}s{tail}"
+            )
+        if self.c.verbose:
+            self.c.host_detail(result)
+
+    def run_finished(self, result: RunResult) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+    def __rich__(self) -> Group:
+        done = sum(self.counts.values())
+        bar = ProgressBar(total=max(self.total, 1), completed=done, width=40)
+        line = Text.assemble(
+            f"{done}/{self.total} ",
+            *[(f" {v} {self.counts[v]}", STYLE[v]) for v in VERDICTS if self.counts[v]],
+        )
+        parts: list[Any] = [bar, line]
+        now = time.monotonic()
+        slow = sorted(self.running.items(), key=lambda kv: kv[1][0])[:SLOWEST_SHOWN]
+        if slow:
+            parts.append(Text(f"running {len(self.running)}; slowest:", style="dim"))
+            for host, (t0, step) in slow:
+                parts.append(Text(f"  {host:<20} {now - t0:6.1f}s  {step}", style="dim"))
+        return Group(*parts)
