@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from remediate.inventory.model import Host
 
 PASSWORD_VARS = ("ansible_password", "ansible_ssh_pass", "ansible_ssh_password")
-_ENV_LOOKUP = re.compile(r"""^\{\{\s*lookup\(\s*['"]env['"]\s*,\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}$""")
+_ENV_LOOKUP = re.compile(
+    r"""^\{\{\s*lookup\(\s*['"]env['"]\s*,\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}$"""
+)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -78,11 +80,16 @@ def validate_source(host: Host) -> str | None:
     kind, detail, var = src
     if kind == "env" and not _ENV_NAME.match(detail):
         o = host.origin(var)
-        raise ConfigError(f"invalid environment variable name {detail!r}", file=o.file, line=o.line, field=o.field)
+        raise ConfigError(
+            f"invalid environment variable name {detail!r}", file=o.file, line=o.line, field=o.field
+        )
     if kind == "literal":
         o = host.origin(var)
         where = f"{o.file}:{o.line}" if o.file else o.field
-        return f"{where}: {var} is a literal password (discouraged: use {{env: VAR}}, {{file: PATH}} or a prompt)"
+        return (
+            f"{where}: {var} is a literal password"
+            " (discouraged: use {env: VAR}, {file: PATH} or a prompt)"
+        )
     return None
 
 
@@ -131,7 +138,9 @@ class CredentialResolver:
             return lines[0] if lines else ""
         if kind == "prompt":
             if self._prompt is None:
-                raise CredentialError(f"host {host.name}: password prompt {detail!r} needs an interactive terminal")
+                raise CredentialError(
+                    f"host {host.name}: password prompt {detail!r} needs an interactive terminal"
+                )
             label = f"Password for {user}" if not detail or detail == user else f"Password for {detail}"
             return self._prompt(label + (f" ({user})" if user and user not in label else "") + ": ")
         raise CredentialError(f"host {host.name}: unknown password source {kind!r}")

@@ -60,6 +60,7 @@ class Builder:
         self.host_dir_vars: dict[str, dict[str, Any]] = {}
         self.host_dir_origins: dict[str, dict[str, Origin]] = {}
         self.host_groups: dict[str, list[str]] = {}
+        self.add_child("all", "ungrouped", file="", line=None)  # as Ansible's InventoryData does
 
     def group(self, name: str) -> Group:
         if name not in self.groups:
@@ -111,7 +112,10 @@ class Builder:
                 g.priority = int(value)
             except (TypeError, ValueError):
                 raise ConfigError(
-                    f"expected an integer, got {value!r}", file=origin.file, line=origin.line, field=origin.field
+                    f"expected an integer, got {value!r}",
+                    file=origin.file,
+                    line=origin.line,
+                    field=origin.field,
                 ) from None
             return
         g.vars[key] = value

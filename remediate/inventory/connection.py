@@ -59,7 +59,7 @@ class _Vars:
                 return k, self.host.vars[k]
         return None
 
-    def str(self, *keys: str) -> str | None:
+    def text(self, *keys: str) -> str | None:
         found = self.first(*keys)
         if found is None:
             return None
@@ -68,13 +68,13 @@ class _Vars:
             raise self.fail(k, f"expected a string, got {type(v).__name__}")
         return str(v)
 
-    def int(self, *keys: str, low: int = 1, high: int = 65535) -> int | None:
+    def integer(self, *keys: str, low: int = 1, high: int = 65535) -> int | None:
         found = self.first(*keys)
         if found is None:
             return None
         k, v = found
         try:
-            if isinstance(v, bool) or isinstance(v, float) and not v.is_integer():
+            if isinstance(v, bool) or (isinstance(v, float) and not v.is_integer()):
                 raise ValueError
             n = int(str(v).strip()) if isinstance(v, str) else int(v)
         except (TypeError, ValueError):
@@ -83,7 +83,7 @@ class _Vars:
             raise self.fail(k, f"expected an integer from {low} to {high}, got {n}")
         return n
 
-    def float(self, *keys: str) -> float | None:
+    def number(self, *keys: str) -> float | None:
         found = self.first(*keys)
         if found is None:
             return None
@@ -97,14 +97,14 @@ class _Vars:
         return f
 
     def choice(self, key: str, choices: tuple[str, ...]) -> str | None:
-        v = self.str(key)
+        v = self.text(key)
         if v is None:
             return None
         if v.lower() not in choices:
             raise self.fail(key, f"expected one of {', '.join(choices)}, got {v!r}{did_you_mean(v, choices)}")
         return v.lower()
 
-    def bool(self, *keys: str) -> bool | None:
+    def boolean(self, *keys: str) -> bool | None:
         found = self.first(*keys)
         if found is None:
             return None
@@ -119,7 +119,7 @@ class _Vars:
 
 def _scheme_and_port(v: _Vars, scheme_key: str, port_keys: tuple[str, ...]) -> tuple[str, int]:
     """Ansible: port defaults to 5986; scheme is http when the port is 5985, else https."""
-    port = v.int(*port_keys)
+    port = v.integer(*port_keys)
     scheme = v.choice(scheme_key, ("http", "https"))
     if scheme is None:
         scheme = "http" if port == 5985 else "https"
@@ -154,14 +154,15 @@ def build_spec(host: Host, *, password: str | None, credential_id: str | None) -
     for key in host.vars:  # a near miss of one of our own names is a typo, not a user variable
         if key.startswith("remediate_") and key not in REMEDIATE_VARS and did_you_mean(key, REMEDIATE_VARS):
             raise v.fail(key, f"unknown remediate variable{did_you_mean(key, REMEDIATE_VARS)}")
-    raw_conn = v.str("ansible_connection") or "winrm"
+    raw_conn = v.text("ansible_connection") or "winrm"
     connection = _strip_fqcn(raw_conn)
     if connection not in CONNECTIONS:
         raise v.fail(
             "ansible_connection",
-            f"expected one of {', '.join(CONNECTIONS)}, got {raw_conn!r}{did_you_mean(connection, CONNECTIONS)}",
+            f"expected one of {', '.join(CONNECTIONS)}, got {raw_conn!r}"
+            + did_you_mean(connection, CONNECTIONS),
         )
-    encoding = v.str("remediate_output_encoding")
+    encoding = v.text("remediate_output_encoding")
     if encoding is not None:
         try:
             codecs.lookup(encoding)
@@ -171,68 +172,68 @@ def build_spec(host: Host, *, password: str | None, credential_id: str | None) -
         "host": host.name,
         "password": password,
         "credential_id": credential_id,
-        "codepage": v.int("remediate_codepage", low=1, high=65535) or 65001,
+        "codepage": v.integer("remediate_codepage", low=1, high=65535) or 65001,
         "output_encoding": encoding,
     }
-    connect_timeout = v.float("remediate_connect_timeout")
-    operation_timeout = v.float("remediate_operation_timeout")
+    connect_timeout = v.number("remediate_connect_timeout")
+    operation_timeout = v.number("remediate_operation_timeout")
     if connection == "ssh":
-        host_key_checking = v.bool("ansible_ssh_host_key_checking", "ansible_host_key_checking")
+        host_key_checking = v.boolean("ansible_ssh_host_key_checking", "ansible_host_key_checking")
         spec = ConnectionSpec(
-            address=v.str("ansible_host", "ansible_ssh_host") or host.name,
-            port=v.int("remediate_ssh_port", "ansible_port", "ansible_ssh_port") or 22,
-            user=v.str("ansible_user", "ansible_ssh_user"),
+            address=v.text("ansible_host", "ansible_ssh_host") or host.name,
+            port=v.integer("remediate_ssh_port", "ansible_port", "ansible_ssh_port") or 22,
+            user=v.text("ansible_user", "ansible_ssh_user"),
             connection="ssh",
             auth="password",
             cert_validation=host_key_checking is not False,
-            ssh_known_hosts=v.str("remediate_ssh_known_hosts"),
-            connect_timeout=connect_timeout or v.float("ansible_ssh_timeout", "ansible_timeout") or 30.0,
+            ssh_known_hosts=v.text("remediate_ssh_known_hosts"),
+            connect_timeout=connect_timeout or v.number("ansible_ssh_timeout", "ansible_timeout") or 30.0,
             **common,
         )
     elif connection == "psrp":
-        user = v.str("ansible_user", "ansible_psrp_user")
+        user = v.text("ansible_user", "ansible_psrp_user")
         scheme, port = _scheme_and_port(v, "ansible_psrp_protocol", ("ansible_port", "ansible_psrp_port"))
         spec = ConnectionSpec(
-            address=v.str("ansible_host", "ansible_psrp_host") or host.name,
+            address=v.text("ansible_host", "ansible_psrp_host") or host.name,
             port=port,
             user=user,
             connection="psrp",
             scheme=cast(Literal["http", "https"], scheme),
             auth=v.choice("ansible_psrp_auth", _PSRP_AUTH) or "negotiate",
             cert_validation=_cert_validation(v, "ansible_psrp_cert_validation"),
-            ca_path=v.str("ansible_psrp_ca_cert"),
-            cert_pem=v.str("ansible_psrp_certificate_pem"),
-            cert_key_pem=v.str("ansible_psrp_certificate_key_pem"),
+            ca_path=v.text("ansible_psrp_ca_cert"),
+            cert_pem=v.text("ansible_psrp_certificate_pem"),
+            cert_key_pem=v.text("ansible_psrp_certificate_key_pem"),
             message_encryption=cast(
                 Literal["auto", "always", "never"],
                 v.choice("ansible_psrp_message_encryption", ("auto", "always", "never")) or "auto",
             ),
-            path=(v.str("ansible_psrp_path") or "wsman").lstrip("/"),
-            connect_timeout=connect_timeout or v.float("ansible_psrp_connection_timeout") or 30.0,
-            operation_timeout=operation_timeout or v.float("ansible_psrp_operation_timeout") or 20.0,
+            path=(v.text("ansible_psrp_path") or "wsman").lstrip("/"),
+            connect_timeout=connect_timeout or v.number("ansible_psrp_connection_timeout") or 30.0,
+            operation_timeout=operation_timeout or v.number("ansible_psrp_operation_timeout") or 20.0,
             **common,
         )
     else:  # winrm (and fake, which takes the same vars)
-        user = v.str("ansible_user", "ansible_winrm_user")
+        user = v.text("ansible_user", "ansible_winrm_user")
         scheme, port = _scheme_and_port(v, "ansible_winrm_scheme", ("ansible_port", "ansible_winrm_port"))
         spec = ConnectionSpec(
-            address=v.str("ansible_host", "ansible_winrm_host") or host.name,
+            address=v.text("ansible_host", "ansible_winrm_host") or host.name,
             port=port,
             user=user,
             connection=cast(Literal["winrm", "fake"], connection),
             scheme=cast(Literal["http", "https"], scheme),
             auth=_winrm_auth(v, user),
             cert_validation=_cert_validation(v, "ansible_winrm_server_cert_validation"),
-            ca_path=v.str("ansible_winrm_ca_trust_path"),
-            cert_pem=v.str("ansible_winrm_cert_pem"),
-            cert_key_pem=v.str("ansible_winrm_cert_key_pem"),
+            ca_path=v.text("ansible_winrm_ca_trust_path"),
+            cert_pem=v.text("ansible_winrm_cert_pem"),
+            cert_key_pem=v.text("ansible_winrm_cert_key_pem"),
             message_encryption=cast(
                 Literal["auto", "always", "never"],
                 v.choice("ansible_winrm_message_encryption", ("auto", "always", "never")) or "auto",
             ),
-            path=(v.str("ansible_winrm_path") or "wsman").lstrip("/"),
-            connect_timeout=connect_timeout or v.float("ansible_winrm_connection_timeout") or 30.0,
-            operation_timeout=operation_timeout or v.float("ansible_winrm_operation_timeout_sec") or 20.0,
+            path=(v.text("ansible_winrm_path") or "wsman").lstrip("/"),
+            connect_timeout=connect_timeout or v.number("ansible_winrm_connection_timeout") or 30.0,
+            operation_timeout=operation_timeout or v.number("ansible_winrm_operation_timeout_sec") or 20.0,
             **common,
         )
     return spec

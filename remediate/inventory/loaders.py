@@ -79,7 +79,9 @@ def _yaml_group(
     if body is None:
         return
     if not isinstance(body, PosDict):
-        raise ConfigError("a group must be a mapping with hosts, children or vars", file=file, line=line, field=name)
+        raise ConfigError(
+            "a group must be a mapping with hosts, children or vars", file=file, line=line, field=name
+        )
     for key in body:
         if key not in _GROUP_KEYS:
             raise ConfigError(
@@ -109,7 +111,9 @@ def _yaml_group(
                     b.set_host_var(host, "ansible_port", port, Origin(file, hline, f"hosts.{pattern}"))
                 for k, v in (hvars or {}).items():
                     origin = Origin(file, hvars.line_of(k), f"hosts.{host}.{k}")
-                    b.set_host_var(host, str(k), _resolve_file_ref(_check_value(v, origin), path, str(k)), origin)
+                    b.set_host_var(
+                        host, str(k), _resolve_file_ref(_check_value(v, origin), path, str(k)), origin
+                    )
     children = body.get("children")
     if children is not None:
         _require_mapping(children, file, body.line_of("children"), f"{name}.children")
@@ -119,7 +123,9 @@ def _yaml_group(
 
 def _require_mapping(value: Any, file: str, line: int, field: str) -> None:
     if not isinstance(value, dict):
-        raise ConfigError(f"expected a mapping, got {type(value).__name__}", file=file, line=line, field=field)
+        raise ConfigError(
+            f"expected a mapping, got {type(value).__name__}", file=file, line=line, field=field
+        )
 
 
 # -- INI -------------------------------------------------------------------------------------------
@@ -154,7 +160,9 @@ def load_ini(b: Builder, path: Path) -> None:
         if m:
             group, state = m.group(1), m.group(2) or "hosts"
             if state not in ("hosts", "children", "vars"):
-                raise ConfigError(f"section [{group}:{state}] has unknown type {state!r}", file=file, line=lineno)
+                raise ConfigError(
+                    f"section [{group}:{state}] has unknown type {state!r}", file=file, line=lineno
+                )
             if state != "vars":
                 pending.pop(group, None)
             elif group not in b.groups:
@@ -177,7 +185,9 @@ def load_ini(b: Builder, path: Path) -> None:
             if not child or any(c.isspace() or c in ":]" for c in child):
                 raise ConfigError(f"expected a group name, got {line!r}", file=file, line=lineno)
             if child not in b.groups:
-                pending.setdefault(child, (lineno, f"section [{group}:children] includes undefined group {child!r}"))
+                pending.setdefault(
+                    child, (lineno, f"section [{group}:children] includes undefined group {child!r}")
+                )
             b.add_child(group, child, file=file, line=lineno)
     for _name, (lineno, message) in pending.items():
         raise ConfigError(message, file=file, line=lineno)
@@ -190,7 +200,9 @@ def _ini_host_line(b: Builder, line: str, group: str, file: str, lineno: int, ba
         raise ConfigError(f"cannot parse host line: {exc}", file=file, line=lineno) from None
     host_token, port = split_host_port(tokens[0])
     if host_token.endswith(":"):
-        raise ConfigError(f"invalid host {tokens[0]!r}: a trailing ':' must give a port", file=file, line=lineno)
+        raise ConfigError(
+            f"invalid host {tokens[0]!r}: a trailing ':' must give a port", file=file, line=lineno
+        )
     hosts = expand_host_range(host_token, file=file, line=lineno)
     for host in hosts:
         b.add_host(host, group)
@@ -199,9 +211,14 @@ def _ini_host_line(b: Builder, line: str, group: str, file: str, lineno: int, ba
         for token in tokens[1:]:
             key, eq, value = token.partition("=")
             if not eq or not key:
-                raise ConfigError(f"expected key=value, got {token!r}", file=file, line=lineno, field=f"hosts.{host}")
+                raise ConfigError(
+                    f"expected key=value, got {token!r}", file=file, line=lineno, field=f"hosts.{host}"
+                )
             b.set_host_var(
-                host, key, _resolve_file_ref(_ini_value(value), base, key), Origin(file, lineno, f"hosts.{host}.{key}")
+                host,
+                key,
+                _resolve_file_ref(_ini_value(value), base, key),
+                Origin(file, lineno, f"hosts.{host}.{key}"),
             )
 
 
@@ -256,7 +273,12 @@ def load_source(b: Builder, path: Path) -> None:
     """One inventory file (by extension: YAML for .yml/.yaml/.json, else INI) or a directory."""
     if path.is_dir():
         for f in sorted(path.iterdir()):
-            if f.name.startswith(".") or f.name in ("group_vars", "host_vars") or f.suffix in _IGNORED_EXTS or f.name.endswith("~"):
+            if (
+                f.name.startswith(".")
+                or f.name in ("group_vars", "host_vars")
+                or f.suffix in _IGNORED_EXTS
+                or f.name.endswith("~")
+            ):
                 continue
             if f.is_file():
                 load_source(b, f)

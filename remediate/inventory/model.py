@@ -16,7 +16,9 @@ MASK = "********"
 
 # Variable names whose values are secrets. `remediate_password_env/_file/_prompt` hold references,
 # not secrets, so they stay visible.
-_SECRET_NAME = re.compile(r"pass(word|wd)?$|pass(word|wd)?_|passphrase|secret|token|private_key|key_pem", re.I)
+_SECRET_NAME = re.compile(
+    r"pass(word|wd)?$|pass(word|wd)?_|passphrase|secret|token|private_key|key_pem", re.I
+)
 _REFERENCE_NAMES = {"remediate_password_env", "remediate_password_file", "remediate_password_prompt"}
 
 

@@ -84,7 +84,9 @@ class Matcher:
         found.extend(h for h in self.host_names if pred(h))
         return found
 
-    def _subscript(self, base: str, index: str | None, start: str | None, end: str | None, term: str) -> list[str]:
+    def _subscript(
+        self, base: str, index: str | None, start: str | None, end: str | None, term: str
+    ) -> list[str]:
         hosts = self.term(base)
         if index is not None:
             i = int(index)
