@@ -134,6 +134,17 @@ def fault_invalid_parameter() -> WSManFault:
     )
 
 
+def fault_file_not_found() -> WSManFault:
+    """test_winrs_no_cmd_shell.yml: WINRS_SKIP_CMD_SHELL with an executable not given by full path."""
+    return WSManFault(
+        "w:InternalError",
+        "The system cannot find the file specified. ",
+        2147942402,
+        code="s:Receiver",
+        provider=("Shell cmd plugin", r"%systemroot%\system32\winrscmd.dll"),
+    )
+
+
 def fault_schema() -> WSManFault:
     """Malformed envelope: w:SchemaValidationError, 0x80338041 (pywinrm tests/test_exceptions.py)."""
     return WSManFault(

@@ -26,6 +26,7 @@ from remediate.lab.soap import (
     WSManRequest,
     envelope,
     fault_action_not_supported,
+    fault_file_not_found,
     fault_invalid_parameter,
     fault_schema,
     fault_timed_out,
@@ -147,13 +148,11 @@ class WinRSService:
         parts += [a.text or "" for a in line_el.iterfind(f"{_RSP}Arguments")]
         line = " ".join(p for p in parts if p)
         command_id = (line_el.get("CommandId") or new_id()).upper()
+        skip_cmd = _bool_option(req.options.get("WINRS_SKIP_CMD_SHELL"))
+        if skip_cmd and "\\" not in parts[0] and "/" not in parts[0]:
+            raise fault_file_not_found()  # without cmd.exe, CreateProcess needs the full path
         stdin = Stdin()
-        coro = self.host.run_command(
-            line,
-            codepage=shell.codepage,
-            stdin=stdin,
-            skip_cmd_shell=_bool_option(req.options.get("WINRS_SKIP_CMD_SHELL")),
-        )
+        coro = self.host.run_command(line, codepage=shell.codepage, stdin=stdin, skip_cmd_shell=skip_cmd)
         shell.commands[command_id] = _Command(asyncio.ensure_future(coro), stdin)
         xml = f"<rsp:CommandResponse><rsp:CommandId>{command_id}</rsp:CommandId></rsp:CommandResponse>"
         return envelope(req.action + "Response", req.message_id, xml)
