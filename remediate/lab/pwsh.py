@@ -133,7 +133,8 @@ class PowerShell:
         if node.type == "flow_control_statement":
             kw = _text(node.children[0]).lower()
             if kw == "exit":
-                value = self._eval(node.named_children[-1]) if node.named_child_count > 1 else 0
+                pipes = [c for c in node.named_children if c.type == "pipeline"]
+                value = self._eval(pipes[0]) if pipes else 0
                 self.exit_code = int(value) if str(value).lstrip("-").isdigit() else 0
                 raise StopScript
             return self._not_found(node, kw)

@@ -52,24 +52,22 @@ LOCAL_GVLKS: dict[str, KeyInfo] = {
 
 
 def lookup_key(key: str) -> KeyInfo | None:
-    """GVLK metadata from remediate.kms.gvlk when that module exists, else the local table."""
+    """GVLK metadata: the local table first, then remediate.kms.gvlk's (product, edition) table."""
     key = key.strip().upper()
-    try:  # the KMS engineer's table, if present
-        from remediate.kms import gvlk  # type: ignore[attr-defined]
-
-        info = getattr(gvlk, "lookup", None)
-        found = info(key) if callable(info) else None
-        if found is not None and getattr(found, "activation_id", None):
-            return KeyInfo(
-                str(getattr(found, "edition", "")),
-                str(found.activation_id),
-                str(getattr(found, "name", "")) or f"Windows(R), {getattr(found, 'edition', '')} edition",
-                str(getattr(found, "description", ""))
-                or "Windows(R) Operating System, VOLUME_KMSCLIENT channel",
-            )
+    if key in LOCAL_GVLKS:
+        return LOCAL_GVLKS[key]
+    try:
+        from remediate.kms.gvlk import product_of
     except ImportError:
-        pass
-    return LOCAL_GVLKS.get(key)
+        return None
+    found = product_of(key)
+    if found is None:
+        return None
+    product, edition = found
+    act_id = str(uuid.uuid5(uuid.NAMESPACE_OID, "sku." + key))  # stable stand-in SKU id
+    if product.lower() != "windows":
+        return KeyInfo(edition, act_id, f"{product}, {edition} edition", f"{product}, VOLUME_KMSCLIENT channel", "")
+    return _win(edition, act_id, edition)
 
 
 def well_formed(key: str) -> bool:
