@@ -74,7 +74,9 @@ async def query(server: tuple[str, int], name: str, rdtype: str) -> SrvAnswer:
         if resp.flags & dns.flags.TC:
             resp = await dns.asyncquery.tcp(q, ip, port=port, timeout=DNS_TIMEOUT)
     except (dns.exception.Timeout, OSError) as exc:
-        return SrvAnswer(rcode=dns.rcode.SERVFAIL, error="timeout" if isinstance(exc, dns.exception.Timeout) else str(exc))
+        return SrvAnswer(
+            rcode=dns.rcode.SERVFAIL, error="timeout" if isinstance(exc, dns.exception.Timeout) else str(exc)
+        )
     ans = SrvAnswer(rcode=resp.rcode(), authoritative=bool(resp.flags & dns.flags.AA))
     for rrset in resp.answer:
         for rd in rrset:
@@ -207,6 +209,7 @@ def apply_outcome(state: HostState, product: Product, out: ActivationOutcome) ->
                 8198,
                 now,
                 "Error",
-                f"License Activation (slui.exe) failed with the following error code:\r\nhr=0x{out.hresult:08X}",
+                "License Activation (slui.exe) failed with the following error code:\r\n"
+                f"hr=0x{out.hresult:08X}",
             )
         )

@@ -117,7 +117,9 @@ def strip_redirects(cmd: str) -> tuple[str, Redirects]:
 
 def tokenize(cmd: str) -> list[str]:
     """Raw tokens split on unquoted whitespace (quotes kept)."""
-    tokens, buf, quoted = [], [], False
+    tokens: list[str] = []
+    buf: list[str] = []
+    quoted = False
     for c in cmd:
         if c == '"':
             quoted = not quoted

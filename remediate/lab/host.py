@@ -88,7 +88,9 @@ class WindowsHost:
         """cscript [//nologo] [//B] script.vbs args...: banner unless //nologo, then the script."""
         host_opts = [a.lower() for a in args if a.startswith("//")]
         rest = [a for a in args if not a.startswith("//")]
-        banner = "" if ("//nologo" in host_opts or "//b" in host_opts) else msg(self.state.locale, "wsh_banner")
+        banner = (
+            "" if ("//nologo" in host_opts or "//b" in host_opts) else msg(self.state.locale, "wsh_banner")
+        )
         if not rest:
             return 0, banner + "Usage: CScript scriptname.extension [option...] [arguments...]\r\n", ""
         script, script_args = rest[0], rest[1:]
@@ -109,7 +111,7 @@ class WindowsHost:
         return 1, banner + msg(self.state.locale, "script_not_found", path=full) + "\r\n", ""
 
     async def _powershell_exe(self, args: list[str], codepage: int) -> tuple[int, str, str]:
-        """powershell.exe [-NoProfile] [-NonInteractive] [-ExecutionPolicy X] -EncodedCommand B64 | -Command ..."""
+        """powershell.exe [-NoProfile] [-NonInteractive] [-ExecutionPolicy X] -EncodedCommand B64|-Command"""
         script: str | None = None
         i = 0
         while i < len(args):
@@ -118,7 +120,9 @@ class WindowsHost:
                 try:
                     script = base64.b64decode(args[i + 1]).decode("utf-16-le")
                 except (ValueError, UnicodeDecodeError):
-                    err = "Cannot process the command because the value specified with -EncodedCommand is not "
+                    err = (
+                        "Cannot process the command because the value specified with -EncodedCommand is not "
+                    )
                     return 1, "", err + "properly encoded. The value must be Base64 encoded.\r\n"
                 break
             if a in ("-command", "-c"):
@@ -132,7 +136,7 @@ class WindowsHost:
         ps = PowerShell(self.state, self._program)
         result = await ps.run_cli(script)
         out = "".join(line + "\r\n" for line in result.output)
-        err = "".join(format_cli_error(e) for e in result.errors)
+        err = "".join(format_cli_error(e) for e in ps.errors)
         if ps.utf8_output and codepage != 65001:
             # [Console]::OutputEncoding = UTF8: the bytes are UTF-8 whatever the console code page.
             out = out.encode("utf-8").decode(codec(codepage), errors="replace")

@@ -171,7 +171,7 @@ JA: Table = {
 }
 
 ERROR_TEXT_JA: dict[int, str] = {
-    0xC004F074: "ソフトウェア ライセンス サービスは、コンピューターをライセンス認証できなかったことを報告しました。"
+    0xC004F074: "ソフトウェア ライセンス サービスは、コンピューターをライセンス認証できなかったことを報告しました。"  # noqa: E501
     "キー管理サービス (KMS) に接続できませんでした。追加情報については、アプリケーション イベント ログを"
     "参照してください。",
     0x8007232B: "DNS 名が存在しません",
@@ -215,7 +215,7 @@ ZH: Table = {
     "activating": "正在激活 %PRODUCTNAME% (%PRODUCTID%)...",
     "activated": "成功地激活了产品。",
     "err_prefix": "错误: ",
-    "err_slui": "在运行 Microsoft Windows 非核心版本的计算机上，运行“slui.exe 0x2a 0x%ERRCODE%”以显示错误文本。",
+    "err_slui": "在运行 Microsoft Windows 非核心版本的计算机上，运行“slui.exe 0x2a 0x%ERRCODE%”以显示错误文本。",  # noqa: E501
     "not_recognized": "'%NAME%' 不是内部或外部命令，也不是可运行的程序\r\n或批处理文件。",
     "chcp": "活动代码页: %CP%",
     "ns_server": "服务器:  ",
@@ -224,7 +224,7 @@ ZH: Table = {
 }
 
 ERROR_TEXT_ZH: dict[int, str] = {
-    0xC004F074: "软件授权服务报告无法激活计算机。无法联系任何密钥管理服务(KMS)。有关其他信息，请参阅应用程序事件日志。",
+    0xC004F074: "软件授权服务报告无法激活计算机。无法联系任何密钥管理服务(KMS)。有关其他信息，请参阅应用程序事件日志。",  # noqa: E501
     0x8007232B: "DNS 名称不存在",
 }
 
@@ -257,7 +257,9 @@ def error_line(locale: str, hresult: int) -> str:
 
 def date_format(locale: str) -> str:
     """VBScript's Now/CStr(Date) rendering per locale (Windows short date + long time)."""
-    return {"ja-JP": "%Y/%m/%d %H:%M:%S", "zh-CN": "%Y/{m}/{d} {H}:%M:%S"}.get(locale, "{m}/{d}/%Y {I}:%M:%S %p")
+    return {"ja-JP": "%Y/%m/%d %H:%M:%S", "zh-CN": "%Y/{m}/{d} {H}:%M:%S"}.get(
+        locale, "{m}/{d}/%Y {I}:%M:%S %p"
+    )
 
 
 def format_date(locale: str, when: object) -> str:

@@ -23,10 +23,9 @@ def _reverse_name(ip: str) -> str:
 
 async def _server_name(state: HostState) -> str:
     """Windows nslookup first resolves its server's own address (PTR); "UnKnown" when that fails."""
+    import dns.asyncquery
     import dns.message
     import dns.rdatatype
-
-    import dns.asyncquery
 
     ip, port = state.dns_server
     try:
@@ -57,7 +56,7 @@ async def run_nslookup(state: HostState, args: list[str]) -> tuple[int, str, str
         candidates = [name.rstrip(".")]
     else:
         candidates = [f"{name}.{state.domain}", name]
-    last_rcode = dns.rcode.NXDOMAIN
+    last_rcode: int = dns.rcode.NXDOMAIN
     for cand in candidates:
         ans = await query(state.dns_server, cand, rdtype)
         if ans.error:
@@ -81,6 +80,6 @@ async def run_nslookup(state: HostState, args: list[str]) -> tuple[int, str, str
         return 0, head + "".join(line + "\r\n" for line in lines) + "\r\n", ""
     reason = "Non-existent domain" if last_rcode == dns.rcode.NXDOMAIN else "No response from server"
     if last_rcode == dns.rcode.NOERROR:
-        reason = "No answer"  # hmm: real nslookup prints the zone's SOA here; the lab keeps it short
+        reason = "No answer"  # real nslookup prints the zone's SOA here; the lab keeps it short
     err = msg(loc, "ns_cant_find", server=server, name=candidates[-1], reason=reason) + "\r\n"
     return 1, head, err

@@ -94,7 +94,8 @@ def error_desc(hresult: int) -> str:
 
 
 def _product_id(p: Product) -> str:
-    return f"00{int(p.activation_id[:3], 16) % 1000:03d}-{int(p.activation_id[4:8], 16) % 100000:05d}-00000-AA{p.partial_key[:3]}"
+    a, b = int(p.activation_id[:3], 16) % 1000, int(p.activation_id[4:8], 16) % 100000
+    return f"00{a:03d}-{b:05d}-00000-AA{p.partial_key[:3]}"
 
 
 def _grace(p: Product, state: HostState) -> int:
@@ -129,7 +130,9 @@ def dstatus(state: HostState, inst: OfficeInstall) -> str:
         if p.is_kms_client:
             lines.append("Activation Type Configuration: ALL")
             if inst.kms_host:
-                lines.append(f"    KMS machine registry override defined: {inst.kms_host}:{inst.kms_port or 1688}")
+                lines.append(
+                    f"    KMS machine registry override defined: {inst.kms_host}:{inst.kms_port or 1688}"
+                )
             elif state.kms_discovered and p.status == LicenseStatus.LICENSED:
                 lines.append(f"    KMS machine name from DNS: {state.kms_discovered}")
             else:
@@ -186,7 +189,14 @@ def inpkey(state: HostState, inst: OfficeInstall, key: str) -> str:
     else:
         inst.products = [p for p in inst.products if p.activation_id != info.activation_id]
         inst.products.append(
-            Product(info.name, info.description, OFFICE_APP_ID, info.activation_id, "VOLUME_KMSCLIENT", key.upper())
+            Product(
+                info.name,
+                info.description,
+                OFFICE_APP_ID,
+                info.activation_id,
+                "VOLUME_KMSCLIENT",
+                key.upper(),
+            )
         )
         body = "<Product key installation successful>\r\n"
     return FRAME_START + body + FRAME_END

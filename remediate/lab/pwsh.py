@@ -23,12 +23,28 @@ from remediate.lab.state import HostState
 Program = Callable[[list[str], str, int], Awaitable[tuple[int, str, str] | None]]
 _PARSER = Parser(Language(tsp.language()))
 WRAPPERS = {
-    "pipeline", "pipeline_chain", "logical_expression", "bitwise_expression", "comparison_expression",
-    "additive_expression", "multiplicative_expression", "format_expression", "range_expression",
-    "array_literal_expression", "unary_expression", "left_assignment_expression", "argument_expression",
-    "logical_argument_expression", "bitwise_argument_expression", "comparison_argument_expression",
-    "additive_argument_expression", "multiplicative_argument_expression", "format_argument_expression",
-    "range_argument_expression", "parenthesized_expression", "sub_expression",
+    "pipeline",
+    "pipeline_chain",
+    "logical_expression",
+    "bitwise_expression",
+    "comparison_expression",
+    "additive_expression",
+    "multiplicative_expression",
+    "format_expression",
+    "range_expression",
+    "array_literal_expression",
+    "unary_expression",
+    "left_assignment_expression",
+    "argument_expression",
+    "logical_argument_expression",
+    "bitwise_argument_expression",
+    "comparison_argument_expression",
+    "additive_argument_expression",
+    "multiplicative_argument_expression",
+    "format_argument_expression",
+    "range_argument_expression",
+    "parenthesized_expression",
+    "sub_expression",
 }
 NATIVE = {"cscript", "cscript.exe", "cmd", "cmd.exe", "nslookup", "nslookup.exe", "hostname", "whoami"}
 
@@ -115,17 +131,36 @@ class PowerShell:
         if action in ("silentlycontinue", "ignore"):
             return
         line = self._src.splitlines()[node.start_point[0]] if self._src else ""
-        self.errors.append(PSError(err.message, name, line, node.start_point[1] + 1,
-                                   node.end_point[1] - node.start_point[1], err.category, err.fqid))
+        self.errors.append(
+            PSError(
+                err.message,
+                name,
+                line,
+                node.start_point[1] + 1,
+                node.end_point[1] - node.start_point[1],
+                err.category,
+                err.fqid,
+            )
+        )
         if action == "stop":
             raise StopScript
 
     def _not_found(self, node: Node, name: str) -> None:
-        msg = (f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable "
-               "program. Check the spelling of the name, or if a path was included, verify that the path is "
-               "correct and try again.\r\n" + LAB_NOTE.replace("%NAME%", name))
-        self._error(node, name, cm.CmdletError(msg, f"ObjectNotFound: ({name}:String) [], CommandNotFoundException",
-                                               "CommandNotFoundException"))
+        msg = (
+            f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, or "
+            "operable "
+            "program. Check the spelling of the name, or if a path was included, verify that the path is "
+            "correct and try again.\r\n" + LAB_NOTE.replace("%NAME%", name)
+        )
+        self._error(
+            node,
+            name,
+            cm.CmdletError(
+                msg,
+                f"ObjectNotFound: ({name}:String) [], CommandNotFoundException",
+                "CommandNotFoundException",
+            ),
+        )
 
     # ---- statements --------------------------------------------------------------------------
     async def _statement(self, node: Node) -> None:
@@ -184,8 +219,10 @@ class PowerShell:
         if t == "array_literal_expression":
             return [self._eval(c) for c in n.named_children]
         if t == "invokation_expression" and _text(n).replace(" ", "").lower() in (
-            "[datetime]::utcnow.tostring('o')", '[datetime]::utcnow.tostring("o")', "(get-date).touniversaltime()"
-            ".tostring('o')"):
+            "[datetime]::utcnow.tostring('o')",
+            '[datetime]::utcnow.tostring("o")',
+            "(get-date).touniversaltime().tostring('o')",
+        ):
             return cm.iso_o(self.state.now())
         raise ValueError(_text(n))
 
@@ -241,7 +278,9 @@ class PowerShell:
     async def _pipeline(self, commands: list[Node]) -> list[Any]:
         items: list[Any] = []
         for i, cmd in enumerate(commands):
-            name_node = next((c for c in cmd.named_children if c.type in ("command_name", "command_name_expr")), None)
+            name_node = next(
+                (c for c in cmd.named_children if c.type in ("command_name", "command_name_expr")), None
+            )
             if name_node is None:
                 self._not_found(cmd, _text(cmd))
                 return []
@@ -257,8 +296,9 @@ class PowerShell:
                 return []
         return items
 
-    async def _command(self, node: Node, name: str, pos: list[Any], named: dict[str, Any],
-                       items: list[Any], first: bool) -> Any:
+    async def _command(
+        self, node: Node, name: str, pos: list[Any], named: dict[str, Any], items: list[Any], first: bool
+    ) -> Any:
         low = name.lower()
         st = self.state
         if low.endswith(".vbs") or low in NATIVE or low.rsplit("\\", 1)[-1] in NATIVE:
@@ -282,8 +322,9 @@ class PowerShell:
                 return [obj.get("TcpTestSucceeded", False)]
             return [obj]
         if low == "resolve-dnsname":
-            return await cm.resolve_dns_name(st, str(named.get("name", pos[0] if pos else "")),
-                                             str(named.get("type", "A")))
+            return await cm.resolve_dns_name(
+                st, str(named.get("name", pos[0] if pos else "")), str(named.get("type", "A"))
+            )
         if low == "get-winevent":
             maxe = named.get("maxevents")
             return cm.get_win_event(st, named.get("filterhashtable") or {}, int(maxe) if maxe else None)
@@ -303,15 +344,28 @@ class PowerShell:
             argv = ["cscript.exe", name, *flat]
         else:
             argv = [name, *flat]
-        result = await self.program(argv, " ".join(argv[1:]), 65001 if self.utf8_output else self.state.oem_codepage)
+        result = await self.program(
+            argv, " ".join(argv[1:]), 65001 if self.utf8_output else self.state.oem_codepage
+        )
         if result is None:
-            raise cm.CmdletError(f"The term '{name}' is not recognized", "ObjectNotFound", "CommandNotFoundException")
+            raise cm.CmdletError(
+                f"The term '{name}' is not recognized", "ObjectNotFound", "CommandNotFoundException"
+            )
         rc, out, err = result
         self.vars["lastexitcode"] = rc
         self.last_failed = rc != 0
         for line in err.splitlines():
-            self.errors.append(PSError(line, name, line, 1, 1, "NotSpecified: (:String) [], RemoteException",
-                                       "NativeCommandError"))
+            self.errors.append(
+                PSError(
+                    line,
+                    name,
+                    line,
+                    1,
+                    1,
+                    "NotSpecified: (:String) [], RemoteException",
+                    "NativeCommandError",
+                )
+            )
         lines = out.split("\r\n")
         if lines and lines[-1] == "":
             lines.pop()

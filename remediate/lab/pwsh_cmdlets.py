@@ -53,7 +53,7 @@ def to_json(value: Any, indent: int = 0, compress: bool = False) -> str:
     if isinstance(value, dict):
         if compress:
             return "{" + ",".join(f"{_json_scalar(k)}:{to_json(v, 0, True)}" for k, v in value.items()) + "}"
-        items = [f'{pad}    {_json_scalar(k)}:  {to_json(v, indent + 4)}' for k, v in value.items()]
+        items = [f"{pad}    {_json_scalar(k)}:  {to_json(v, indent + 4)}" for k, v in value.items()]
         return "{\r\n" + ",\r\n".join(items) + "\r\n" + pad + "}"
     if isinstance(value, list):
         if compress:
@@ -163,8 +163,11 @@ def get_cim(state: HostState, class_name: str, filt: str | None) -> list[Obj]:
                 continue  # Office 2010 lives in OfficeSoftwareProtectionProduct, not here
             objs += [_product_obj(state, p, (inst.kms_host, inst.kms_port)) for p in inst.products]
         if filt and "partialproductkey is not null" not in filt.lower():
-            raise CmdletError("Invalid query ", "InvalidArgument: (:) [Get-CimInstance], CimException",
-                              "HRESULT 0x80041017,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand")
+            raise CmdletError(
+                "Invalid query ",
+                "InvalidArgument: (:) [Get-CimInstance], CimException",
+                "HRESULT 0x80041017,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand",
+            )
         return objs
     if cls == "softwarelicensingservice":
         if state.license_store_broken:
@@ -202,12 +205,22 @@ async def resolve_dns_name(state: HostState, name: str, rtype: str) -> list[Obj]
         )
         raise return_err
     objs: list[Obj] = [
-        {"Name": name, "Type": 33, "NameTarget": r.target, "Port": r.port, "Priority": r.priority,
-         "Weight": r.weight, "TTL": 600, "Section": 1}
+        {
+            "Name": name,
+            "Type": 33,
+            "NameTarget": r.target,
+            "Port": r.port,
+            "Priority": r.priority,
+            "Weight": r.weight,
+            "TTL": 600,
+            "Section": 1,
+        }
         for r in ans.records
     ]
     # Resolve-DnsName also returns the additional section's A records (Section = Additional).
-    objs += [{"Name": t, "Type": 1, "IPAddress": ip, "TTL": 600, "Section": 3} for t, ip in ans.addresses.items()]
+    objs += [
+        {"Name": t, "Type": 1, "IPAddress": ip, "TTL": 600, "Section": 3} for t, ip in ans.addresses.items()
+    ]
     return objs
 
 
@@ -215,8 +228,13 @@ async def test_net_connection(state: HostState, host: str, port: int) -> tuple[O
     """Real resolution (lab DNS) and a real TCP connect; (object, warning text or None)."""
     ip = await activation.resolve_host(state, host)
     if ip is None:
-        obj: Obj = {"ComputerName": host, "RemoteAddress": None, "InterfaceAlias": None,
-                    "SourceAddress": None, "PingSucceeded": False}
+        obj: Obj = {
+            "ComputerName": host,
+            "RemoteAddress": None,
+            "InterfaceAlias": None,
+            "SourceAddress": None,
+            "PingSucceeded": False,
+        }
         return obj, f"Name resolution of {host} failed"
     alias = "Loopback Pseudo-Interface 1" if ip.startswith("127.") else "Ethernet"
     src = "127.0.0.1" if ip.startswith("127.") else ip
@@ -227,8 +245,13 @@ async def test_net_connection(state: HostState, host: str, port: int) -> tuple[O
         ok = True
     except (OSError, TimeoutError):
         ok = False
-    obj = {"ComputerName": host, "RemoteAddress": ip, "RemotePort": port, "InterfaceAlias": alias,
-           "SourceAddress": src}
+    obj = {
+        "ComputerName": host,
+        "RemoteAddress": ip,
+        "RemotePort": port,
+        "InterfaceAlias": alias,
+        "SourceAddress": src,
+    }
     if ok:
         obj["TcpTestSucceeded"] = True
         return obj, None
@@ -248,8 +271,14 @@ def get_win_event(state: HostState, filt: dict[str, Any], max_events: int | None
             "NoMatchingEventsFound,Microsoft.PowerShell.Commands.GetWinEventCommand",
         )
     return [
-        {"Id": e.id, "LevelDisplayName": e.level, "TimeCreated": e.time.astimezone(UTC), "Message": e.message,
-         "ProviderName": e.provider, "LogName": "Application"}
+        {
+            "Id": e.id,
+            "LevelDisplayName": e.level,
+            "TimeCreated": e.time.astimezone(UTC),
+            "Message": e.message,
+            "ProviderName": e.provider,
+            "LogName": "Application",
+        }
         for e in events
     ]
 

@@ -32,7 +32,10 @@ class KeyInfo:
 
 def _win(edition: str, act_id: str, label: str) -> KeyInfo:
     return KeyInfo(
-        edition, act_id, f"Windows(R), {label} edition", "Windows(R) Operating System, VOLUME_KMSCLIENT channel"
+        edition,
+        act_id,
+        f"Windows(R), {label} edition",
+        "Windows(R) Operating System, VOLUME_KMSCLIENT channel",
     )
 
 
@@ -40,14 +43,22 @@ def _win(edition: str, act_id: str, label: str) -> KeyInfo:
 # product keys"); activation ids as SoftwareLicensingProduct.ID reports them.
 LOCAL_GVLKS: dict[str, KeyInfo] = {
     "NPPR9-FWDCX-D2C8J-H872K-2YT43": _win("Enterprise", "73111121-5638-40f6-bc11-f1d7b0d64300", "Enterprise"),
-    "W269N-WFGWX-YVC9B-4J6C9-T83GX": _win("Professional", "2de67392-b7a7-462a-b1ca-108dd189f588", "Professional"),
+    "W269N-WFGWX-YVC9B-4J6C9-T83GX": _win(
+        "Professional", "2de67392-b7a7-462a-b1ca-108dd189f588", "Professional"
+    ),
     "NW6C2-QMPVW-D7KKK-3GKT6-VCFB2": _win("Education", "e0c42288-980c-4788-a014-c080d2e1926e", "Education"),
-    "M7XTQ-FN8P6-TTKYV-9D4CC-J462D": _win("EnterpriseS", "32d2fab3-e4a8-42c2-923b-4bf4fd13e6ee", "EnterpriseS"),
+    "M7XTQ-FN8P6-TTKYV-9D4CC-J462D": _win(
+        "EnterpriseS", "32d2fab3-e4a8-42c2-923b-4bf4fd13e6ee", "EnterpriseS"
+    ),
     "WMDGN-G9PQG-XVVXX-R3X43-63DFG": _win(
         "ServerDatacenter", "34e1ae55-27f8-4950-8877-7a03be5fb181", "ServerDatacenter"
     ),
-    "N69G4-B89J2-4G8F4-WWYCC-J464C": _win("ServerStandard", "de32eafd-aaee-4662-9444-c1befb41bde2", "ServerStandard"),
-    "VDYBN-27WPP-V4HQT-9VMD4-VMK7H": _win("ServerStandard", "c52ed9a9-a9d1-4a19-9e85-cd10b6aad5be", "ServerStandard"),
+    "N69G4-B89J2-4G8F4-WWYCC-J464C": _win(
+        "ServerStandard", "de32eafd-aaee-4662-9444-c1befb41bde2", "ServerStandard"
+    ),
+    "VDYBN-27WPP-V4HQT-9VMD4-VMK7H": _win(
+        "ServerStandard", "c52ed9a9-a9d1-4a19-9e85-cd10b6aad5be", "ServerStandard"
+    ),
 }
 
 
@@ -66,7 +77,9 @@ def lookup_key(key: str) -> KeyInfo | None:
     product, edition = found
     act_id = str(uuid.uuid5(uuid.NAMESPACE_OID, "sku." + key))  # stable stand-in SKU id
     if product.lower() != "windows":
-        return KeyInfo(edition, act_id, f"{product}, {edition} edition", f"{product}, VOLUME_KMSCLIENT channel", "")
+        return KeyInfo(
+            edition, act_id, f"{product}, {edition} edition", f"{product}, VOLUME_KMSCLIENT channel", ""
+        )
     return _win(edition, act_id, edition)
 
 
@@ -218,12 +231,16 @@ class Slmgr:
         self.out(self.m("kms_info"))
         self.out("    " + self.m("cmid") + cmid(st))
         if st.kms_registered_host:
-            self.out(f"    {self.m('registered_kms')}{st.kms_registered_host}:{st.kms_registered_port or 1688}")
+            self.out(
+                f"    {self.m('registered_kms')}{st.kms_registered_host}:{st.kms_registered_port or 1688}"
+            )
         elif st.kms_discovered:
             self.out("    " + self.m("kms_dns") + st.kms_discovered)
         else:
             self.out("    " + self.m("kms_dns_unavail"))
-        self.out("    " + (self.m("kms_ip") + st.kms_client_ip if st.kms_client_ip else self.m("kms_ip_unavail")))
+        self.out(
+            "    " + (self.m("kms_ip") + st.kms_client_ip if st.kms_client_ip else self.m("kms_ip_unavail"))
+        )
         self.out("    " + self.m("kms_pid4") + (p.kms_pid or ""))
         self.out("    " + self.m("act_interval", interval=p.activation_interval))
         self.out("    " + self.m("renew_interval", interval=p.renewal_interval))
@@ -302,7 +319,10 @@ class Slmgr:
 
     def rilc(self) -> int:
         self.out(self.m("rilc_start"))
-        for f in ("pkeyconfig\\pkeyconfig.xrm-ms", "skus\\Security-SPP-Component-SKU-Enterprise\\pkeyconfig.xrm-ms"):
+        for f in (
+            "pkeyconfig\\pkeyconfig.xrm-ms",
+            "skus\\Security-SPP-Component-SKU-Enterprise\\pkeyconfig.xrm-ms",
+        ):
             self.out(self.m("rilc_file", licensefile=f"C:\\Windows\\system32\\spp\\tokens\\{f}"))
             self.out("")
         self.out(self.m("rilc_done"))

@@ -12,7 +12,14 @@ import pytest
 from remediate.lab.dns import LabDns
 from remediate.lab.host import WindowsHost
 from remediate.lab.kms import KmsListener
-from remediate.lab.state import OFFICE_APP_ID, WINDOWS_APP_ID, HostState, LicenseStatus, OfficeInstall, Product
+from remediate.lab.state import (
+    OFFICE_APP_ID,
+    WINDOWS_APP_ID,
+    HostState,
+    LicenseStatus,
+    OfficeInstall,
+    Product,
+)
 
 SLMGR = r"cscript //nologo %SystemRoot%\System32\slmgr.vbs"
 OSPP = r'cscript //nologo "C:\Program Files\Microsoft Office\Office16\ospp.vbs"'
@@ -103,9 +110,8 @@ async def test_listener_stopped_gives_c004f074(lab: Lab) -> None:
 async def test_no_srv_and_no_registered_host_gives_8007232b(lab: Lab) -> None:
     lab.dns.remove_srv()
     h = lab.host()
-    rc, out = await run(h, f"{SLMGR} /ato")
+    _rc, out = await run(h, f"{SLMGR} /ato")
     assert "Error: 0x8007232B DNS name does not exist" in out
-    rc, out = await run(h, "nslookup -type=SRV _vlmcs._tcp.lab.test")
     r = await h.run_command("nslookup -type=SRV _vlmcs._tcp.lab.test", codepage=437)
     assert b"can't find _vlmcs._tcp.lab.test: Non-existent domain" in r.stderr
 
@@ -123,7 +129,7 @@ async def test_skms_to_dead_host_gives_c004f074_and_ckms_recovers(lab: Lab) -> N
 
 async def test_mak_key_cannot_reach_microsoft(lab: Lab) -> None:
     h = lab.host(channel="VOLUME_MAK")
-    rc, out = await run(h, f"{SLMGR} /ato")
+    _rc, out = await run(h, f"{SLMGR} /ato")
     assert "Error: 0x80072EE7" in out and lab.kms.requests == []
 
 
@@ -145,7 +151,7 @@ async def test_clock_skew_gives_c004f06c(lab: Lab) -> None:
 
     h = lab.host()
     h.state.clock_offset = timedelta(hours=5)
-    rc, out = await run(h, f"{SLMGR} /ato")
+    _rc, out = await run(h, f"{SLMGR} /ato")
     assert "Error: 0xC004F06C" in out and "slui.exe 0x2a 0xC004F06C" in out
 
 
