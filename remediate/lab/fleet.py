@@ -42,8 +42,9 @@ PROFILES: tuple[str, ...] = (
     "auth_fail",
 )
 LOCALES: tuple[str, ...] = ("en-US", "ja-JP", "zh-CN")
-# Latency kinds the host emulator reads from HostState.latency (seconds).
-LATENCY_KINDS: tuple[str, ...] = ("slmgr", "ospp", "nslookup", "ps", "request", "tnc")
+# Latency kinds the host emulator (host.py) reads from HostState.latency, in seconds: "cmd" is paid
+# by every WinRS/SSH command, "ps" by every PowerShell start, the others by that program.
+LATENCY_KINDS: tuple[str, ...] = ("slmgr", "ospp", "nslookup", "ps", "cmd")
 # "realistic": measured ranges on real machines (slmgr /ato and /dli take seconds: cscript start,
 # WMI, SPP); a fixed value is (x, x).
 REALISTIC_LATENCY: dict[str, tuple[float, float]] = {
@@ -51,8 +52,7 @@ REALISTIC_LATENCY: dict[str, tuple[float, float]] = {
     "ospp": (1.0, 2.0),
     "nslookup": (0.05, 0.05),
     "ps": (0.4, 0.4),
-    "request": (0.03, 0.03),
-    "tnc": (0.2, 0.4),
+    "cmd": (0.03, 0.03),
 }
 TOP_FIELDS = (
     "hosts",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from remediate.lab.fleet import REALISTIC_LATENCY, FleetSpec, exact_counts
@@ -78,7 +78,7 @@ class HostPlan:
 
     state: HostState
     profile: str
-    inventory_password: str  # differs from state.password for auth_fail
+    inventory_password: str = field(repr=False)  # differs from state.password for auth_fail
 
     @property
     def name(self) -> str:
@@ -103,8 +103,10 @@ def latency_for(spec: FleetSpec, rng: random.Random, profile: str) -> dict[str, 
         lat = {k: round(rng.uniform(lo, hi), 3) for k, (lo, hi) in REALISTIC_LATENCY.items()}
     else:
         lat = dict(spec.latency)  # type: ignore[arg-type]
-    if profile == "slow":
-        for kind in ("slmgr", "ospp", "nslookup", "ps", "tnc"):
+    if profile == "slow":  # every command (and PowerShell start) takes at least slow_seconds
+        for kind in ("slmgr", "ospp", "nslookup"):
+            lat[kind] = lat.get(kind, 0.0) * 5
+        for kind in ("cmd", "ps"):
             lat[kind] = max(lat.get(kind, 0.0) * 5, spec.slow_seconds)
     return lat
 

@@ -1,0 +1,68 @@
+"""Shared fixtures: lab fleets on loopback for integration tests.
+
+`lab_factory(spec_dict)` starts a LabThread (its own event loop in a background thread) and stops
+it at the end of the test; `small_lab` is one session-wide fleet with every fault profile that
+tests may read but must not break (use lab_factory for tests that stop listeners or edit DNS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from remediate.lab.fleet import FleetSpec
+from remediate.lab.runtime import LabThread
+
+LabFactory = Callable[..., LabThread]
+
+SMALL_LAB_SPEC: dict[str, Any] = {
+    "hosts": 12,
+    "seed": 3,
+    "password": "Lab-Passw0rd!",
+    "locales": {"en-US": 70, "ja-JP": 20, "zh-CN": 10},
+    "kms_hosts": [{"name": "kms01"}],
+    "srv_records": ["kms01"],
+    # 12 hosts: one of each fault (largest remainder gives every 8% profile one host)
+    "profiles": {
+        "kms_unreachable": 8,
+        "no_srv": 8,
+        "wrong_kms_host": 8,
+        "non_vl_key": 8,
+        "office_unactivated": 8,
+        "broken_store": 8,
+        "clock_skew": 8,
+        "winrm_down": 8,
+        "slow": 8,
+        "auth_fail": 8,
+    },
+    "office": 25,
+    "slow_seconds": 2,
+}
+
+
+@pytest.fixture
+def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabFactory]:
+    started: list[LabThread] = []
+
+    def make(spec: dict[str, Any] | FleetSpec | None = None, **overrides: Any) -> LabThread:
+        if isinstance(spec, FleetSpec):
+            fleet = spec
+        else:
+            fleet = FleetSpec.from_dict({**(spec or {"hosts": 2, "password": "Lab-Passw0rd!"}), **overrides})
+        workdir: Path = tmp_path_factory.mktemp("lab")
+        lab = LabThread(fleet, workdir).__enter__()
+        started.append(lab)
+        return lab
+
+    yield make
+    for lab in reversed(started):
+        lab.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def small_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabThread]:
+    with LabThread(FleetSpec.from_dict(SMALL_LAB_SPEC), tmp_path_factory.mktemp("small_lab")) as lab:
+        yield lab
