@@ -1,0 +1,266 @@
+"""Diagnosis: each fault's evidence gives the right finding; healthy hosts give none."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from remediate.diagnosis import Diagnosis
+from remediate.kms.diagnose import FIREWALL, diagnose
+
+KMS = "kms01.lab.test"
+
+
+def win(
+    status: str = "licensed",
+    channel: str = "VOLUME_KMSCLIENT",
+    reason: str | None = None,
+    registered: str | None = None,
+    name: str = "Windows(R), Enterprise edition",
+) -> dict[str, Any]:
+    return {
+        "products": [
+            {
+                "name": name,
+                "description": f"Windows(R) Operating System, {channel} channel",
+                "channel": channel,
+                "partial_key": "2YT43",
+                "license_status": status,
+                "status_reason": reason,
+                "remaining_minutes": 43200,
+                "kms_dns": None,
+                "kms_registered": registered,
+                "kms_port": None,
+            }
+        ]
+    }
+
+
+def srv(*targets: str, error: str | None = None) -> dict[str, Any]:
+    return {
+        "records": [{"target": t, "port": 1688, "priority": 0, "weight": 0} for t in targets],
+        "error": error,
+    }
+
+
+def tnc(host: str, ok: bool) -> dict[str, Any]:
+    return {"reachable": ok, "remote_port": 1688, "computer_name": host}
+
+
+def failed(code: str) -> dict[str, Any]:
+    return {"success": False, "error_code": code}
+
+
+def healthy() -> dict[str, Any]:
+    return {
+        "license": win(),
+        "office": {
+            "products": [
+                {
+                    "license_name": "Office 16, Office16ProPlusVL_KMS_Client edition",
+                    "license_description": "Office 16, VOLUME_KMSCLIENT channel",
+                    "license_status": "licensed",
+                    "error_code": None,
+                    "partial_key": "WFG99",
+                    "remaining_minutes": 259000,
+                    "kms_machine": KMS,
+                    "kms_port": 1688,
+                }
+            ]
+        },
+        "srv": srv(KMS),
+        "kms_port": tnc(KMS, True),
+        "clock": {"utc": "2024-05-01T10:00:00Z", "skew_seconds": 1.5},
+        "events": {"events": []},
+        "activation": None,
+    }
+
+
+def titles(ds: list[Diagnosis]) -> list[str]:
+    return [d.title for d in ds]
+
+
+def test_healthy_host_gives_nothing() -> None:
+    assert diagnose(healthy(), []) == []
+    assert diagnose({}, []) == []
+
+
+def test_firewall_srv_present_port_closed() -> None:
+    f = healthy() | {
+        "license": win("oob_grace"),
+        "kms_port": tnc(KMS, False),
+        "activation": failed("0xC004F074"),
+    }
+    ds = diagnose(f, ["activate"])
+    assert titles(ds)[0] == FIREWALL
+    d = ds[0]
+    assert d.code == "0xC004F074" and d.automatable is False
+    assert "1688" in d.action and "do not re-activate" in d.action
+    assert any("closed" in e for e in d.evidence) and any(KMS in e for e in d.evidence)
+    assert "Windows not activated" not in titles(ds)  # never suggests re-activating
+
+
+def test_no_srv_record() -> None:
+    f = healthy() | {
+        "license": win("oob_grace"),
+        "srv": srv(error="nxdomain"),
+        "kms_port": None,
+        "activation": failed("0x8007232B"),
+    }
+    (d,) = [d for d in diagnose(f, []) if "Office" not in d.title]
+    assert d.title == "No KMS SRV record" and d.code == "0x8007232B"
+    assert d.automatable is False and "_vlmcs._tcp" in d.action
+    (d2,) = [
+        d for d in diagnose(f, [], variables={"kms_host": "kms02.lab.test:1688"}) if "Office" not in d.title
+    ]
+    assert d2.automatable is True and "slmgr /skms kms02.lab.test:1688" in d2.action
+
+
+def test_wrong_registered_host() -> None:
+    f = healthy() | {
+        "license": win("oob_grace", registered="kms-old.lab.test"),
+        "kms_port": [tnc("kms-old.lab.test", False), tnc(KMS, True)],
+        "activation": failed("0xC004F074"),
+    }
+    d = diagnose(f, [])[0]
+    assert d.title == "Registered KMS host is wrong or decommissioned"
+    assert d.automatable is True and f"slmgr /skms {KMS}:1688" in d.action
+
+
+def test_wrong_registered_host_untested_srv_target_is_insufficient() -> None:
+    f = healthy() | {
+        "license": win("oob_grace", registered="kms-old.lab.test"),
+        "kms_port": tnc("kms-old.lab.test", False),
+        "activation": failed("0xC004F074"),
+    }
+    d = diagnose(f, [])[0]
+    assert d.title.startswith("Insufficient evidence") and not d.automatable
+    assert f"Test-NetConnection {KMS}" in d.action
+
+
+def test_retail_key_in_kms_estate() -> None:
+    f = healthy() | {
+        "license": win("notification", channel="RETAIL", name="Windows(R), Professional edition")
+    }
+    d = diagnose(f, [])[0]
+    assert d.title == "Not a KMS client key" and d.automatable is False
+    assert "W269N-WFGWX-YVC9B-4J6C9-T83GX" in d.action
+    assert diagnose(f, [], variables={"allow_gvlk": True})[0].automatable is True
+    licensed_mak = healthy() | {"license": win("licensed", channel="VOLUME_MAK")}
+    assert diagnose(licensed_mak, []) == []  # an activated MAK host is fine
+
+
+def test_license_store_damaged() -> None:
+    f = {"license": None, "activation": failed("0xC004F012")}
+    ds = diagnose(f, ["license", "activate"])
+    assert titles(ds) == ["License store damaged"]
+    assert ds[0].automatable is False and "tokens.dat" in ds[0].action
+
+
+def test_clock_skew() -> None:
+    f = healthy() | {
+        "license": win("oob_grace"),
+        "clock": {"skew_seconds": 5 * 3600.0},
+        "activation": failed("0xC004F06C"),
+    }
+    d = diagnose(f, [])[0]
+    assert d.title == "Clock skew" and d.code == "0xC004F06C" and "time" in d.action.lower()
+    kms_side = healthy() | {"license": win("oob_grace"), "activation": failed("0xC004F06C")}
+    assert diagnose(kms_side, [])[0].title == "Clock skew on the KMS host"
+    skew_only = healthy() | {"clock": {"skew_seconds": -6 * 3600.0}}
+    assert titles(diagnose(skew_only, [])) == ["Clock skew"]
+
+
+def test_kms_count_too_low() -> None:
+    f = healthy() | {"license": win("oob_grace"), "activation": failed("0xC004F038")}
+    ds = diagnose(f, [])
+    assert titles(ds) == ["KMS count too low"] and not ds[0].automatable
+
+
+def test_office_not_activated_with_reachable_kms() -> None:
+    f = healthy()
+    f["office"]["products"][0]["license_status"] = "oob_grace"
+    (d,) = diagnose(f, [])
+    assert d.title == "Office not activated" and d.automatable
+    assert f"/sethst:{KMS}" in d.action
+
+
+def test_office_behind_firewall_is_not_automatable() -> None:
+    f = healthy() | {"kms_port": tnc(KMS, False)}
+    f["office"]["products"][0]["license_status"] = "notification"
+    ds = diagnose(f, [])
+    assert titles(ds) == [FIREWALL, "Office not activated"]
+    assert not any(d.automatable for d in ds)
+
+
+def test_missing_evidence_says_so() -> None:
+    ds = diagnose({"license": win("oob_grace")}, ["activate"])
+    assert len(ds) == 1 and ds[0].title.startswith("Insufficient evidence")
+    assert "SRV" in ds[0].action and "failed step: activate" in ds[0].evidence
+
+
+def test_conflicting_evidence() -> None:
+    f = healthy() | {"license": win("oob_grace"), "activation": failed("0xC004F074")}
+    d = diagnose(f, [])[0]
+    assert d.title == "Insufficient evidence: KMS reachable but activation failed"
+    assert "12288" in d.action and not d.automatable
+
+
+def test_spp_events_are_supporting_evidence() -> None:
+    msg = (
+        "The client has sent an activation request to the key management service machine.\nInfo:\n"
+        f"0xC004F074, 0x00000000, {KMS}:1688, 36f27b39-2fd5-440b-be67-a09996d27a38, "
+        "2024/05/01 9:00, 0, 2, 41760"
+    )
+    f = healthy() | {
+        "license": win("oob_grace"),
+        "kms_port": tnc(KMS, False),
+        "events": {
+            "events": [
+                {
+                    "id": 12288,
+                    "level": "Information",
+                    "time": "2024-05-01T09:00:00",
+                    "message": msg,
+                    "error_code": None,
+                }
+            ]
+        },
+    }
+    d = diagnose(f, [])[0]
+    assert d.title == FIREWALL and d.code == "0xC004F074"
+    assert any(e.startswith("SPP event 12288") for e in d.evidence)
+
+
+def test_windows_not_activated_but_kms_reachable() -> None:
+    d = diagnose(healthy() | {"license": win("oob_grace", reason="0x4004F00C")}, [])
+    assert titles(d) == ["Windows not activated"] and d[0].automatable
+
+
+def test_other_and_unknown_codes() -> None:
+    f = healthy() | {"license": win("oob_grace"), "activation": failed("0xC004F041")}
+    d = diagnose(f, [])
+    assert titles(d) == ["Activation error 0xC004F041"] and "Activate the KMS host" in d[0].action
+    unk = diagnose(healthy() | {"license": win("oob_grace"), "activation": failed("0xC0DE0001")}, [])
+    assert titles(unk) == ["Unknown activation error 0xC0DE0001"]
+
+
+def test_garbage_facts_do_not_crash() -> None:
+    junk: dict[str, Any] = {
+        "license": {"products": "x"},
+        "srv": "oops",
+        "kms_port": [1, None],
+        "clock": {"skew_seconds": "n/a"},
+        "events": {"events": [None, {"id": "x"}]},
+        "activation": {"success": False, "error_code": "not-a-code"},
+    }
+    assert isinstance(diagnose(junk, []), list)
+
+
+def test_to_dict_roundtrip() -> None:
+    f = healthy() | {
+        "license": win("oob_grace"),
+        "kms_port": tnc(KMS, False),
+        "activation": failed("0xC004F074"),
+    }
+    d = diagnose(f, [])[0].to_dict()
+    assert d["title"] == FIREWALL and isinstance(d["evidence"], list)
