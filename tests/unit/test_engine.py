@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from remediate.playbook import Check, Fix, Playbook
 
 from remediate.credentials import CredentialResolver
 from remediate.diagnosis import Diagnosis
 from remediate.engine import RunEvents, RunOptions, run_playbook
 from remediate.inventory import Host
+from remediate.playbook import Check, Fix, Playbook
 from remediate.results import HostResult, RunResult
 from remediate.store import Store
 from remediate.transports.base import (
