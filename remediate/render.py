@@ -63,6 +63,8 @@ class Renderer:
         if key not in self._scripts:
             tree = self.env.parse(template)
             for output in tree.find_all(nodes.Output):
+                if shell == "powershell":
+                    _check_ps_glue(output.nodes)
                 output.nodes = [_wrap(n, shell) for n in output.nodes]
             self._scripts[key] = self.env.from_string(tree)
         return self._scripts[key]
@@ -106,6 +108,31 @@ class Renderer:
             return self.compile_expr(expression)(**dict(context))
         except (TemplateError, SecurityError) as exc:
             raise _render_error(exc, step) from None
+
+
+_PS_GLUE = set("\"'.:\\/_$`")
+
+
+def _check_ps_glue(items: list[nodes.Expr]) -> None:
+    """A quoted PowerShell value glued to other text ('kms':1688) becomes two arguments: refuse it."""
+    for i, node in enumerate(items):
+        if isinstance(node, nodes.TemplateData) or (isinstance(node, nodes.Filter) and node.name == "raw"):
+            continue
+        before = items[i - 1] if i else None
+        after = items[i + 1] if i + 1 < len(items) else None
+        glued = (isinstance(before, nodes.TemplateData) and before.data and _glues(before.data[-1])) or (
+            isinstance(after, nodes.TemplateData) and after.data and _glues(after.data[0])
+        )
+        if glued or not isinstance(before, nodes.TemplateData | None) or not isinstance(after, nodes.TemplateData | None):
+            raise TemplateSyntaxError(
+                f"{{{{ {expression_label(node)} }}}} is glued to other text; in PowerShell a quoted value "
+                "cannot share a token: build the whole token in one expression, e.g. {{ host ~ ':' ~ port }}",
+                node.lineno,
+            )
+
+
+def _glues(ch: str) -> bool:
+    return ch.isalnum() or ch in _PS_GLUE
 
 
 def _wrap(node: nodes.Expr, shell: str) -> nodes.Expr:
