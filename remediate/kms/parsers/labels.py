@@ -33,7 +33,7 @@ SLMGR: dict[str, tuple[str, ...]] = {
     "installation_id": ("Installation ID", "インストール ID", "安装 ID"),
     "use_license_url": ("Use License URL", "使用ライセンス URL", "使用许可证 URL"),
     "validation_url": ("Validation URL", "検証 URL", "验证 URL"),
-    "partial_key": ("Partial Product Key", "部分プロダクト キー", "部分产品密钥"),
+    "partial_key": ("Partial Product Key", "部分プロダクト キー", "プロダクト キーの一部", "部分产品密钥"),
     "license_status": ("License Status", "ライセンスの状態", "许可证状态", "许可状态"),
     "notification_reason": ("Notification Reason", "通知の理由", "通知原因"),
     "time_remaining": ("Time remaining", "残り時間", "剩余时间"),
@@ -72,6 +72,7 @@ SLMGR: dict[str, tuple[str, ...]] = {
     "kms_registered": (
         "Registered KMS machine name",
         "登録されている KMS コンピューター名",
+        "登録された KMS コンピューター名",
         "登録済みの KMS コンピューター名",
         "登録されている KMS マシン名",
         "已注册的 KMS 计算机名称",
@@ -98,7 +99,7 @@ SLMGR: dict[str, tuple[str, ...]] = {
         "KMS 计算机扩展的 PID",
     ),
     "activation_interval": ("Activation interval", "ライセンス認証の間隔", "激活时间间隔", "激活间隔"),
-    "renewal_interval": ("Renewal interval", "更新間隔", "续订间隔"),
+    "renewal_interval": ("Renewal interval", "更新間隔", "更新の間隔", "续订间隔"),
     "dns_autodiscovery": ("DNS auto-discovery", "DNS 自動検出", "DNS 自动发现"),
     "error": ("Error", "エラー", "错误"),
 }
