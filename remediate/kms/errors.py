@@ -160,7 +160,8 @@ def explain(code_or_event: str) -> dict[str, Any]:
         if ev is None:
             known = ", ".join(str(i) for i in sorted(EVENTS))
             raise LookupError(f"event {num} is not in the knowledge base (known SPP events: {known})")
-        return {"kind": "event", **ev.to_dict()}
+        title = ev.message.split(" Info:")[0]
+        return {"kind": "event", "code": f"event:{ev.id}", "title": title, **ev.to_dict()}
     try:
         code = normalize_code(text)
     except ValueError as exc:
@@ -171,4 +172,5 @@ def explain(code_or_event: str) -> dict[str, Any]:
             f"{code} is not in the knowledge base ({len(ENTRIES)} codes). On the host, "
             f"'slui.exe 0x2a {code}' shows Windows' own text; see {SOURCES['T']}"
         )
-    return {"kind": "error", **entry.to_dict()}
+    title = entry.meaning.split(". ")[0].rstrip(".")  # a short heading for the console
+    return {"kind": "error", "code": code, "title": title, **entry.to_dict()}

@@ -91,7 +91,9 @@ def test_explain_error_and_event() -> None:
     d = explain("0xc004f074")
     assert d["kind"] == "error" and d["code"] == "0xC004F074"
     ev = explain("event:12288")
-    assert ev["kind"] == "event" and ev["id"] == 12288
+    assert ev["kind"] == "event" and ev["id"] == 12288 and ev["code"] == "event:12288"
+    assert ev["title"] == "The client has sent an activation request to the key management service machine."
+    assert d["title"] and "." not in d["title"][-1:]
     assert explain("12293")["logged_by"] == "kms_host"
 
 
