@@ -13,9 +13,10 @@ import email.utils
 import logging
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Callable, Protocol
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,9 @@ async def _serve_connection(
             pass
     peer = writer.get_extra_info("peername") or ("", 0)
     local = writer.get_extra_info("sockname") or ("", 0)
-    info = ConnectionInfo(str(peer[0]), str(local[0]), int(local[1]), writer.get_extra_info("sslcontext") is not None)
+    info = ConnectionInfo(
+        str(peer[0]), str(local[0]), int(local[1]), writer.get_extra_info("sslcontext") is not None
+    )
     handler = factory(info)
     try:
         while True:
@@ -192,7 +195,7 @@ async def _serve_connection(
             await writer.drain()
             if not keep:
                 return
-    except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError, ssl.SSLError, OSError):
+    except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, OSError):
         return
     finally:
         handler.close()

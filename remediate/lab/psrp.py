@@ -241,10 +241,12 @@ class PSRPService:
                 entry.changed.clear()
                 try:
                     await asyncio.wait_for(entry.changed.wait(), max(req.operation_timeout, 0.0))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     raise fault_timed_out() from None
             xml = self._drain(entry, "")
-            return envelope(req.action + "Response", req.message_id, f"<rsp:ReceiveResponse>{xml}</rsp:ReceiveResponse>")
+            return envelope(
+                req.action + "Response", req.message_id, f"<rsp:ReceiveResponse>{xml}</rsp:ReceiveResponse>"
+            )
         pipe = entry.pipes.get(command_id)
         if pipe is None:
             raise fault_unknown_command()
@@ -255,10 +257,13 @@ class PSRPService:
         attr = f' CommandId="{command_id}"'
         xml = self._drain(entry, attr)
         if pipe.pipeline.state != PSInvocationState.Running:
-            xml += f'<rsp:CommandState{attr} State="{_STATE_DONE}"><rsp:ExitCode>0</rsp:ExitCode></rsp:CommandState>'
+            xml += f'<rsp:CommandState{attr} State="{_STATE_DONE}">'
+            xml += "<rsp:ExitCode>0</rsp:ExitCode></rsp:CommandState>"
             entry.pipes.pop(command_id, None)
             entry.pool.pipeline_table.pop(pipe.pipeline.pipeline_id, None)
-        return envelope(req.action + "Response", req.message_id, f"<rsp:ReceiveResponse>{xml}</rsp:ReceiveResponse>")
+        return envelope(
+            req.action + "Response", req.message_id, f"<rsp:ReceiveResponse>{xml}</rsp:ReceiveResponse>"
+        )
 
     def _send(self, req: WSManRequest, entry: _Pool) -> bytes:
         send = req.body.find(f"{_RSP}Send") if req.body is not None else None

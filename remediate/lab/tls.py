@@ -30,7 +30,9 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
 class LabCA:
     """A self-signed CA that issues lab server certificates."""
 
-    def __init__(self, directory: pathlib.Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:
+    def __init__(
+        self, directory: pathlib.Path, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate
+    ) -> None:
         self.directory = directory
         self._key = key
         self._cert = cert
@@ -42,7 +44,7 @@ class LabCA:
         directory.mkdir(parents=True, exist_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "remediate lab CA")])
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         cert = (
             x509.CertificateBuilder()
             .subject_name(name)
@@ -68,7 +70,7 @@ class LabCA:
         cn = hostnames[0] if hostnames else (ips[0] if ips else "lab-host")
         sans: list[x509.GeneralName] = [x509.DNSName(h) for h in hostnames]
         sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         cert = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
@@ -85,7 +87,9 @@ class LabCA:
             )
             .sign(self._key, hashes.SHA256())
         )
-        chain = cert.public_bytes(serialization.Encoding.PEM) + self._cert.public_bytes(serialization.Encoding.PEM)
+        chain = cert.public_bytes(serialization.Encoding.PEM) + self._cert.public_bytes(
+            serialization.Encoding.PEM
+        )
         return chain, _pem_key(key)
 
     def server_context(self, hostnames: list[str], ips: list[str]) -> ssl.SSLContext:

@@ -116,10 +116,14 @@ class WinRSService:
         extras = ""
         env = body.find(f"{_RSP}Environment")
         if env is not None:
-            extras += "<rsp:Environment>" + "".join(
-                f"<rsp:Variable Name={quoteattr(v.get('Name', ''))}>{escape(v.text or '')}</rsp:Variable>"
-                for v in env.iterfind(f"{_RSP}Variable")
-            ) + "</rsp:Environment>"
+            extras += (
+                "<rsp:Environment>"
+                + "".join(
+                    f"<rsp:Variable Name={quoteattr(v.get('Name', ''))}>{escape(v.text or '')}</rsp:Variable>"
+                    for v in env.iterfind(f"{_RSP}Variable")
+                )
+                + "</rsp:Environment>"
+            )
         workdir = body.findtext(f"{_RSP}WorkingDirectory")
         if workdir:
             extras += f"<rsp:WorkingDirectory>{escape(workdir)}</rsp:WorkingDirectory>"
@@ -221,4 +225,4 @@ class WinRSService:
                 cmd.task.cancel()
 
 
-__all__ = ["CMD_URI", "RequestContext", "WinRSService", "WSManFault"]
+__all__ = ["CMD_URI", "RequestContext", "WSManFault", "WinRSService"]

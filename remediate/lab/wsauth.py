@@ -86,7 +86,7 @@ class _HostNTLM(_ntlm.NTLMProxy):
 
 
 def _ntlm_acceptor(host: EmulatedHost) -> _HostNTLM:
-    ctx = _HostNTLM(usage="accept", protocol="ntlm")
+    ctx: _HostNTLM = _HostNTLM(usage="accept", protocol="ntlm")
     ctx._lab_host = host
     return ctx
 
@@ -145,14 +145,22 @@ class ConnectionAuth:
         if not token:
             return self.unauthorized(), []
         if self._ctx is None or self._ctx.complete or _is_first_token(token):
-            self._ctx = _ntlm_acceptor(self.host) if token.startswith(b"NTLMSSP\x00") else _negotiate_acceptor(self.host)
+            self._ctx = (
+                _ntlm_acceptor(self.host)
+                if token.startswith(b"NTLMSSP\x00")
+                else _negotiate_acceptor(self.host)
+            )
             self._authenticated = False
         try:
             out = self._ctx.step(token)
         except (SpnegoError, ValueError, KeyError, IndexError, struct.error, TypeError) as exc:
             _ = exc  # never log tokens or credentials
             return self.unauthorized(), []
-        out_header = [("WWW-Authenticate", f"{header.split(' ', 1)[0]} {base64.b64encode(out).decode()}")] if out else []
+        out_header = (
+            [("WWW-Authenticate", f"{header.split(' ', 1)[0]} {base64.b64encode(out).decode()}")]
+            if out
+            else []
+        )
         if not self._ctx.complete:
             return HttpResponse(401, out_header), []
         self._authenticated = True
@@ -195,8 +203,14 @@ class ConnectionAuth:
         payload = struct.pack("<i", len(wrapped.header)) + wrapped.header + wrapped.data
         body = (
             _BOUNDARY + b"\r\n\tContent-Type: " + _SPNEGO_PROTOCOL.encode() + b"\r\n"
-            b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=" + str(len(soap)).encode() + b"\r\n"
-            + _BOUNDARY + b"\r\n\tContent-Type: application/octet-stream\r\n" + payload + _BOUNDARY + b"--\r\n"
+            b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length="
+            + str(len(soap)).encode()
+            + b"\r\n"
+            + _BOUNDARY
+            + b"\r\n\tContent-Type: application/octet-stream\r\n"
+            + payload
+            + _BOUNDARY
+            + b"--\r\n"
         )
         return ENCRYPTED_CONTENT_TYPE, body
 
@@ -206,7 +220,7 @@ class ConnectionAuth:
         if len(parts) < 2:
             raise AuthError("malformed multipart/encrypted body")
         message = b""
-        for head, payload in zip(parts[0::2], parts[1::2]):
+        for head, payload in zip(parts[0::2], parts[1::2], strict=False):
             m = re.search(rb"Length=(\d+)", head)
             if not m:
                 raise AuthError("missing OriginalContent length")

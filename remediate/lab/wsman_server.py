@@ -109,4 +109,6 @@ async def serve_wsman(
 ) -> asyncio.Server:
     """Serve `host` over WinRM on bind:port (HTTPS when ssl_context is given)."""
     endpoint = HostEndpoint(host)
-    return await serve_http(lambda info: _Connection(endpoint, info), bind=bind, port=port, ssl_context=ssl_context)
+    return await serve_http(
+        lambda info: _Connection(endpoint, info), bind=bind, port=port, ssl_context=ssl_context
+    )

@@ -9,8 +9,8 @@ from pypsrp.client import Client
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
-from tests.integration.test_lab_wsman import EchoHost, LabThread
 from remediate.lab.wsman_server import serve_wsman
+from tests.integration.test_lab_wsman import EchoHost, LabThread
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,9 @@ def endpoint() -> Iterator[tuple[EchoHost, int]]:
 
 def _client(endpoint: tuple[EchoHost, int]) -> Client:
     host, port = endpoint
-    return Client("127.0.0.1", port=port, username="admin", password=host.password, ssl=False, auth="negotiate")
+    return Client(
+        "127.0.0.1", port=port, username="admin", password=host.password, ssl=False, auth="negotiate"
+    )
 
 
 def test_execute_ps_output(endpoint: tuple[EchoHost, int]) -> None:
@@ -48,7 +50,9 @@ def test_execute_ps_errors(endpoint: tuple[EchoHost, int]) -> None:
 
 def test_runspace_pool_add_script(endpoint: tuple[EchoHost, int]) -> None:
     host, port = endpoint
-    wsman = WSMan("127.0.0.1", port=port, username="admin", password=host.password, ssl=False, auth="negotiate")
+    wsman = WSMan(
+        "127.0.0.1", port=port, username="admin", password=host.password, ssl=False, auth="negotiate"
+    )
     with RunspacePool(wsman) as pool:
         ps = PowerShell(pool)
         ps.add_script("Resolve-DnsName -Type SRV _vlmcs._tcp.lab.test")

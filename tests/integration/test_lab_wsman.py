@@ -6,11 +6,13 @@ import asyncio
 import pathlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import pytest
 import winrm
+import winrm.protocol
 from pypsrp.client import Client
 from pypsrp.exceptions import AuthenticationError as PsrpAuthError
 from winrm.exceptions import InvalidCredentialsError
@@ -18,6 +20,8 @@ from winrm.exceptions import InvalidCredentialsError
 from remediate.lab.api import ExecResult, PSResult, Stdin
 from remediate.lab.tls import LabCA
 from remediate.lab.wsman_server import serve_wsman
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -64,7 +68,7 @@ class LabThread:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
 
-    def run(self, coro):  # type: ignore[no-untyped-def]
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
 
     def stop(self) -> None:
@@ -146,13 +150,16 @@ def test_wrong_user_is_401(lab: Lab) -> None:
 def test_pywinrm_run_ps_goes_through_winrs(lab: Lab) -> None:
     r = _session(lab).run_ps("Get-Date")
     assert r.status_code == 0
-    line, codepage, _ = lab.host.calls[-1]
+    line, _codepage, _ = lab.host.calls[-1]
     assert line.startswith("powershell -encodedcommand ")
 
 
 def test_codepage_65001_on_request(lab: Lab) -> None:
-    p = winrm.Protocol(
-        f"http://127.0.0.1:{lab.http_port}/wsman", transport="ntlm", username="admin", password=lab.host.password
+    p = winrm.protocol.Protocol(
+        f"http://127.0.0.1:{lab.http_port}/wsman",
+        transport="ntlm",
+        username="admin",
+        password=lab.host.password,
     )
     shell = p.open_shell(codepage=65001)
     cmd = p.run_command(shell, "echo", ["héllo"])
@@ -171,13 +178,22 @@ def test_operation_timeout_fault_then_result(lab: Lab) -> None:
 
 
 def test_basic_over_http_is_refused(lab: Lab) -> None:
-    s = winrm.Session(f"http://127.0.0.1:{lab.http_port}/wsman", auth=("admin", lab.host.password), transport="basic")
+    s = winrm.Session(
+        f"http://127.0.0.1:{lab.http_port}/wsman", auth=("admin", lab.host.password), transport="basic"
+    )
     with pytest.raises(InvalidCredentialsError):
         s.run_cmd("ver")
 
 
 def test_pypsrp_execute_cmd_negotiate_encrypted(lab: Lab) -> None:
-    c = Client("127.0.0.1", port=lab.http_port, username="admin", password=lab.host.password, ssl=False, auth="negotiate")
+    c = Client(
+        "127.0.0.1",
+        port=lab.http_port,
+        username="admin",
+        password=lab.host.password,
+        ssl=False,
+        auth="negotiate",
+    )
     out, err, rc = c.execute_cmd("whoami")
     assert (out, err, rc) == ("echo:whoami|437\r\n", "", 0)
 
@@ -197,12 +213,131 @@ def test_pypsrp_https_basic_validates_lab_ca(lab: Lab) -> None:
 
 
 def test_pypsrp_https_negotiate(lab: Lab) -> None:
-    c = Client("localhost", port=lab.https_port, username="admin", password=lab.host.password,
-               ssl=True, auth="negotiate", cert_validation=str(lab.ca_path))
+    c = Client(
+        "localhost",
+        port=lab.https_port,
+        username="admin",
+        password=lab.host.password,
+        ssl=True,
+        auth="negotiate",
+        cert_validation=str(lab.ca_path),
+    )
     assert c.execute_cmd("ver")[2] == 0
 
 
 def test_pypsrp_wrong_password(lab: Lab) -> None:
-    c = Client("127.0.0.1", port=lab.http_port, username="admin", password="nope", ssl=False, auth="negotiate")
+    c = Client(
+        "127.0.0.1", port=lab.http_port, username="admin", password="nope", ssl=False, auth="negotiate"
+    )
+    with pytest.raises(PsrpAuthError):
+        c.execute_cmd("ver")
+
+
+def _windows_host(locale: str) -> Any:
+    from remediate.lab.host import WindowsHost
+    from remediate.lab.state import HostState, Product
+
+    st = HostState(name="WIN-0042", domain="lab.test", locale=locale, password="Lab!pass42")
+    st.windows = Product(
+        "Windows(R), Enterprise edition",
+        "Windows(R) Operating System, VOLUME_KMSCLIENT channel",
+        "55c92734-d682-4d71-983e-d6ec3f16059f",
+        "73111121-5638-40f6-bc11-f1d7b0d64300",
+        "VOLUME_KMSCLIENT",
+        "NPPR9-FWDCX-D2C8J-H872K-2YT43",
+    )
+    return WindowsHost(st)
+
+
+@pytest.mark.parametrize(("locale", "encoding"), [("en-US", "cp437"), ("ja-JP", "cp932")])
+def test_slmgr_dli_on_windows_host(locale: str, encoding: str) -> None:
+    host = _windows_host(locale)
+    runner = LabThread()
+    try:
+        server = runner.run(serve_wsman(host, bind="127.0.0.1", port=0))
+        port = server.sockets[0].getsockname()[1]
+        s = winrm.Session(
+            f"http://127.0.0.1:{port}/wsman", auth=("WIN-0042\\admin", "Lab!pass42"), transport="ntlm"
+        )
+        r = s.run_cmd(r"cscript //nologo C:\Windows\System32\slmgr.vbs /dli")
+        text = r.std_out.decode(encoding)
+        assert r.status_code == 0, r.std_err
+        assert "VOLUME_KMSCLIENT" in text and "2YT43" in text
+    finally:
+        runner.stop()
+
+
+def _raw(port: int, data: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+            if b"\r\n\r\n" in b"".join(chunks) and b"Connection: close" in b"".join(chunks):
+                break
+        return b"".join(chunks)
+
+
+@pytest.mark.parametrize(
+    ("payload", "status"),
+    [
+        (b"\x16\x03\x01garbage\r\n\r\n", b"400"),
+        (b"POST /wsman HTTP/1.1\r\nContent-Length: abc\r\n\r\n", b"400"),
+        (
+            b"POST /wsman HTTP/1.1\r\nAuthorization: Negotiate !!!notbase64\r\nConnection: close\r\n\r\n",
+            b"401",
+        ),
+        (
+            b"POST /wsman HTTP/1.1\r\nAuthorization: Negotiate TlRMTVNTUAABAAAA\r\nConnection: close\r\n\r\n",
+            b"401",
+        ),
+        (b"POST /wsman HTTP/1.1\r\nAuthorization: Digest x\r\nConnection: close\r\n\r\n", b"401"),
+        (b"GET /other HTTP/1.1\r\nConnection: close\r\n\r\n", b"404"),
+    ],
+)
+def test_bad_requests_get_windows_status_and_server_survives(lab: Lab, payload: bytes, status: bytes) -> None:
+    reply = _raw(lab.http_port, payload)
+    assert reply.split(b" ", 2)[1] == status
+    if status == b"401" and b"TlRM" not in payload:
+        assert b"WWW-Authenticate: Negotiate" in reply
+    assert _session(lab).run_cmd("ver").status_code == 0  # still serving
+
+
+def test_malformed_soap_over_https_basic_is_schema_fault(lab: Lab) -> None:
+    import base64 as b64
+    import ssl as ssl_mod
+
+    ctx = ssl_mod.create_default_context(cafile=str(lab.ca_path))
+    import socket
+
+    cred = b64.b64encode(f"admin:{lab.host.password}".encode()).decode()
+    body = b"<s:Envelope><not-closed>"
+    req = (
+        f"POST /wsman HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic {cred}\r\n"
+        "Content-Type: application/soap+xml;charset=UTF-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection(("127.0.0.1", lab.https_port), timeout=5) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as sock:
+            sock.sendall(req)
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+    assert reply.startswith(b"HTTP/1.1 500")
+    assert b"w:SchemaValidationError" in reply and b'Code="2150858817"' in reply
+
+
+def test_unencrypted_negotiate_over_http_refused(lab: Lab) -> None:
+    c = Client(
+        "127.0.0.1",
+        port=lab.http_port,
+        username="admin",
+        password=lab.host.password,
+        ssl=False,
+        auth="negotiate",
+        encryption="never",
+    )
     with pytest.raises(PsrpAuthError):
         c.execute_cmd("ver")

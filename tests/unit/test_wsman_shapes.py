@@ -95,7 +95,9 @@ def _collapse(children: list[ET.Element]) -> list[ET.Element]:
 
 def shape(el: ET.Element) -> Any:
     name = _local(el.tag)
-    attrs = {k: ("*" if k == "Machine" or name == "Variable" else _UUID.sub("ID", v)) for k, v in el.attrib.items()}
+    attrs = {
+        k: ("*" if k == "Machine" or name == "Variable" else _UUID.sub("ID", v)) for k, v in el.attrib.items()
+    }
     children = _collapse([c for c in el if _local(c.tag) not in _OPTIONAL])
     text = "" if name in _IGNORE_TEXT or children else _UUID.sub("ID", (el.text or "").strip())
     return (el.tag, attrs, text, [shape(c) for c in children])
@@ -118,7 +120,9 @@ def first_difference(a: Any, b: Any, path: str = "") -> str | None:
 def _expected_output(resp: ET.Element) -> ExecResult:
     streams = {"stdout": b"", "stderr": b""}
     for s in resp.iter(f"{_RSP}Stream"):
-        streams[s.get("Name", "stdout")] = streams.get(s.get("Name", "stdout"), b"") + base64.b64decode(s.text or "")
+        streams[s.get("Name", "stdout")] = streams.get(s.get("Name", "stdout"), b"") + base64.b64decode(
+            s.text or ""
+        )
     rc = resp.findtext(f".//{_RSP}ExitCode") or "0"
     return ExecResult(int(rc), streams["stdout"], streams["stderr"])
 
@@ -153,13 +157,16 @@ def _replay(name: str) -> int:
                 host.release.clear()
             pool_receive = "powershell" in request and "<rsp:DesiredStream>" in request
             if pool_receive and pool_receives:
-                continue  # Windows splits the pool's opening messages over Receives; the lab sends them at once
+                # Windows splits the pool's opening messages over Receives; the lab sends them at once.
+                continue
             pool_receives += pool_receive
             status, body = await endpoint.dispatch(request.encode("utf-8"), ctx)
             actual = ET.fromstring(body)
             assert status == (500 if is_fault else 200), body
             req_id = re.search(r"<wsa:MessageID>([^<]+)<", request)
-            assert req_id and actual.findtext(".//{http://schemas.xmlsoap.org/ws/2004/08/addressing}RelatesTo") == req_id.group(1)
+            assert req_id and actual.findtext(
+                ".//{http://schemas.xmlsoap.org/ws/2004/08/addressing}RelatesTo"
+            ) == req_id.group(1)
             # Learn the server-generated ids so later requests address the lab's objects.
             for tag in ("ShellId", "CommandId"):
                 e_id, a_id = expected.findtext(f".//{_RSP}{tag}"), actual.findtext(f".//{_RSP}{tag}")
