@@ -25,7 +25,9 @@ def _case_files() -> list[Path]:
     return sorted(
         p
         for p in CASES.glob("*/*")
-        if p.suffix in (".txt", ".json") and not p.name.endswith(".expected.json")
+        if p.parent.name in KINDS  # other teams keep their own case folders here too
+        and p.suffix in (".txt", ".json")
+        and not p.name.endswith(".expected.json")
     )
 
 
