@@ -17,8 +17,8 @@ from remediate.lab.messages import LAB_NOTE, msg
 from remediate.lab.state import HostState
 
 # argv (quotes removed), raw argument text after the program name, active code page
-# -> (rc, stdout text, stderr text), or None when the program is not emulated.
-Runner = Callable[[list[str], str, int], Awaitable[tuple[int, str, str] | None]]
+# -> (rc, stdout text or already-encoded bytes, stderr text), or None when the program is not emulated.
+Runner = Callable[[list[str], str, int], Awaitable[tuple[int, str | bytes, str] | None]]
 
 CODECS = {437: "cp437", 850: "cp850", 932: "cp932", 936: "gbk", 1252: "cp1252", 65001: "utf-8"}
 NOT_FOUND = 9009
@@ -155,7 +155,7 @@ class CmdShell:
         if not self.env:
             self.env = environment(self.state)
 
-    def write(self, text: str, err: bool, red: Redirects) -> None:
+    def write(self, text: str | bytes, err: bool, red: Redirects) -> None:
         target = red.stderr_to if err else red.stdout_to
         if target == "&1" and err:
             err, target = False, red.stdout_to
@@ -163,7 +163,7 @@ class CmdShell:
             err, target = True, red.stderr_to
         if target is not None and target not in ("&1", "&2"):
             return  # nul, or a file: the lab does not keep files
-        data = text.encode(codec(self.codepage), errors="replace")
+        data = text if isinstance(text, bytes) else text.encode(codec(self.codepage), errors="replace")
         (self.stderr if err else self.stdout).extend(data)
 
     async def run(self, line: str) -> int:

@@ -64,7 +64,7 @@ class WindowsHost:
         return await ps.run_psrp(script)
 
     # ---- programs ---------------------------------------------------------------------------
-    async def _program(self, argv: list[str], raw: str, codepage: int) -> tuple[int, str, str] | None:
+    async def _program(self, argv: list[str], raw: str, codepage: int) -> tuple[int, str | bytes, str] | None:
         prog = argv[0].rsplit("\\", 1)[-1].lower()
         base = prog[:-4] if prog.endswith((".exe", ".com")) else prog
         if base == "cscript":
@@ -78,6 +78,13 @@ class WindowsHost:
         if base == "powershell":
             await self._delay("ps")
             return await self._powershell_exe(argv[1:], codepage)
+        if base == "cmd":  # cmd.exe started from PowerShell
+            shell = CmdShell(self.state, codepage, self._program)
+            low = [a.lower() for a in argv[1:]]
+            if "/c" in low:
+                code = await shell.run(" ".join(argv[1 + low.index("/c") + 1 :]))
+                return code, bytes(shell.stdout), shell.stderr.decode(codec(codepage), "replace")
+            return 0, "", ""
         if base == "hostname":
             return 0, self.state.name.upper() + "\r\n", ""
         if base == "whoami":
@@ -110,7 +117,7 @@ class WindowsHost:
         # cscript reports a missing script on stdout and exits 1
         return 1, banner + msg(self.state.locale, "script_not_found", path=full) + "\r\n", ""
 
-    async def _powershell_exe(self, args: list[str], codepage: int) -> tuple[int, str, str]:
+    async def _powershell_exe(self, args: list[str], codepage: int) -> tuple[int, str | bytes, str]:
         """powershell.exe [-NoProfile] [-NonInteractive] [-ExecutionPolicy X] -EncodedCommand B64|-Command"""
         script: str | None = None
         i = 0
@@ -139,5 +146,5 @@ class WindowsHost:
         err = "".join(format_cli_error(e) for e in ps.errors)
         if ps.utf8_output and codepage != 65001:
             # [Console]::OutputEncoding = UTF8: the bytes are UTF-8 whatever the console code page.
-            out = out.encode("utf-8").decode(codec(codepage), errors="replace")
+            return ps.exit_code, out.encode("utf-8"), err
         return ps.exit_code, out, err

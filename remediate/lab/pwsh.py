@@ -17,10 +17,11 @@ from tree_sitter import Language, Node, Parser
 
 from remediate.lab import pwsh_cmdlets as cm
 from remediate.lab.api import PSResult
+from remediate.lab.cmdshell import codec
 from remediate.lab.messages import LAB_NOTE
 from remediate.lab.state import HostState
 
-Program = Callable[[list[str], str, int], Awaitable[tuple[int, str, str] | None]]
+Program = Callable[[list[str], str, int], Awaitable[tuple[int, str | bytes, str] | None]]
 _PARSER = Parser(Language(tsp.language()))
 WRAPPERS = {
     "pipeline",
@@ -344,14 +345,14 @@ class PowerShell:
             argv = ["cscript.exe", name, *flat]
         else:
             argv = [name, *flat]
-        result = await self.program(
-            argv, " ".join(argv[1:]), 65001 if self.utf8_output else self.state.oem_codepage
-        )
+        cp = 65001 if self.utf8_output else self.state.oem_codepage
+        result = await self.program(argv, " ".join(argv[1:]), cp)
         if result is None:
             raise cm.CmdletError(
                 f"The term '{name}' is not recognized", "ObjectNotFound", "CommandNotFoundException"
             )
-        rc, out, err = result
+        rc, raw, err = result
+        out = raw.decode(codec(cp), "replace") if isinstance(raw, bytes) else raw
         self.vars["lastexitcode"] = rc
         self.last_failed = rc != 0
         for line in err.splitlines():
