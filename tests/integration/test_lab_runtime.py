@@ -229,3 +229,31 @@ def test_500_hosts_start_fast(lab_factory: LabFactory) -> None:
     assert len(lab.hosts) == 500 and elapsed < 10, elapsed
     last = list(lab.hosts.values())[-1]
     assert last.ports.keys() == {"http", "https", "ssh"} and not _refused(last.address, 5986)
+
+
+@pytest.mark.ansible
+@pytest.mark.timeout(180)
+def test_unmodified_ansible_playbook_runs_slmgr(lab_factory: LabFactory, tmp_path: Path) -> None:
+    """A peer we did not write: ansible-playbook + pywinrm (NTLM, raw) against the lab inventory.
+
+    Ansible's winrm `raw` runs through PowerShell, so `%SystemRoot%` would stay literal (as on real
+    Windows): the playbook spells the path out.
+    """
+    exe = shutil.which("ansible-playbook") or str(Path(sys.executable).parent / "ansible-playbook")
+    if not Path(exe).exists():
+        pytest.skip("ansible-playbook not installed")
+    lab = lab_factory({"hosts": 3, "seed": 2, "password": PW, "profiles": {"healthy": 67, "no_srv": 33}})
+    inv = lab.write_inventory(tmp_path / "inv.yml")
+    playbook = tmp_path / "pb.yml"
+    playbook.write_text(
+        "- hosts: windows\n  gather_facts: false\n  tasks:\n"
+        "    - raw: cscript //nologo C:\\Windows\\System32\\slmgr.vbs /dli\n      register: out\n"
+        "    - debug: var=out.stdout_lines\n"
+    )
+    env = {**os.environ, "ANSIBLE_LOCAL_TEMP": str(tmp_path), "ANSIBLE_HOME": str(tmp_path)}
+    cmd = [exe, "-i", str(inv), str(playbook)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=170)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.count("VOLUME_KMSCLIENT channel") == 3
+    assert "License Status: Unlicensed" in out.stdout  # the no_srv host never found a KMS
+    assert "ok=2" in out.stdout and "failed=0" in out.stdout and "unreachable=0" in out.stdout
