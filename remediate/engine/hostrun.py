@@ -51,6 +51,13 @@ def _err(e: BaseException) -> str:
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
+def _rc_text(rc: int | None) -> str:
+    """rc=1, or for HRESULT-like codes also the hex Windows prints: rc=-1073418124 (0xC004F074)."""
+    if rc is not None and (rc < 0 or rc > 0xFFFF):
+        return f"rc={rc} (0x{rc & 0xFFFFFFFF:08X})"
+    return f"rc={rc}"
+
+
 def _host_template_vars(host: Host) -> dict[str, Any]:
     """Host vars (incl. -e extra vars) without secrets; masked ones if the host can't drop them."""
     drop = getattr(host, "template_vars", None)
@@ -156,7 +163,7 @@ class HostRun:
             self.fixes_ran.append(fix.id)
             step = await self._step(fix, "fix")
             if not step.passed:
-                why = step.error or (f"rc={step.rc}" if step.rc else "its output reports failure")
+                why = step.error or (_rc_text(step.rc) if step.rc else "its output reports failure")
                 return self._diagnosed("failed", f"fix {fix.id} failed: {why}")
         if not self.fixes_ran:
             return self._diagnosed("failed", "non-compliant and no fix applies")

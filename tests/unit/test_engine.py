@@ -16,7 +16,7 @@ import pytest
 
 from remediate.credentials import CredentialResolver
 from remediate.diagnosis import Diagnosis
-from remediate.engine import RunEvents, RunOptions, run_playbook
+from remediate.engine import RunEvents, RunOptions, hostrun, run_playbook
 from remediate.inventory import Host
 from remediate.playbook import Check, Fix, Playbook
 from remediate.results import HostResult, RunResult
@@ -368,6 +368,7 @@ async def test_apply_fix_failure_stops_and_skips_verify() -> None:
     pb = playbook(KMS.checks, [*KMS.fixes, fix("never", "never-run")], verify=["license"], vars=KMS.vars)
     r = by_host(await run(pb, hosts(1), fleet, apply=True))["win000"]
     assert r.verdict == "failed" and r.error == "fix activate failed: rc=1"
+    assert hostrun._rc_text(-1073418124) == "rc=-1073418124 (0xC004F074)"
     assert [(s.phase, s.id) for s in r.steps] == [("check", "license"), ("fix", "activate")]
     assert "never-run" not in fleet.scripts_for("win000")
 
