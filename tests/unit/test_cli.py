@@ -212,3 +212,35 @@ def test_kms_parse_errors_are_usage_errors(tmp_path: Path) -> None:
     f.write_bytes(b"garbage")
     r = CliRunner().invoke(main, ["kms", "parse", "no-such-kind", str(f)])
     assert r.exit_code == 1 and r.output.startswith("error: ")
+
+
+def test_console_rich_mode_renders_progress_and_recap() -> None:
+    import io
+
+    from remediate.console import Console
+    from remediate.diagnosis import Diagnosis
+    from remediate.results import HostResult, RunResult, StepResult
+
+    buf = io.StringIO()
+    c = Console(buf, plain=False, verbose=True)
+    ev = c.progress()
+    ev.run_started("KMS", ["a", "b"], "apply")
+    ev.host_started("a")
+    ev.step_started("a", "license", "check")
+    rendered = io.StringIO()
+    from rich.console import Console as RC
+
+    RC(file=rendered, width=100).print(ev)  # the live view: bar, counts, slowest running host
+    assert "0/2" in rendered.getvalue() and "check license" in rendered.getvalue()
+    diag = Diagnosis("0xC004F074", "KMS unreachable", "port closed", "open TCP 1688", False)
+    step = StepResult("license", "check", 1, "out line", "err line", 0.0, 0.1, False, None)
+    a = HostResult("a", "failed", steps=[step], diagnosis=[diag], error="verify failed: license")
+    ev.host_finished(a)
+    b = HostResult("b", "fixed")
+    ev.host_finished(b)
+    run = RunResult("KMS", "apply", 0.0, 1.0, [a, b])
+    ev.run_finished(run)
+    c.recap(run)
+    out = buf.getvalue()
+    assert "KMS unreachable (0xC004F074)" in out and "open TCP 1688" in out
+    assert "stdout| out line" in out  # -v step output
