@@ -123,7 +123,11 @@ def _check_ps_glue(items: list[nodes.Expr]) -> None:
         glued = (isinstance(before, nodes.TemplateData) and before.data and _glues(before.data[-1])) or (
             isinstance(after, nodes.TemplateData) and after.data and _glues(after.data[0])
         )
-        if glued or not isinstance(before, nodes.TemplateData | None) or not isinstance(after, nodes.TemplateData | None):
+        if (
+            glued
+            or not isinstance(before, nodes.TemplateData | None)
+            or not isinstance(after, nodes.TemplateData | None)
+        ):
             raise TemplateSyntaxError(
                 f"{{{{ {expression_label(node)} }}}} is glued to other text; in PowerShell a quoted value "
                 "cannot share a token: build the whole token in one expression, e.g. {{ host ~ ':' ~ port }}",

@@ -75,7 +75,9 @@ def test_same_vars_and_graph_as_ansible_inventory(ini_inventory: Path) -> None:
     cmd = [str(exe if exe.exists() else "ansible-inventory"), "-i", str(ini_inventory)]
     env = {"ANSIBLE_LOCAL_TEMP": str(ini_inventory.parent / ".tmp"), "HOME": str(ini_inventory.parent)}
     ours = Inventory.load(ini_inventory)
-    listed = json.loads(subprocess.run([*cmd, "--list"], capture_output=True, text=True, check=True, env=env).stdout)
+    listed = json.loads(
+        subprocess.run([*cmd, "--list"], capture_output=True, text=True, check=True, env=env).stdout
+    )
     for name, host in ours.hosts.items():
         assert listed["_meta"]["hostvars"][name] == host.vars, name
     graph = subprocess.run([*cmd, "--graph"], capture_output=True, text=True, check=True, env=env).stdout
@@ -104,7 +106,11 @@ all:
     inv = Inventory.load(tmp_path / "inv.yml")
     creds = CredentialResolver()
     spec = {n: h.connection_spec(creds) for n, h in inv.hosts.items()}
-    assert (spec["w-https"].address, spec["w-https"].port, spec["w-https"].scheme) == ("10.0.0.1", 5986, "https")
+    assert (spec["w-https"].address, spec["w-https"].port, spec["w-https"].scheme) == (
+        "10.0.0.1",
+        5986,
+        "https",
+    )
     assert (spec["w-http"].port, spec["w-http"].scheme, spec["w-http"].auth) == (5985, "http", "ntlm")
     assert (spec["w-http"].codepage, spec["w-http"].output_encoding) == (932, "cp932")
     assert (spec["w-scheme"].port, spec["w-scheme"].cert_validation) == (5985, False)
@@ -130,18 +136,24 @@ all:
     )
     monkeypatch.delenv("MISSING_PW_VAR", raising=False)
     inv = Inventory.load(tmp_path / "inv.yml")
-    assert len(inv.warnings) == 2 and all("literal password" in w and "Lit3ral" not in w for w in inv.warnings)
+    assert len(inv.warnings) == 2 and all(
+        "literal password" in w and "Lit3ral" not in w for w in inv.warnings
+    )
     asked: list[str] = []
     creds = CredentialResolver(prompt=lambda label: asked.append(label) or "typed")
     lit = [creds.password_for(inv.hosts[n]) for n in ("lit1", "lit2")]
     assert lit[0] == lit[1] and lit[0][0] == "Lit3ral!" and "Lit3ral" not in lit[0][1]
     assert creds.password_for(inv.hosts["f1"]) == ("from-file", f"b@file:{tmp_path / 'pw.txt'}")
-    assert creds.password_for(inv.hosts["p1"]) == creds.password_for(inv.hosts["p2"]) == ("typed", "c@prompt:c")
+    assert (
+        creds.password_for(inv.hosts["p1"]) == creds.password_for(inv.hosts["p2"]) == ("typed", "c@prompt:c")
+    )
     assert len(asked) == 1
     with pytest.raises(CredentialError, match="MISSING_PW_VAR is not set"):
         creds.password_for(inv.hosts["e1"])
     h = inv.hosts["lit1"]
-    assert h.masked_vars()["ansible_password"] == MASK and "Lit3ral" not in repr(h) and "Lit3ral" not in str(h)
+    assert (
+        h.masked_vars()["ansible_password"] == MASK and "Lit3ral" not in repr(h) and "Lit3ral" not in str(h)
+    )
     assert "ansible_password" not in h.template_vars()
     assert inv.hosts["f1"].masked_vars()["ansible_password"] == {"file": str(tmp_path / "pw.txt")}
     assert "Lit3ral" not in json.dumps(inv.to_dict())

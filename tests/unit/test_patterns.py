@@ -76,5 +76,7 @@ def test_at_file_limits_to_listed_hosts(inv: Inventory, tmp_path: Path) -> None:
     ],
 )
 def test_bad_patterns(inv: Inventory, pattern: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
+    with pytest.raises(
+        ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")
+    ):
         inv.select(pattern)

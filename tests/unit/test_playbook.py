@@ -44,7 +44,13 @@ def test_valid_playbook_loads(tmp_path: Path) -> None:
     assert pb.vars == {"kms_host": "", "kms_port": 1688}
     assert [c.id for c in pb.checks] == ["license", "clock"]
     lic, clock = pb.checks
-    assert (lic.shell, lic.parse, lic.timeout, lic.line, lic.description) == ("cmd", "json", DEFAULT_TIMEOUT, 6, "License status")
+    assert (lic.shell, lic.parse, lic.timeout, lic.line, lic.description) == (
+        "cmd",
+        "json",
+        DEFAULT_TIMEOUT,
+        6,
+        "License status",
+    )
     assert (clock.shell, clock.timeout, clock.expect) == ("powershell", 90.0, None)
     (fix,) = pb.fixes
     assert fix.id == "set-kms" and fix.when and fix.describe and fix.line == 16

@@ -187,4 +187,4 @@ def test_negative_control_naive_quoting_is_caught() -> None:
     naive = f"Write-Output '{value}'".encode()
     tree = _PARSER.parse(naive)
     assert _has_error(tree.root_node) or len(_string_literals(tree.root_node)) != 1
-    assert len(cmd_commands('echo a & calc')) == 2
+    assert len(cmd_commands("echo a & calc")) == 2

@@ -25,12 +25,14 @@ def test_expressions_and_text() -> None:
 
 
 def test_sandbox_blocks_attribute_escapes() -> None:
-    with pytest.raises(RenderError, match="sandbox|unsafe|undefined"):
+    with pytest.raises(RenderError, match=r"sandbox|unsafe|undefined"):
         Renderer().text("{{ ''.__class__.__mro__[1].__subclasses__() }}", {})
 
 
 def test_context_precedence_and_secrets() -> None:
-    ctx = context_for({"kms_port": 1688, "a": 1}, {"a": 2, "b": 2}, host="w1", facts={"x": 1}, extra_vars={"b": 3})
+    ctx = context_for(
+        {"kms_port": 1688, "a": 1}, {"a": 2, "b": 2}, host="w1", facts={"x": 1}, extra_vars={"b": 3}
+    )
     assert (ctx["kms_port"], ctx["a"], ctx["b"], ctx["host"], ctx["facts"]) == (1688, 2, 3, "w1", {"x": 1})
 
 
