@@ -108,6 +108,9 @@ class Lab:
                 if exc.errno != errno.EADDRINUSE or attempt == 5:
                     raise
                 log.info("address block %s busy (%s); trying another", self.block, exc)
+            except BaseException:
+                await self.stop()  # never leave half a fleet listening
+                raise
         self.started = True
         self.start_seconds = time.perf_counter() - t0
         log.info("lab: %d hosts up on %s in %.2f s", len(self.hosts), self.block, self.start_seconds)

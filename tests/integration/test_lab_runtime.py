@@ -257,3 +257,22 @@ def test_unmodified_ansible_playbook_runs_slmgr(lab_factory: LabFactory, tmp_pat
     assert out.stdout.count("VOLUME_KMSCLIENT channel") == 3
     assert "License Status: Unlicensed" in out.stdout  # the no_srv host never found a KMS
     assert "ok=2" in out.stdout and "failed=0" in out.stdout and "unreachable=0" in out.stdout
+
+
+@pytest.mark.timeout(60)
+def test_lab_up_cli_prints_ready_and_exits_0_on_sigterm(tmp_path: Path) -> None:
+    inv = tmp_path / "inv.yml"
+    cmd = [sys.executable, "-c", "from remediate.cli import main; main()", "lab", "up", "--hosts", "2"]
+    proc = subprocess.Popen([*cmd, "--inventory-out", str(inv)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        hosts = yaml.safe_load(inv.read_text())["all"]["children"]["windows"]["hosts"]
+        address = next(iter(hosts.values()))["ansible_host"]
+        assert not _refused(address, 5985)
+        proc.terminate()
+        assert proc.wait(30) == 0
+        assert _refused(address, 5985)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
