@@ -308,8 +308,21 @@ class PowerShell:
             cls = named.get("classname") or named.get("class") or (pos[0] if pos else "")
             return cm.get_cim(st, str(cls), named.get("filter"))
         if low == "select-object":
+            if "expandproperty" in named:
+                return cm.expand(items, str(named["expandproperty"]))
             props = named.get("property", pos[0] if pos else [])
             return cm.select(items, props if isinstance(props, list) else [props])
+        if low in ("get-childitem", "gci", "dir", "ls", "get-item"):
+            paths = named.get("path", named.get("literalpath", pos[0] if pos else "."))
+            found = cm.get_child_item(st, paths if isinstance(paths, list) else [paths])
+            if not found and str(named.get("erroraction", "")).lower() not in ("silentlycontinue", "ignore"):
+                raise cm.CmdletError(
+                    f"Cannot find path '{paths if not isinstance(paths, list) else paths[0]}' because it "
+                    "does not exist.",
+                    "ObjectNotFound",
+                    "PathNotFound,Microsoft.PowerShell.Commands.GetChildItemCommand",
+                )
+            return found
         if low == "convertto-json":
             value = items[0] if len(items) == 1 else items
             return [cm.to_json(value, compress=bool(named.get("compress")))]

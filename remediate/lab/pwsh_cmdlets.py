@@ -113,6 +113,38 @@ def select(objs: list[Any], props: list[str]) -> list[Any]:
     return result
 
 
+def expand(objs: list[Any], prop: str) -> list[Any]:
+    """Select-Object -ExpandProperty: the property's values, objects without it are skipped."""
+    out = []
+    for o in objs:
+        if isinstance(o, dict):
+            lower = {k.lower(): k for k in o}
+            if prop.lower() in lower:
+                out.append(o[lower[prop.lower()]])
+    return out
+
+
+def host_files(state: HostState) -> list[str]:
+    """The files the lab knows exist on a host: the licensing scripts."""
+    files = ["C:\\Windows\\System32\\slmgr.vbs"]
+    files += [inst.office_dir + "\\ospp.vbs" for inst in state.office]
+    return files
+
+
+def get_child_item(state: HostState, patterns: list[Any]) -> list[Obj]:
+    """Get-ChildItem over the known files; wildcards (* ?) as PowerShell matches them, any case."""
+    import fnmatch
+
+    found: list[Obj] = []
+    for pattern in patterns:
+        pat = str(pattern).lower().replace("[", "[[]")
+        for path in host_files(state):
+            if fnmatch.fnmatchcase(path.lower(), pat) and not any(f["FullName"] == path for f in found):
+                name = path.rsplit("\\", 1)[-1]
+                found.append({"Mode": "-a----", "Name": name, "FullName": path, "Length": 161234})
+    return found
+
+
 # ---- CIM: SoftwareLicensingProduct / SoftwareLicensingService -------------------------------
 def _product_obj(state: HostState, p: Product, kms: tuple[str | None, int | None]) -> Obj:
     minutes = p.grace_minutes

@@ -119,3 +119,29 @@ def test_to_json_array_and_compress() -> None:
         == '[\r\n    {\r\n        "a":  1\r\n    },\r\n    {\r\n        "a":  null\r\n    }\r\n]'
     )
     assert to_json({"a": [1, "x"]}, compress=True) == '{"a":[1,"x"]}'
+
+
+def test_get_childitem_finds_installed_ospp_only() -> None:
+    import asyncio
+
+    from remediate.lab.host import WindowsHost
+    from remediate.lab.state import HostState, OfficeInstall
+
+    script = (
+        "Get-ChildItem -Path 'C:\\Program Files*\\Microsoft Office\\Office1*\\ospp.vbs' "
+        "-ErrorAction SilentlyContinue | Select-Object -ExpandProperty FullName"
+    )
+    st = HostState(name="WIN-1", domain="lab.test", office=[OfficeInstall(version="2016", bitness=32)])
+    r = asyncio.run(WindowsHost(st).run_powershell(script))
+    assert r.output == ["C:\\Program Files (x86)\\Microsoft Office\\Office16\\ospp.vbs"]
+    st.office = [OfficeInstall(version="2013", bitness=64), OfficeInstall(version="LTSC2024", bitness=64)]
+    r = asyncio.run(WindowsHost(st).run_powershell(script))
+    assert r.output == [
+        "C:\\Program Files\\Microsoft Office\\Office15\\ospp.vbs",
+        "C:\\Program Files\\Microsoft Office\\Office16\\ospp.vbs",
+    ]
+    st.office = []
+    r = asyncio.run(WindowsHost(st).run_powershell(script))
+    assert r.output == [] and r.errors == []
+    r = asyncio.run(WindowsHost(st).run_powershell(script.replace(" -ErrorAction SilentlyContinue", "")))
+    assert r.output == [] and "does not exist" in r.errors[0]
