@@ -24,9 +24,9 @@ SHELLS: tuple[Shell, ...] = ("powershell", "cmd", "sh")
 BUILTIN_PARSERS = ("json", "lines", "text")
 DIAGNOSERS = ("kms",)
 DEFAULT_TIMEOUT = 60.0
-RESERVED_VARS = ("facts", "host", "inventory_hostname")
+RESERVED_VARS = ("facts", "host", "inventory_hostname", "applied")
 _TOP_KEYS = ("name", "description", "targets", "vars", "checks", "fixes", "verify", "diagnose")
-_CHECK_KEYS = ("id", "run", "shell", "parse", "expect", "timeout", "description")
+_CHECK_KEYS = ("id", "run", "shell", "when", "parse", "expect", "timeout", "description")
 _FIX_KEYS = ("id", "run", "shell", "when", "describe", "parse", "timeout", "description")
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -43,6 +43,7 @@ class Check:
     timeout: float
     description: str | None
     line: int
+    when: str | None = None  # a false `when` skips the check: facts[id] is None, the check passes
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,8 @@ class _Loader:
         description = self.string(d, "description", f"{label}.description")
         if kind == "checks":
             expect = self._expression(d, "expect", label)
-            return Check(step_id, run, shell, parse, expect, timeout, description, line)
+            check_when = self._expression(d, "when", label)
+            return Check(step_id, run, shell, parse, expect, timeout, description, line, check_when)
         when = self._expression(d, "when", label)
         describe = self.string(d, "describe", f"{label}.describe")
         if describe is not None:

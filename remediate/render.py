@@ -44,6 +44,9 @@ def new_environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
     env.filters["raw"] = _raw
     env.filters[_QUOTE_FILTER] = _quote_value
+    from remediate.kms.functions import FUNCTIONS  # domain helpers the shipped playbooks use
+
+    env.globals.update(FUNCTIONS)
     return env
 
 

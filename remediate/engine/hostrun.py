@@ -183,7 +183,8 @@ class HostRun:
 
     # ---- steps --------------------------------------------------------------------------
     def _context(self) -> dict[str, Any]:
-        return {**self.base_context, "facts": self.facts}
+        # `applied`: fixes planned (dry run) or run (apply) so far, so a later fix can depend on them
+        return {**self.base_context, "facts": self.facts, "applied": [p["id"] for p in self.planned]}
 
     def _check_stop(self) -> None:
         if self.stop.is_set():
@@ -356,7 +357,7 @@ class HostRun:
         except ImportError:
             return []
         try:
-            return list(diagnose(self.facts, failed_steps))
+            return list(diagnose(self.facts, failed_steps, variables=self.base_context))
         except Exception as e:  # a diagnosis bug must not hide the verdict
             return [
                 Diagnosis(None, "Diagnosis failed", _err(e), "report this as a bug", False),

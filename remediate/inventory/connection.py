@@ -34,6 +34,7 @@ REMEDIATE_VARS = (
     "remediate_output_encoding",
     "remediate_codepage",
     "remediate_ssh_port",
+    "remediate_https_port",
     "remediate_ssh_known_hosts",
     "remediate_connect_timeout",
     "remediate_operation_timeout",
