@@ -96,11 +96,13 @@ class PSRPTransport:
     def _op_timeout(self) -> int:
         return max(1, math.ceil(self.spec.operation_timeout))
 
-    def _poll_timeout(self, deadline: float) -> int:
+    def _poll_timeout(self, deadline: float) -> Any:
+        """OperationTimeout for the next Receive: pypsrp writes it as `PT{value}S`, so a
+        fraction of a second works and the poll ends at the step deadline."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise _StepTimeout
-        return max(1, min(self._op_timeout, math.ceil(remaining)))
+        return round(max(0.2, min(self.spec.operation_timeout, remaining)), 3)
 
     # --- blocking side (runs on the pool) -------------------------------------------------
 

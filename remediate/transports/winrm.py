@@ -9,6 +9,7 @@ time per host (pywinrm sessions are not thread-safe).
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Any
 
@@ -95,11 +96,26 @@ class _StepTimeout(Exception):
     pass
 
 
+class _Protocol(Protocol):
+    """pywinrm's Protocol with a fractional OperationTimeout (pywinrm writes whole seconds),
+    so a Receive poll can end exactly at the step deadline instead of up to a second later."""
+
+    poll_timeout: float | None = None
+
+    def build_wsman_header(
+        self, action: str, resource_uri: str, shell_id: str | None = None, message_id: Any = None
+    ) -> dict[str, Any]:
+        header = super().build_wsman_header(action, resource_uri, shell_id, message_id)
+        if self.poll_timeout is not None:
+            header["env:Header"]["w:OperationTimeout"] = f"PT{self.poll_timeout:.3f}S"
+        return header
+
+
 class WinRMTransport:
     def __init__(self, spec: ConnectionSpec) -> None:
         self.spec = spec
         self._worker = HostWorker()
-        self._proto: Protocol | None = None
+        self._proto: _Protocol | None = None
         self._shell_id: str | None = None
 
     def __repr__(self) -> str:
@@ -107,7 +123,7 @@ class WinRMTransport:
 
     # --- blocking side (runs on the pool) -------------------------------------------------
 
-    def _protocol(self) -> Protocol:
+    def _protocol(self) -> _Protocol:
         spec = self.spec
         op = max(1, math.ceil(spec.operation_timeout))
         kwargs: dict[str, Any] = {
@@ -119,12 +135,14 @@ class WinRMTransport:
             "operation_timeout_sec": op,
             "message_encryption": spec.message_encryption,
         }
-        if spec.ca_path:
-            kwargs["ca_trust_path"] = spec.ca_path
+        # The CA bundle to trust: the host's ca_path, else the usual requests variables, else
+        # certifi (passing it explicitly avoids pywinrm's deprecated implicit lookup).
+        ca = spec.ca_path or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        kwargs["ca_trust_path"] = ca or None
         if spec.cert_pem:
             kwargs["cert_pem"] = spec.cert_pem
             kwargs["cert_key_pem"] = spec.cert_key_pem
-        return Protocol(endpoint_url(spec), **kwargs)
+        return _Protocol(endpoint_url(spec), **kwargs)
 
     def _open(self) -> None:
         proto = self._proto or self._protocol()
@@ -158,6 +176,8 @@ class WinRMTransport:
                     stdout, stderr, rc, done = proto.get_command_output_raw(shell_id, command_id)
                 except WinRMOperationTimeoutError:
                     continue
+                finally:
+                    proto.poll_timeout = None
                 out.append(stdout)
                 err.append(stderr)
                 if done:

@@ -1,0 +1,319 @@
+"""winrm and psrp transports with the real pywinrm / pypsrp clients against the lab WS-Man server.
+
+NTLM over HTTP with message encryption, HTTPS validated against the lab CA (and refused without
+it), wrong password, a hanging command stopped at the step deadline, one shell reused by all
+steps, and cp932 output from a host that ignores the 65001 request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from remediate.lab.api import ExecResult, PSResult, Stdin
+from remediate.lab.psrp import PS_URI, PSRPService
+from remediate.lab.soap import ACTION_CREATE
+from remediate.lab.tls import LabCA
+from remediate.lab.winrs import WinRSService
+from remediate.lab.wsman_server import serve_wsman
+from remediate.transports import make_transport
+from remediate.transports.base import (
+    AuthenticationError,
+    CertificateError,
+    CommandTimeout,
+    ConnectError,
+    ConnectionSpec,
+)
+
+JA_TEXT = "ライセンスの状態: ライセンスされています"
+PASSWORD = "S3cret!pw"
+
+
+class ScriptedHost:
+    """A tiny EmulatedHost for protocol tests; records calls and cancellations."""
+
+    name = "WIN-0002"
+    fqdn = "win-0002.lab.test"
+    username = "admin"
+    password = PASSWORD
+
+    def __init__(self, oem: int = 437, *, ignore_codepage: bool = False) -> None:
+        self._oem = oem
+        self.ignore_codepage = ignore_codepage  # like a host whose console stays in its OEM codepage
+        self.commands: list[tuple[str, int]] = []
+        self.cancelled = asyncio.Event()
+
+    @property
+    def oem_codepage(self) -> int:
+        return self._oem
+
+    async def _hang(self) -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+    async def run_command(
+        self, command_line: str, *, codepage: int, stdin: Stdin | None = None, skip_cmd_shell: bool = False
+    ) -> ExecResult:
+        self.commands.append((command_line, codepage))
+        cp = self._oem if self.ignore_codepage else codepage
+        enc = "utf-8" if cp == 65001 else f"cp{cp}"
+        if command_line == "hang":
+            await self._hang()
+        if command_line == "ja":
+            return ExecResult(0, (JA_TEXT + "\r\n").encode(enc), b"")
+        if command_line.startswith("powershell.exe "):
+            script = base64.b64decode(command_line.rsplit(" ", 1)[1]).decode("utf-16-le")
+            if script == "hang":
+                await self._hang()
+            return ExecResult(0, f"ps:{script}\r\n".encode(enc), b"")
+        if command_line.startswith("echo "):
+            return ExecResult(0, command_line[5:].encode(enc) + b"\r\n", b"")
+        err = f"'{command_line.split()[0]}' is not recognized as an internal or external command,\r\n"
+        return ExecResult(1, b"", err.encode(enc))
+
+    async def run_powershell(self, script: str) -> PSResult:
+        if script == "hang":
+            await self._hang()
+        if script.startswith("throw "):
+            return PSResult(errors=[script[6:]])
+        return PSResult(output=[f"out:{script}", JA_TEXT])
+
+
+@dataclass
+class Lab:
+    host: ScriptedHost
+    port: int
+    tls_port: int
+    ca: LabCA
+    creates: list[str]  # resource URIs of every WS-Man Create the server handled
+
+
+@pytest.fixture
+def creates(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Count shell / runspace pool creations server-side by wrapping the lab's WinRS and PSRP services."""
+    seen: list[str] = []
+    for service in (WinRSService, PSRPService):
+        original = service.handle
+
+        async def counting(self: Any, req: Any, ctx: Any, _original: Any = original) -> bytes:
+            if req.action == ACTION_CREATE:
+                seen.append(req.resource_uri)
+            return await _original(self, req, ctx)  # type: ignore[no-any-return]
+
+        monkeypatch.setattr(service, "handle", counting)
+    yield seen
+
+
+@pytest.fixture
+def host_kwargs() -> dict[str, Any]:
+    return {}  # overridden by parametrize for hosts with another console
+
+
+@pytest.fixture
+async def lab(tmp_path: Path, creates: list[str], host_kwargs: dict[str, Any]) -> AsyncIterator[Lab]:
+    host = ScriptedHost(**host_kwargs)
+    ca = LabCA.create(tmp_path / "ca")
+    plain = await serve_wsman(host, bind="127.0.0.1", port=0, ssl_context=None)
+    tls = await serve_wsman(
+        host, bind="127.0.0.1", port=0, ssl_context=ca.server_context(["localhost"], ["127.0.0.1"])
+    )
+    yield Lab(host, _port(plain), _port(tls), ca, creates)
+    for server in (plain, tls):
+        server.close()
+    await asyncio.gather(plain.wait_closed(), tls.wait_closed(), return_exceptions=True)
+
+
+def _port(server: Any) -> int:
+    if hasattr(server, "port"):
+        return int(server.port)
+    return int(server.sockets[0].getsockname()[1])
+
+
+def spec(lab: Lab, connection: str, **kw: Any) -> ConnectionSpec:
+    base: dict[str, Any] = {
+        "host": "win-0002",
+        "address": "127.0.0.1",
+        "port": lab.port,
+        "user": "admin",
+        "password": PASSWORD,
+        "connection": connection,
+        "auth": "ntlm",
+        "message_encryption": "always",
+        "connect_timeout": 5.0,
+        "operation_timeout": 5.0,
+    }
+    base.update(kw)
+    return ConnectionSpec(**base)
+
+
+def https(lab: Lab, connection: str, **kw: Any) -> ConnectionSpec:
+    return spec(
+        lab, connection, scheme="https", port=lab.tls_port, auth="basic", message_encryption="never", **kw
+    )
+
+
+# --- winrm -----------------------------------------------------------------------------------
+
+
+async def test_winrm_ntlm_encrypted_steps_reuse_one_shell(lab: Lab) -> None:
+    t = make_transport(spec(lab, "winrm"))
+    await t.connect()
+    try:
+        r1 = await t.run("echo hello", shell="cmd", timeout=10)
+        r2 = await t.run("Write-Output 'a \"b\" $x'", shell="powershell", timeout=10)
+        r3 = await t.run("nosuch /x", shell="cmd", timeout=10)
+        r4 = await t.run("ja", shell="cmd", timeout=10)
+    finally:
+        await t.close()
+    assert (r1.rc, r1.stdout, r1.stderr) == (0, "hello\r\n", "")
+    assert r2.rc == 0 and r2.stdout == "ps:Write-Output 'a \"b\" $x'\r\n"
+    assert r3.rc == 1 and "'nosuch' is not recognized" in r3.stderr
+    assert r4.stdout == JA_TEXT + "\r\n"  # we asked for 65001 and the host honoured it
+    assert lab.creates == ["http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"]
+    assert {cp for _, cp in lab.host.commands} == {65001}
+    ps_line = lab.host.commands[1][0]
+    assert ps_line.startswith(
+        "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand "
+    )
+
+
+async def test_winrm_https_validates_against_the_lab_ca(lab: Lab) -> None:
+    t = make_transport(https(lab, "winrm", ca_path=str(lab.ca.ca_path)))
+    await t.connect()
+    assert (await t.run("echo tls", shell="cmd", timeout=10)).stdout == "tls\r\n"
+    await t.close()
+    untrusted = make_transport(https(lab, "winrm"))
+    with pytest.raises(CertificateError):
+        await untrusted.connect()
+    skip = make_transport(https(lab, "winrm", cert_validation=False))
+    await skip.connect()
+    await skip.close()
+
+
+async def test_winrm_wrong_password_is_an_auth_error(lab: Lab) -> None:
+    t = make_transport(spec(lab, "winrm", password="Wr0ng-pass"))
+    with pytest.raises(AuthenticationError) as info:
+        await t.connect()
+    assert "Wr0ng-pass" not in str(info.value) and "Wr0ng-pass" not in repr(t)
+
+
+async def test_winrm_hanging_command_times_out_at_the_deadline(lab: Lab) -> None:
+    t = make_transport(spec(lab, "winrm"))
+    await t.connect()
+    started = time.monotonic()
+    with pytest.raises(CommandTimeout):
+        await t.run("hang", shell="cmd", timeout=1.0)
+    assert time.monotonic() - started < 2.0
+    await asyncio.wait_for(lab.host.cancelled.wait(), 3)  # Signal terminate reached the host
+    assert (await t.run("echo after", shell="cmd", timeout=10)).stdout == "after\r\n"
+    await t.close()
+    assert len(lab.creates) == 1
+
+
+@pytest.mark.parametrize("host_kwargs", [{"oem": 932, "ignore_codepage": True}])
+async def test_winrm_cp932_output_with_override(lab: Lab) -> None:
+    t = make_transport(spec(lab, "winrm", output_encoding="cp932"))
+    await t.connect()
+    assert (await t.run("ja", shell="cmd", timeout=10)).stdout == JA_TEXT + "\r\n"
+    await t.close()
+
+
+async def test_winrm_refused_port_is_a_connect_error(lab: Lab) -> None:
+    t = make_transport(spec(lab, "winrm", port=1))
+    with pytest.raises(ConnectError) as info:
+        await t.connect()
+    assert not isinstance(info.value, CertificateError)
+
+
+# --- psrp ------------------------------------------------------------------------------------
+
+
+async def test_psrp_negotiate_encrypted_powershell_and_cmd(lab: Lab) -> None:
+    t = make_transport(spec(lab, "psrp", auth="negotiate"))
+    await t.connect()
+    try:
+        ok = await t.run("Get-Date", shell="powershell", timeout=10)
+        bad = await t.run("throw Boom happened", shell="powershell", timeout=10)
+        c1 = await t.run("echo one", shell="cmd", timeout=10)
+        c2 = await t.run("echo two", shell="cmd", timeout=10)
+    finally:
+        await t.close()
+    assert (ok.rc, ok.stdout, ok.stderr) == (0, f"out:Get-Date\n{JA_TEXT}", "")
+    assert bad.rc == 1 and "Boom happened" in bad.stderr
+    assert (c1.stdout, c2.stdout) == ("one\r\n", "two\r\n")
+    # one runspace pool and one WinRS shell for all four steps
+    assert lab.creates == [PS_URI, "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"]
+
+
+async def test_psrp_https_basic_with_lab_ca(lab: Lab) -> None:
+    t = make_transport(https(lab, "psrp", ca_path=str(lab.ca.ca_path)))
+    await t.connect()
+    assert (await t.run("Get-Date", shell="powershell", timeout=10)).rc == 0
+    await t.close()
+    with pytest.raises(CertificateError):
+        await make_transport(https(lab, "psrp")).connect()
+
+
+async def test_psrp_wrong_password_is_an_auth_error(lab: Lab) -> None:
+    t = make_transport(spec(lab, "psrp", auth="negotiate", password="Wr0ng-pass"))
+    with pytest.raises(AuthenticationError) as info:
+        await t.connect()
+    assert "Wr0ng-pass" not in str(info.value)
+
+
+async def test_psrp_hanging_pipeline_times_out(lab: Lab) -> None:
+    t = make_transport(spec(lab, "psrp", auth="negotiate"))
+    await t.connect()
+    started = time.monotonic()
+    with pytest.raises(CommandTimeout):
+        await t.run("hang", shell="powershell", timeout=1.0)
+    assert time.monotonic() - started < 2.5
+    await t.close()
+
+
+@pytest.mark.parametrize("connection", ["winrm", "psrp"])
+async def test_real_ja_host_slmgr_reads_in_utf8(connection: str) -> None:
+    """The lab's ja-JP WindowsHost honours codepage 65001: Japanese arrives readable, no override."""
+    from remediate.lab.host import WindowsHost
+    from remediate.lab.state import HostState, Product
+
+    st = HostState(name="WIN-0042", domain="lab.test", locale="ja-JP", password="Lab!pass42")
+    st.windows = Product(
+        "Windows(R), Enterprise edition",
+        "Windows(R) Operating System, VOLUME_KMSCLIENT channel",
+        "55c92734-d682-4d71-983e-d6ec3f16059f",
+        "73111121-5638-40f6-bc11-f1d7b0d64300",
+        "VOLUME_KMSCLIENT",
+        "NPPR9-FWDCX-D2C8J-H872K-2YT43",
+    )
+    server = await serve_wsman(WindowsHost(st), bind="127.0.0.1", port=0)
+    try:
+        t = make_transport(
+            ConnectionSpec(
+                host="win-0042",
+                address="127.0.0.1",
+                port=_port(server),
+                user="admin",
+                password="Lab!pass42",
+                connection=connection,  # type: ignore[arg-type]
+                auth="ntlm",
+                connect_timeout=5,
+            )
+        )
+        await t.connect()
+        r = await t.run(r"cscript //nologo C:\Windows\System32\slmgr.vbs /dli", shell="cmd", timeout=10)
+        await t.close()
+    finally:
+        server.close()
+    assert r.rc == 0, r.stderr
+    assert "ライセンスの状態:" in r.stdout and "2YT43" in r.stdout
