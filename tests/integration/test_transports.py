@@ -278,6 +278,10 @@ async def test_psrp_hanging_pipeline_times_out(lab: Lab) -> None:
     with pytest.raises(CommandTimeout):
         await t.run("hang", shell="powershell", timeout=1.0)
     assert time.monotonic() - started < 2.5
+    await asyncio.wait_for(lab.host.cancelled.wait(), 3)  # the pipeline stop reached the host
+    assert (await t.run("Get-Date", shell="powershell", timeout=10)).rc == 0  # the pool survives
+    with pytest.raises(CommandTimeout):
+        await t.run("hang", shell="cmd", timeout=1.0)
     await t.close()
 
 
