@@ -60,8 +60,14 @@ def known_parsers() -> tuple[str, ...]:
     return tuple(BUILTINS) + tuple(k for k in _kms_kinds() if k not in BUILTINS)
 
 
-def parse(name: str, stdout: str) -> Any:
-    """Parse one step's stdout. Raises ParseError for unknown names or unparseable output."""
+# Kinds whose outcome (nxdomain, a failed TCP test) is written to the error stream.
+WITH_STDERR = frozenset({"nslookup-srv", "resolve-srv", "tnc"})
+
+
+def parse(name: str, stdout: str, stderr: str = "") -> Any:
+    """Parse one step's output. Raises ParseError for unknown names or unparseable output."""
+    if stderr.strip() and name in WITH_STDERR:
+        stdout = stdout.rstrip("\r\n") + "\r\n" + stderr
     fn = BUILTINS.get(name)
     if fn is not None:
         return fn(stdout)

@@ -135,6 +135,7 @@ class HostRun:
         broken: list[str] = []
         for check in pb.checks:
             if not self._applies(check):
+                self.facts[check.id] = None  # skipped: later expressions can test it
                 continue
             step = await self._step(check, "check")
             checks_ok &= bool(step.passed)
@@ -242,7 +243,7 @@ class HostRun:
             except TransportError as e:
                 error = _err(e)
         if error is None:
-            passed, error = self._judge(step, phase, rc, stdout)
+            passed, error = self._judge(step, phase, rc, stdout, stderr)
         result = StepResult(
             id=step.id,
             phase=phase,
@@ -258,11 +259,13 @@ class HostRun:
         self.events.step_finished(self.host.name, result)
         return result
 
-    def _judge(self, step: Check | Fix, phase: Phase, rc: int | None, stdout: str) -> tuple[bool, str | None]:
+    def _judge(
+        self, step: Check | Fix, phase: Phase, rc: int | None, stdout: str, stderr: str
+    ) -> tuple[bool, str | None]:
         parsed: Any = None
         if step.parse:
             try:
-                parsed = parsing.parse(step.parse, stdout)
+                parsed = parsing.parse(step.parse, stdout, stderr)
             except ValueError as e:
                 self.facts[step.id] = None
                 return False, f"parse {step.parse}: {e}"
@@ -270,8 +273,8 @@ class HostRun:
         if phase == "fix":
             return (rc == 0 and not fix_reports_failure(parsed)), None
         expect = getattr(step, "expect", None)
-        if not expect:
-            return rc == 0, None
+        if not expect:  # an informational check: it passes when it ran (and parsed, if it parses)
+            return (True if step.parse else rc == 0), None
         try:
             return bool(self.renderer.expr(expect, self._context())), None
         except Exception as e:

@@ -108,14 +108,16 @@ def _view(facts: Mapping[str, Any]) -> _View:
     ]
     reach: dict[str, bool] = {}
     for key, value in facts.items():  # kms_port, or kms_port_<which> from extra checks
-        if not str(key).startswith("kms_port"):
+        if not (str(key).startswith("kms_port") or (str(key).startswith("kms_") and str(key).endswith("_port"))):
             continue
         for t in _list(value) if isinstance(value, list) else [_dict(value)]:
             h = _host(t.get("computer_name"))
             if h and isinstance(t.get("reachable"), bool):
                 reach[h] = reach.get(h, False) or bool(t["reachable"])
     skew = _dict(facts.get("clock")).get("skew_seconds")
-    registered = next((h for p in lic if (h := _host(p.get("kms_registered")))), None)
+    registered = _host(_dict(facts.get("kms_config")).get("kms_registered")) or next(
+        (h for p in lic if (h := _host(p.get("kms_registered")))), None
+    )  # CIM first: slmgr /dli hides the registered host until the client is licensed
     v = _View(
         windows=lic,
         office=office,
@@ -129,6 +131,8 @@ def _view(facts: Mapping[str, Any]) -> _View:
     act = _dict(facts.get("activation"))
     if act.get("success") is False:
         v.see(_code(act.get("error_code")), "activation attempt failed with")
+    for key, label in (("license", "slmgr reported"), ("office", "ospp reported"), ("kms_config", "CIM reported")):
+        v.see(_code(_dict(facts.get(key)).get("error_code")), label)  # a whole-command error (no products)
     for p in lic:
         if p.get("license_status") != "licensed":
             v.see(_code(p.get("status_reason")), f"{p.get('name') or 'Windows'} status reason")

@@ -59,6 +59,19 @@ def kms_target_port(facts: Mapping[str, Any], default: int = 1688) -> int:
     return int(srv_port or default) if srv_host else int(default)
 
 
+def kms_reachable(facts: Mapping[str, Any], name: str | None) -> bool:
+    """Did a TCP test from the host (any kms_port* fact) reach `name` on the KMS port?"""
+    if not name:
+        return False
+    want = name.rstrip(".").lower()
+    for key, value in facts.items():
+        if str(key).startswith("kms_") and key.endswith("port") and isinstance(value, Mapping):
+            tested = str(value.get("computer_name") or "").rstrip(".").lower()
+            if tested == want and value.get("reachable") is True:
+                return True
+    return False
+
+
 def office_kms_current(facts: Mapping[str, Any]) -> str | None:
     """The KMS host Office would contact: /sethst value from ospp /dstatus, else the SRV target."""
     for product in _get(facts, "office", "products") or []:
@@ -101,6 +114,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "kms_current": kms_current,
     "kms_target": kms_target,
     "kms_target_port": kms_target_port,
+    "kms_reachable": kms_reachable,
     "office_kms_current": office_kms_current,
     "office_kms_target": office_kms_target,
     "office_kms_target_port": office_kms_target_port,

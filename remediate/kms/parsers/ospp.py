@@ -46,9 +46,12 @@ def _status(value: str) -> str | None:
 def parse_dstatus(text: str) -> dict[str, Any]:
     """`ospp.vbs /dstatus` -> {"products": [...]} (empty when no product key is installed)."""
     products: list[dict[str, Any]] = []
+    error_code: str | None = None
     for block in _blocks(text):
         fields = {f: v for f, v in block if f is not None}
         if "license_name" not in fields and "license_status" not in fields:
+            if "error_code" in fields and error_code is None:  # the whole call failed (e.g. 0xC004F012)
+                error_code = find_code(fields["error_code"])
             continue
         p: dict[str, Any] = dict.fromkeys(PRODUCT_FIELDS)
         p["license_name"] = fields.get("license_name") or None
@@ -70,9 +73,9 @@ def parse_dstatus(text: str) -> dict[str, Any]:
                 p["kms_machine"], p["kms_port"] = host, port
                 break
         products.append(p)
-    if not products and not L.contains_any(text, L.OSPP_NO_KEYS):
+    if not products and error_code is None and not L.contains_any(text, L.OSPP_NO_KEYS):
         raise ParseError("no ospp.vbs license block found (expected 'LICENSE NAME:' lines)")
-    return {"products": products}
+    return {"products": products, "error_code": error_code}
 
 
 def parse_act(text: str) -> dict[str, Any]:
