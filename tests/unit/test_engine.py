@@ -436,9 +436,11 @@ async def test_exception_in_one_host_does_not_affect_others() -> None:
 
 async def test_diagnosis_is_attached_when_playbook_asks(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[dict[str, Any], list[str]]] = []
+    seen_vars: list[Any] = []
 
-    def diagnose(facts: dict[str, Any], failed: Sequence[str]) -> list[Diagnosis]:
+    def diagnose(facts: dict[str, Any], failed: Sequence[str], *, variables: Any = None) -> list[Diagnosis]:
         seen.append((dict(facts), list(failed)))
+        seen_vars.append(variables)
         return [Diagnosis("0xC004F074", "KMS unreachable", "c", "a", False)]
 
     mod = types.ModuleType("remediate.kms.diagnose")
@@ -452,6 +454,7 @@ async def test_diagnosis_is_attached_when_playbook_asks(monkeypatch: pytest.Monk
     assert [d.code for d in r["win000"].diagnosis] == ["0xC004F074"]
     assert r["win001"].diagnosis == []  # compliant hosts are not diagnosed
     assert seen == [({"license": "unlicensed"}, ["license"])]
+    assert seen_vars[0] is not None and "kms_host" in seen_vars[0]  # fix hints depend on playbook vars
 
 
 async def test_secrets_never_reach_any_output(tmp_path: Path) -> None:
