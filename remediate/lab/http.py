@@ -24,6 +24,10 @@ MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 32 * 1024 * 1024
 IDLE_TIMEOUT = 120.0  # HTTP.sys IdleConnectionTimeout default
 SERVER_HEADER = "Microsoft-HTTPAPI/2.0"  # what WinRM (HTTP.sys) sends
+# Benchmarks: requests served per local address (cheap dict increment), and an emulated network
+# round-trip time added before each response (0: loopback as is).
+REQUEST_COUNTS: dict[str, int] = {}
+ROUND_TRIP_SECONDS = 0.0
 
 
 class BadRequest(Exception):
@@ -185,12 +189,15 @@ async def _serve_connection(
                 return
             if request is None:
                 return
+            REQUEST_COUNTS[info.local_ip] = REQUEST_COUNTS.get(info.local_ip, 0) + 1
             try:
                 response = await handler.handle(request)
             except Exception:  # a handler bug must not take the listener down
                 log.exception("WS-Man handler failed")
                 response = HttpResponse(500, close=True)
             keep = request.keep_alive and not response.close
+            if ROUND_TRIP_SECONDS > 0:
+                await asyncio.sleep(ROUND_TRIP_SECONDS)
             writer.write(response.encode(keep_alive=keep))
             await writer.drain()
             if not keep:
@@ -210,6 +217,8 @@ async def serve_http(
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await _serve_connection(factory, reader, writer)
+        except asyncio.CancelledError:  # lab shutdown; returning keeps asyncio's callback quiet
+            writer.close()
         except Exception:  # pragma: no cover - last line of defence
             log.exception("connection crashed")
 

@@ -1,0 +1,103 @@
+"""The benchmark's lab: `remediate lab up`'s serve loop in its own process, plus counters.
+
+Like `remediate lab up` (same Lab, same listeners), with two additions the harness needs:
+an emulated network round trip added to every HTTP response (--rtt) and, on SIGUSR1, a JSON
+snapshot of requests served per host address, lab CPU seconds and peak RSS (--stats-out).
+All hosts are `healthy`, so every tool does the same work on every host.
+
+    python bench/labproc.py --hosts 100 --latency realistic --rtt 0.03 \
+        --inventory-out inv.yml --stats-out stats.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from remediate.lab import http as lab_http
+from remediate.lab.fleet import FleetSpec
+from remediate.lab.runtime import Lab
+
+PASSWORD = "Bench-Passw0rd!"  # loopback lab only
+
+
+def fleet(hosts: int, latency: str) -> FleetSpec:
+    lat: Any = json.loads(latency) if latency.startswith("{") else latency
+    return FleetSpec.from_dict(
+        {
+            "hosts": hosts,
+            "seed": 1,
+            "domain": "lab.test",
+            "user": "admin",
+            "password": PASSWORD,
+            "locales": {"en-US": 100},
+            "latency": lat,
+            "kms_hosts": [{"name": "kms01", "port": 1688, "behaviour": "ok"}],
+            "profiles": {"healthy": 100},
+            "office": 0,
+        },
+        source="bench",
+    )
+
+
+def snapshot(lab: Lab) -> dict[str, Any]:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    by_addr = lab_http.REQUEST_COUNTS
+    return {
+        "requests": {name: by_addr.get(h.address, 0) for name, h in lab.hosts.items()},
+        "cpu_seconds": ru.ru_utime + ru.ru_stime,
+        "peak_rss_mb": ru.ru_maxrss / 1024,
+        "start_seconds": lab.start_seconds,
+    }
+
+
+async def main(args: argparse.Namespace) -> int:
+    lab_http.ROUND_TRIP_SECONDS = args.rtt
+    with tempfile.TemporaryDirectory(prefix="bench-lab-") as work:
+        lab = Lab(fleet(args.hosts, args.latency), Path(work))
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+
+        def dump() -> None:
+            tmp = args.stats_out + ".tmp"
+            Path(tmp).write_text(json.dumps(snapshot(lab)), encoding="utf-8")
+            os.replace(tmp, args.stats_out)
+
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGUSR1, dump)
+        try:
+            await lab.start()
+            lab.write_inventory(Path(args.inventory_out))
+            dump()
+            print("ready", flush=True)
+            # Never outlive the harness: stop when the parent goes away or the budget ends.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(args.max_seconds):
+                    while not stop.is_set() and os.getppid() == args.parent:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), 1.0)
+        finally:
+            await lab.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hosts", type=int, required=True)
+    ap.add_argument("--latency", default="zero", help="zero | realistic | JSON mapping")
+    ap.add_argument("--rtt", type=float, default=0.0, help="seconds added to every HTTP response")
+    ap.add_argument("--inventory-out", required=True)
+    ap.add_argument("--stats-out", required=True)
+    ap.add_argument("--max-seconds", type=float, default=3600.0)
+    ap.add_argument("--parent", type=int, default=os.getppid())
+    sys.exit(asyncio.run(main(ap.parse_args())))
