@@ -176,6 +176,10 @@ class Console:
             ("name", "value"), [(str(k), repr(v) if not isinstance(v, str) else v) for k, v in data.items()]
         )
 
+    def table(self, title: str, head: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+        self.rule(title)
+        self._table(head, rows)
+
     def _table(self, head: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
         if self.plain:
             self.rich.print(escape("\t".join(head)))

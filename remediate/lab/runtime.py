@@ -129,6 +129,13 @@ class Lab:
         for k in self.kms.values():
             await k.stop()
         await self.dns.close()
+        # Keep-alive connections outlive Server.close(): end their tasks so nothing is left pending.
+        me = asyncio.current_task()
+        rest = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+        for t in rest:
+            t.cancel()
+        if rest:
+            await asyncio.wait(rest, timeout=5)
         self.started = False
 
     async def _start_all(self) -> None:

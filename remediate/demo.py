@@ -1,0 +1,177 @@
+"""`remediate demo`: an emulated fleet with every fault, a dry run, an apply, and the recap.
+
+Runs the shipped windows-kms and office-kms playbooks over real WinRM (pywinrm, NTLM with message
+encryption) against the lab on loopback, then checks its own claims: each fault profile ends
+where an admin would expect, and no host that needed nothing was changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from remediate.console import Console
+    from remediate.lab.state import HostState
+    from remediate.results import RunResult
+
+FLEET = Path(__file__).parent / "data" / "fleets" / "demo.yml"
+
+
+@dataclass(frozen=True)
+class Expected:
+    windows: str  # verdict after `windows-kms.yml --apply -e allow_gvlk=true`
+    office: str  # verdict after `office-kms.yml --apply` (hosts with Office)
+    diagnosis: str | None  # a title the Windows diagnosis must carry
+
+
+EXPECTED: dict[str, Expected] = {
+    "healthy": Expected("compliant", "compliant", None),
+    "slow": Expected("compliant", "compliant", None),
+    "office_unactivated": Expected("compliant", "fixed", None),
+    "wrong_kms_host": Expected("fixed", "fixed", None),
+    "no_srv": Expected("fixed", "fixed", None),
+    "non_vl_key": Expected("fixed", "fixed", None),
+    "kms_unreachable": Expected("failed", "failed", "Firewall between host and KMS"),
+    "broken_store": Expected("failed", "failed", "License store damaged"),
+    "clock_skew": Expected("failed", "failed", "Clock skew"),
+    "winrm_down": Expected("unreachable", "unreachable", None),
+    "auth_fail": Expected("unreachable", "unreachable", None),
+}
+
+
+def playbook_path(name: str) -> Path:
+    """The shipped playbooks: the repository's playbooks/ (editable install) or the package copy."""
+    repo = Path(__file__).resolve().parents[1] / "playbooks"
+    for base in (repo, Path(__file__).parent / "data" / "playbooks"):
+        if (base / name).is_file():
+            return base / name
+    raise FileNotFoundError(f"playbook {name} not found next to the package")
+
+
+def fingerprint(state: HostState) -> tuple[Any, ...]:
+    """What a fix could change on a host: license, KMS settings, Office licenses."""
+    w = state.windows
+    win = (w.channel, w.product_key, int(w.status), w.status_reason) if w else None
+    office = tuple(
+        (o.kms_host, o.kms_port, tuple((p.product_key, int(p.status)) for p in o.products))
+        for o in state.office
+    )
+    return (win, state.kms_registered_host, state.kms_registered_port, office, state.license_store_broken)
+
+
+def run_demo(console: Console, *, workdir: Path | None = None, forks: int = 50) -> int:
+    """Run the demo; 0 when every host ended as expected and nothing else changed, else 2."""
+    from remediate.lab.fleet import FleetSpec
+    from remediate.lab.runtime import LabThread
+
+    spec = FleetSpec.load(FLEET)
+    with tempfile.TemporaryDirectory(prefix="remediate-demo-") as tmp:
+        wd = workdir or Path(tmp)
+        console.rule("remediate demo")
+        console.print(f"Starting an emulated fleet of {spec.hosts} Windows hosts on loopback ({FLEET.name})")
+        with LabThread(spec, wd) as lab:
+            inventory = wd / "inventory.yml"
+            lab.lab.write_inventory(inventory)
+            profiles = {name: h.profile for name, h in lab.hosts.items()}
+            mix = Counter(profiles.values())
+            console.print("Fault profiles: " + ", ".join(f"{p} {n}" for p, n in sorted(mix.items())))
+            console.print(f"Inventory: {inventory} (Ansible-compatible; WinRM over HTTP, NTLM + encryption)")
+            before = {name: fingerprint(h.state) for name, h in lab.hosts.items()}
+            results: dict[tuple[str, bool], RunResult] = {}
+            for book in ("windows-kms.yml", "office-kms.yml"):
+                for apply in (False, True):
+                    mode = "apply" if apply else "dry run"
+                    console.rule(f"{book}: {mode}")
+                    snap = {name: fingerprint(h.state) for name, h in lab.hosts.items()}
+                    results[(book, apply)] = _run(console, book, inventory, apply, forks)
+                    if not apply:
+                        dry_changes = [n for n, h in lab.hosts.items() if fingerprint(h.state) != snap[n]]
+                        console.print(
+                            f"dry run changed {len(dry_changes)} hosts"
+                            + (f": {', '.join(dry_changes)}" if dry_changes else " (as it must)")
+                        )
+                        if dry_changes:
+                            return 2
+            after = {name: fingerprint(h.state) for name, h in lab.hosts.items()}
+            return _summary(console, profiles, results, before, after)
+
+
+def _run(console: Console, book: str, inventory: Path, apply: bool, forks: int) -> RunResult:
+    from remediate.credentials import CredentialResolver
+    from remediate.engine import RunOptions, run_playbook
+    from remediate.inventory import Inventory
+    from remediate.playbook import Playbook
+
+    extra = {"allow_gvlk": True} if apply and book == "windows-kms.yml" else {}
+    pb = Playbook.load(playbook_path(book))
+    inv = Inventory.load(inventory, extra_vars=extra)
+    hosts = inv.select(pb.targets)
+    options = RunOptions(apply=apply, forks=forks, extra_vars=extra)
+    if extra:
+        console.print("with -e allow_gvlk=true: RETAIL/MAK machines get their edition's KMS client key")
+    result = asyncio.run(
+        run_playbook(pb, hosts, options, credentials=CredentialResolver(), events=console.progress())
+    )
+    console.recap(result)
+    return result
+
+
+def _summary(
+    console: Console,
+    profiles: dict[str, str],
+    results: dict[tuple[str, bool], RunResult],
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> int:
+    win = {h.host: h for h in results[("windows-kms.yml", True)].hosts}
+    off = {h.host: h for h in results[("office-kms.yml", True)].hosts}
+    office_hosts = {h.host for h in results[("office-kms.yml", False)].hosts if h.facts.get("office_paths")}
+    rows: dict[str, list[str]] = {}
+    ok_by_profile: dict[str, bool] = defaultdict(lambda: True)
+    counts: Counter[str] = Counter()
+    for name, profile in sorted(profiles.items()):
+        exp = EXPECTED.get(profile)
+        w, o = win.get(name), off.get(name)
+        if exp is None or w is None or o is None:
+            continue
+        counts[profile] += 1
+        titles = {d.title for d in w.diagnosis}
+        good = w.verdict == exp.windows and (exp.diagnosis is None or exp.diagnosis in titles)
+        if name in office_hosts or exp.office == "unreachable":
+            good &= o.verdict == exp.office or (exp.office == "fixed" and o.verdict == "compliant")
+        ok_by_profile[profile] &= good
+        row = rows.setdefault(profile, ["", "", "", ""])
+        row[0] = _merge(row[0], w.verdict)
+        row[1] = _merge(row[1], o.verdict if name in office_hosts else "no Office")
+        row[2] = _merge(row[2], "; ".join(sorted(titles)) or "-")
+    # Hosts whose checks passed must be exactly as before; changed hosts must be ones we fixed.
+    touched = {n for n in profiles if after[n] != before[n]}
+    fixed = {h.host for r in results.values() for h in r.hosts if h.verdict == "fixed"}
+    stray = sorted(touched - fixed)
+    table = [
+        [p, str(counts[p]), *rows[p][:3], "yes" if ok_by_profile[p] else "NO"] for p in EXPECTED if p in rows
+    ]
+    console.table(
+        "Outcome by fault profile (after --apply)",
+        ["profile", "hosts", "windows-kms", "office-kms", "diagnosis", "as expected"],
+        table,
+    )
+    console.print(
+        f"{len(touched)} hosts changed, all of them fixed hosts; {len(profiles) - len(touched)} untouched."
+        if not stray
+        else f"UNEXPECTED changes on {', '.join(stray)}"
+    )
+    all_ok = all(ok_by_profile.values()) and not stray
+    ok_text, bad_text = "demo: every host ended as expected", "demo: some hosts did NOT end as expected"
+    console.print(ok_text if all_ok else bad_text)
+    return 0 if all_ok else 2
+
+
+def _merge(seen: str, value: str) -> str:
+    parts = [p for p in seen.split(" / ") if p]
+    return " / ".join(parts if value in parts else [*parts, value])
