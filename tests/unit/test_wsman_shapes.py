@@ -24,7 +24,8 @@ from remediate.lab.soap import NS_RSP
 from remediate.lab.winrs import RequestContext
 from remediate.lab.wsman_server import HostEndpoint
 
-FIXTURES = pathlib.Path("/work/shared/fixtures/real-windows-wsman")
+# A copy of shared/fixtures/real-windows-wsman (pypsrp test suite, MIT; LICENSE.pypsrp beside it)
+FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "real-windows-wsman"
 WINRS = [
     "test_winrs_standard.yml",
     "test_winrs_stderr_rc.yml",
