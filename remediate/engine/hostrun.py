@@ -16,6 +16,7 @@ from remediate import parsing
 from remediate.diagnosis import Diagnosis
 from remediate.engine.events import RunEvents
 from remediate.engine.lockout import CredentialGuard, Outcome
+from remediate.engine.reachability import unreachable_diagnosis
 from remediate.redact import Redactor
 from remediate.results import HostResult, Phase, StepResult, Verdict
 from remediate.transports.base import (
@@ -129,7 +130,9 @@ class HostRun:
     async def _flow(self) -> HostResult:
         err = await self._connect()
         if err is not None:
-            return self._result("unreachable", err)
+            result = self._result("unreachable", err)
+            result.diagnosis = [unreachable_diagnosis(err, self.spec.connection)]
+            return result
         pb = self.playbook
         checks_ok = True
         broken: list[str] = []

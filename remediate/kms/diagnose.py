@@ -107,8 +107,9 @@ def _view(facts: Mapping[str, Any]) -> _View:
         (h, int(r.get("port") or 1688)) for r in _list(srv_d.get("records")) if (h := _host(r.get("target")))
     ]
     reach: dict[str, bool] = {}
-    for key, value in facts.items():  # kms_port, or kms_port_<which> from extra checks
-        if not (str(key).startswith("kms_port") or (str(key).startswith("kms_") and str(key).endswith("_port"))):
+    for key, value in facts.items():  # kms_port, kms_port_<which> or kms_<which>_port checks
+        k = str(key)
+        if not (k.startswith("kms_port") or (k.startswith("kms_") and k.endswith("_port"))):
             continue
         for t in _list(value) if isinstance(value, list) else [_dict(value)]:
             h = _host(t.get("computer_name"))
@@ -131,8 +132,9 @@ def _view(facts: Mapping[str, Any]) -> _View:
     act = _dict(facts.get("activation"))
     if act.get("success") is False:
         v.see(_code(act.get("error_code")), "activation attempt failed with")
-    for key, label in (("license", "slmgr reported"), ("office", "ospp reported"), ("kms_config", "CIM reported")):
-        v.see(_code(_dict(facts.get(key)).get("error_code")), label)  # a whole-command error (no products)
+    whole = (("license", "slmgr reported"), ("office", "ospp reported"), ("kms_config", "CIM reported"))
+    for key, label in whole:  # an error for the whole command (no products listed)
+        v.see(_code(_dict(facts.get(key)).get("error_code")), label)
     for p in lic:
         if p.get("license_status") != "licensed":
             v.see(_code(p.get("status_reason")), f"{p.get('name') or 'Windows'} status reason")
