@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from remediate.console import Console
+    from remediate.lab.fleet import FleetSpec
     from remediate.lab.state import HostState
     from remediate.results import RunResult
 
@@ -64,16 +65,18 @@ def fingerprint(state: HostState) -> tuple[Any, ...]:
     return (win, state.kms_registered_host, state.kms_registered_port, office, state.license_store_broken)
 
 
-def run_demo(console: Console, *, workdir: Path | None = None, forks: int = 50) -> int:
+def run_demo(
+    console: Console, *, workdir: Path | None = None, forks: int = 50, spec: FleetSpec | None = None
+) -> int:
     """Run the demo; 0 when every host ended as expected and nothing else changed, else 2."""
     from remediate.lab.fleet import FleetSpec
     from remediate.lab.runtime import LabThread
 
-    spec = FleetSpec.load(FLEET)
+    spec = spec or FleetSpec.load(FLEET)
     with tempfile.TemporaryDirectory(prefix="remediate-demo-") as tmp:
         wd = workdir or Path(tmp)
         console.rule("remediate demo")
-        console.print(f"Starting an emulated fleet of {spec.hosts} Windows hosts on loopback ({FLEET.name})")
+        console.print(f"Starting an emulated fleet of {spec.hosts} Windows hosts on loopback")
         with LabThread(spec, wd) as lab:
             inventory = wd / "inventory.yml"
             lab.lab.write_inventory(inventory)
