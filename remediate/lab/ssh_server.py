@@ -63,8 +63,11 @@ class _WindowsSession(asyncssh.SSHServerSession[bytes]):
         self._stdin.feed(data)
 
     def eof_received(self) -> bool:
+        # The client closed stdin (remediate sends EOF at once). Keep our side open: returning
+        # False would make asyncssh half-close the channel, and a command still running (an /ato
+        # waiting on DNS and the KMS host) could then never send its output and exit status.
         self._stdin.close()
-        return False
+        return True
 
     def signal_received(self, signal: str) -> None:
         # Windows OpenSSH terminates the child on any signal; we do the same.
