@@ -77,9 +77,7 @@ def run_measured(
         proc.returncode = os.waitstatus_to_exitcode(status)
     rc = proc.returncode if proc.returncode >= 0 or wall < timeout else None
     peak = max(peak, ru.ru_maxrss * 1024)
-    return ProcResult(
-        rc, wall, ru.ru_utime + ru.ru_stime, peak / 2**20, out.read_text(errors="replace")
-    )
+    return ProcResult(rc, wall, ru.ru_utime + ru.ru_stime, peak / 2**20, out.read_text(errors="replace"))
 
 
 def _kill_group(pid: int) -> None:
@@ -95,7 +93,7 @@ class LabProcess:
     def __init__(self, workdir: Path, hosts: int, latency: str, rtt: float, python: str) -> None:
         self.inventory = workdir / "inventory.yml"
         self.stats_path = workdir / "lab-stats.json"
-        self.log = open(workdir / "lab.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.log = open(workdir / "lab.log", "wb")
         here = Path(__file__).resolve().parent
         self.proc = subprocess.Popen(
             [python, str(here / "labproc.py"), "--hosts", str(hosts), "--latency", latency,

@@ -43,7 +43,9 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     profiles = sorted({r["profile"] for r in rows}, key=["zero", "realistic", "latency1s"].index)
     fig, axes = plt.subplots(1, len(profiles), figsize=(5.5 * len(profiles), 4.5), squeeze=False)
     for ax, profile in zip(axes[0], profiles, strict=True):
-        tools = sorted({r["tool"] for r in rows if r["profile"] == profile}, key=lambda t: (t != "remediate", t))
+        tools = sorted(
+            {r["tool"] for r in rows if r["profile"] == profile}, key=lambda t: (t != "remediate", t)
+        )
         for tool in tools:
             pts = [(r["hosts"], r["wall"]) for r in rows if r["profile"] == profile and r["tool"] == tool
                    and r["wall"] is not None]  # fmt: skip

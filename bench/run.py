@@ -29,8 +29,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from measure import LabProcess, run_measured  # noqa: E402
-from report import write_reports  # noqa: E402
+from measure import LabProcess, run_measured
+from report import write_reports
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"

@@ -28,9 +28,7 @@ COMMANDS = [
 
 
 def one_host(address: str, port: int, user: str, password: str) -> bool:
-    proto = Protocol(
-        f"http://{address}:{port}/wsman", transport="ntlm", username=user, password=password
-    )
+    proto = Protocol(f"http://{address}:{port}/wsman", transport="ntlm", username=user, password=password)
     shell = proto.open_shell(codepage=65001)
     try:
         for cmd in COMMANDS:
@@ -52,7 +50,10 @@ def main(path: str) -> int:
         merged = {**win["vars"], **hv}
         try:
             good = one_host(
-                merged["ansible_host"], merged["ansible_port"], merged["ansible_user"], merged["ansible_password"]
+                merged["ansible_host"],
+                merged["ansible_port"],
+                merged["ansible_user"],
+                merged["ansible_password"],
             )
         except Exception:
             good = False

@@ -35,6 +35,7 @@ from remediate.transports.base import (
     ConnectionSpec,
     ProtocolError,
     Shell,
+    Transport,
     TransportError,
 )
 from remediate.transports.decode import decode_output, decode_stderr
@@ -111,7 +112,19 @@ class _Protocol(Protocol):
         return header
 
 
-class WinRMTransport:
+def WinRMTransport(spec: ConnectionSpec) -> Transport:
+    """The winrm transport: the native asyncio client for ntlm/negotiate/basic (no client
+    certificate), pywinrm on the thread pool for kerberos, credssp and certificate auth.
+    REMEDIATE_WINRM_CLIENT=pywinrm forces pywinrm (for comparisons)."""
+    native = spec.auth in ("ntlm", "negotiate", "basic") and not spec.cert_pem
+    if native and os.environ.get("REMEDIATE_WINRM_CLIENT", "") != "pywinrm":
+        from remediate.transports.winrs_async import AsyncWinRMTransport
+
+        return AsyncWinRMTransport(spec)
+    return PyWinRMTransport(spec)
+
+
+class PyWinRMTransport:
     def __init__(self, spec: ConnectionSpec) -> None:
         self.spec = spec
         self._worker = HostWorker()
@@ -119,7 +132,7 @@ class WinRMTransport:
         self._shell_id: str | None = None
 
     def __repr__(self) -> str:
-        return f"WinRMTransport(host={self.spec.host!r}, endpoint={endpoint_url(self.spec)!r})"
+        return f"PyWinRMTransport(host={self.spec.host!r}, endpoint={endpoint_url(self.spec)!r})"
 
     # --- blocking side (runs on the pool) -------------------------------------------------
 
