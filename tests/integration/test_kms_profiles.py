@@ -87,6 +87,7 @@ class Change:
     profiles: dict[str, str] = field(default_factory=dict)
     activations_after_dry: list[str] = field(default_factory=list)  # client FQDNs kms01 served
     activations: list[str] = field(default_factory=list)
+    win_dry_over: dict[str, dict[str, HostResult]] = field(default_factory=dict)  # psrp, ssh
 
     def hosts(self, profile: str) -> list[LabHost]:
         found = self.lab.hosts_with(profile)
@@ -124,6 +125,7 @@ def change(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Change]:
         inv = lab.write_inventory(workdir / "inventory.yml")
         before = snapshot(lab)
         win_dry = asyncio.run(_run(inv, WINDOWS_KMS))
+        over = {c: asyncio.run(_run(inv, WINDOWS_KMS, ansible_connection=c)) for c in ("psrp", "ssh")}
         win_dry_gvlk = asyncio.run(_run(inv, WINDOWS_KMS, allow_gvlk=True))
         office_dry = asyncio.run(_run(inv, OFFICE_KMS))
         after_dry = snapshot(lab)
@@ -150,6 +152,7 @@ def change(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Change]:
             {n: h.profile for n, h in lab.hosts.items()},
             activations_after_dry,
             activations(lab),
+            over,
         )
 
 
@@ -203,6 +206,23 @@ def test_every_verdict_is_the_profiles(change: Change) -> None:
     for name, profile in change.profiles.items():
         assert change.win_dry[name].verdict == want_dry[profile], (profile, change.win_dry[name])
         assert change.win_apply[name].verdict == want_apply[profile], (profile, change.win_apply[name])
+
+
+@pytest.mark.parametrize("connection", ["psrp", "ssh"])
+def test_same_findings_over_psrp_and_ssh(change: Change, connection: str) -> None:
+    """The same fleet read over another transport gives the same facts, verdicts and diagnoses."""
+    other = change.win_dry_over[connection]
+    for name, profile in change.profiles.items():
+        a, b = change.win_dry[name], other[name]
+        if profile == "winrm_down" and connection == "ssh":  # only WinRM is down: SSH still answers
+            assert b.verdict == "compliant", b
+            continue
+        if profile in ("winrm_down", "auth_fail"):
+            assert a.verdict == b.verdict == "unreachable"
+            continue
+        assert (b.verdict, titles(b), b.planned) == (a.verdict, titles(a), a.planned), (profile, b)
+        for check in ("license", "kms_config", "srv", "kms_port"):  # ja-JP cp932 text included
+            assert b.facts.get(check) == a.facts.get(check), (name, check)
 
 
 def test_ja_jp_hosts_parse(change: Change) -> None:
