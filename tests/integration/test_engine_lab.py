@@ -26,7 +26,7 @@ import yaml
 from remediate.credentials import CredentialResolver
 from remediate.engine import RunOptions, run_playbook
 from remediate.inventory import Inventory
-from remediate.lab import wsauth
+from remediate.lab import ssh_server, wsauth
 from remediate.lab.fleet import FleetSpec
 from remediate.lab.runtime import LabThread
 from remediate.lab.state import LicenseStatus
@@ -128,27 +128,45 @@ async def test_dry_run_then_apply_over_each_transport(fleet: tuple[LabThread, Pa
 
 
 # ---- (d) lockout guard ------------------------------------------------------------------------
-@pytest.mark.timeout(60)
-async def test_wrong_password_on_10_hosts_stops_after_3_attempts(
-    lab_factory: LabFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    lab = lab_factory({"hosts": 10, "seed": 1, "password": PW})
-    inventory = lab.write_inventory(tmp_path / "inv.yml")
-    # Count NTLM AUTHENTICATE messages the lab hosts verify: each is one logon attempt that an
-    # AD domain controller would count towards the account lockout threshold.
-    attempts: list[tuple[str, bool]] = []
-    original = wsauth._HostNTLM._step_accept_authenticate
+def count_logons(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """Record every logon attempt the lab hosts judge: (host, accepted).
 
-    def counting(self: wsauth._HostNTLM, token: bytes, channel_bindings: Any) -> None:
+    One NTLM AUTHENTICATE message (WinRM, PSRP) or one SSH password request is one attempt, the
+    unit an AD domain controller counts towards the account lockout threshold.
+    """
+    attempts: list[tuple[str, bool]] = []
+    ntlm = wsauth._HostNTLM._step_accept_authenticate
+
+    def ntlm_counting(self: wsauth._HostNTLM, token: bytes, channel_bindings: Any) -> None:
         try:
-            original(self, token, channel_bindings)
+            ntlm(self, token, channel_bindings)
         except Exception:
             attempts.append((self._lab_host.name, False))
             raise
         attempts.append((self._lab_host.name, True))
 
-    monkeypatch.setattr(wsauth._HostNTLM, "_step_accept_authenticate", counting)
-    result = await run(inventory, ACTIVATE, extra={"ansible_password": "Wrong-Passw0rd!"}, forks=50)
+    password = ssh_server._WindowsSSHServer.validate_password
+
+    def ssh_counting(self: ssh_server._WindowsSSHServer, username: str, pw: str) -> bool:
+        ok = password(self, username, pw)
+        attempts.append((self._host.name, ok))
+        return ok
+
+    monkeypatch.setattr(wsauth._HostNTLM, "_step_accept_authenticate", ntlm_counting)
+    monkeypatch.setattr(ssh_server._WindowsSSHServer, "validate_password", ssh_counting)
+    return attempts
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("connection", CONNECTIONS)
+async def test_wrong_password_on_10_hosts_stops_after_3_attempts(
+    lab_factory: LabFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, connection: str
+) -> None:
+    lab = lab_factory({"hosts": 10, "seed": 1, "password": PW})
+    inventory = lab.write_inventory(tmp_path / "inv.yml")
+    attempts = count_logons(monkeypatch)
+    extra = {"ansible_password": "Wrong-Passw0rd!", "ansible_connection": connection}
+    result = await run(inventory, ACTIVATE, extra=extra, forks=50)
 
     assert len(attempts) == 3 and not any(ok for _, ok in attempts), attempts
     assert [h.verdict for h in result.hosts] == ["unreachable"] * 10
