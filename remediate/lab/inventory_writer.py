@@ -88,6 +88,7 @@ def build_inventory(
     }
     if ca_path is not None:
         win_vars["ansible_winrm_ca_trust_path"] = str(ca_path)
+        win_vars["ansible_psrp_ca_cert"] = str(ca_path)  # the same CA when switched to psrp over https
     if known_hosts is not None:
         win_vars["remediate_ssh_known_hosts"] = str(known_hosts)
     win_vars.update(extra_vars or {})

@@ -207,13 +207,21 @@ async def test_hung_host_times_out_while_49_finish(lab_factory: LabFactory, tmp_
 
 
 # ---- (g) HTTPS with certificate validation -----------------------------------------------------
+HTTPS = {
+    "winrm": ({"ansible_winrm_scheme": "https"}, "ansible_winrm_ca_trust_path"),
+    "psrp": ({"ansible_connection": "psrp", "ansible_psrp_protocol": "https"}, "ansible_psrp_ca_cert"),
+}
+
+
 @pytest.mark.timeout(60)
-async def test_https_validates_against_the_lab_ca(fleet: tuple[LabThread, Path]) -> None:
+@pytest.mark.parametrize("connection", sorted(HTTPS))
+async def test_https_validates_against_the_lab_ca(fleet: tuple[LabThread, Path], connection: str) -> None:
     lab, inventory = fleet
     host = lab.hosts_with("healthy")[-1].name
-    https = {"ansible_winrm_scheme": "https", "ansible_port": 5986}
+    https, ca_var = HTTPS[connection]
+    https = {**https, "ansible_port": 5986}
     inv = yaml.safe_load(inventory.read_text())
-    assert inv["all"]["children"]["windows"]["vars"]["ansible_winrm_ca_trust_path"] == str(lab.ca_path)
+    assert inv["all"]["children"]["windows"]["vars"][ca_var] == str(lab.ca_path)
 
     ok = by_host(await run(inventory, ACTIVATE, limit=host, extra=https))[host]
     assert ok.verdict == "compliant", ok
@@ -221,9 +229,7 @@ async def test_https_validates_against_the_lab_ca(fleet: tuple[LabThread, Path])
 
     # Without the lab CA (only the system bundle) the certificate is not trusted: no retry.
     t0 = time.monotonic()
-    res = await run(
-        inventory, ACTIVATE, limit=host, extra={**https, "ansible_winrm_ca_trust_path": ""}, retries=5
-    )
+    res = await run(inventory, ACTIVATE, limit=host, extra={**https, ca_var: ""}, retries=5)
     bad = by_host(res)[host]
     assert bad.verdict == "unreachable"
     assert bad.error is not None and bad.error.startswith("certificate rejected"), bad.error
