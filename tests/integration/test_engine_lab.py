@@ -207,7 +207,7 @@ async def test_hung_host_times_out_while_49_finish(lab_factory: LabFactory, tmp_
 
 
 # ---- (g) HTTPS with certificate validation -----------------------------------------------------
-HTTPS = {
+HTTPS: dict[str, tuple[dict[str, Any], str]] = {
     "winrm": ({"ansible_winrm_scheme": "https"}, "ansible_winrm_ca_trust_path"),
     "psrp": ({"ansible_connection": "psrp", "ansible_psrp_protocol": "https"}, "ansible_psrp_ca_cert"),
 }
@@ -218,8 +218,8 @@ HTTPS = {
 async def test_https_validates_against_the_lab_ca(fleet: tuple[LabThread, Path], connection: str) -> None:
     lab, inventory = fleet
     host = lab.hosts_with("healthy")[-1].name
-    https, ca_var = HTTPS[connection]
-    https = {**https, "ansible_port": 5986}
+    scheme_vars, ca_var = HTTPS[connection]
+    https = {**scheme_vars, "ansible_port": 5986}
     inv = yaml.safe_load(inventory.read_text())
     assert inv["all"]["children"]["windows"]["vars"][ca_var] == str(lab.ca_path)
 
