@@ -47,6 +47,21 @@ def _parse_text(stdout: str) -> str:
     return stdout.strip()
 
 
+@_builtin("reg-query")
+def _parse_reg_query(stdout: str) -> dict[str, Any]:
+    """`reg query KEY [/v NAME]` -> {"key", "values": {name: data}}; a missing key gives no values."""
+    key: str | None = None
+    values: dict[str, str] = {}
+    for line in stdout.splitlines():
+        if line.startswith("HKEY_"):
+            key = line.strip()
+        elif line.startswith("    ") and key is not None:
+            parts = line.strip().split("    ")
+            name, data = parts[0], "    ".join(p for p in parts[2:]).strip() if len(parts) > 2 else ""
+            values[name] = data
+    return {"key": key, "values": values}
+
+
 def _kms_kinds() -> tuple[str, ...]:
     try:
         from remediate.kms import parsers

@@ -21,7 +21,6 @@ from remediate.transports.base import Shell
 from remediate.yamlpos import PosDict, PosList
 
 SHELLS: tuple[Shell, ...] = ("powershell", "cmd", "sh")
-BUILTIN_PARSERS = ("json", "lines", "text")
 DIAGNOSERS = ("kms",)
 DEFAULT_TIMEOUT = 60.0
 RESERVED_VARS = ("facts", "host", "inventory_hostname", "applied")
@@ -79,12 +78,10 @@ class Playbook:
 
 
 def known_parsers() -> tuple[str, ...]:
-    """Built-in parsers plus remediate.kms.parsers.KINDS when that package is importable."""
-    try:
-        from remediate.kms.parsers import KINDS  # imported lazily: written by another team
-    except ImportError:
-        return BUILTIN_PARSERS
-    return BUILTIN_PARSERS + tuple(str(k) for k in KINDS if k not in BUILTIN_PARSERS)
+    """Every name `parse:` accepts: the parser registry's (built-ins + remediate.kms.parsers)."""
+    from remediate.parsing import known_parsers as registry
+
+    return registry()
 
 
 def parse_duration(value: Any) -> float:

@@ -60,12 +60,12 @@ def kms_target_port(facts: Mapping[str, Any], default: int = 1688) -> int:
 
 
 def kms_reachable(facts: Mapping[str, Any], name: str | None) -> bool:
-    """Did a TCP test from the host (any kms_port* fact) reach `name` on the KMS port?"""
+    """Did a TCP test from the host (any Test-NetConnection fact) reach `name`?"""
     if not name:
         return False
     want = name.rstrip(".").lower()
-    for key, value in facts.items():
-        if str(key).startswith("kms_") and key.endswith("port") and isinstance(value, Mapping):
+    for value in facts.values():
+        if isinstance(value, Mapping) and "reachable" in value and "computer_name" in value:
             tested = str(value.get("computer_name") or "").rstrip(".").lower()
             if tested == want and value.get("reachable") is True:
                 return True

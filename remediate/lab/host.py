@@ -17,6 +17,7 @@ from remediate.lab.messages import msg
 from remediate.lab.nslookup import run_nslookup
 from remediate.lab.ospp import find_install, run_ospp
 from remediate.lab.pwsh import PowerShell, format_cli_error
+from remediate.lab.reg import run_reg
 from remediate.lab.slmgr import run_slmgr
 from remediate.lab.state import HostState
 
@@ -85,6 +86,8 @@ class WindowsHost:
                 code = await shell.run(" ".join(argv[1 + low.index("/c") + 1 :]))
                 return code, bytes(shell.stdout), shell.stderr.decode(codec(codepage), "replace")
             return 0, "", ""
+        if base == "reg":
+            return run_reg(self.state, argv[1:])
         if base == "hostname":
             return 0, self.state.name.upper() + "\r\n", ""
         if base == "whoami":

@@ -106,6 +106,8 @@ class HostState:
     password: str = field(default="", repr=False)
     winrm_enabled: bool = True
     hang: bool = False  # every command blocks until cancelled (tests of timeouts)
+    # reg.exe's view: KEY -> value name -> (type, data)
+    registry: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 
     @property
     def fqdn(self) -> str:
