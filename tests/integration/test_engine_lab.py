@@ -7,6 +7,7 @@ the product claims is checked against what really happened on the "Windows" side
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import dataclasses
 import json
@@ -24,14 +25,14 @@ import pytest
 import yaml
 
 from remediate.credentials import CredentialResolver
-from remediate.engine import RunOptions, run_playbook
+from remediate.engine import RunEvents, RunOptions, run_playbook
 from remediate.inventory import Inventory
 from remediate.lab import ssh_server, wsauth
 from remediate.lab.fleet import FleetSpec
 from remediate.lab.runtime import LabThread
 from remediate.lab.state import LicenseStatus
 from remediate.playbook import Playbook
-from remediate.results import HostResult, RunResult
+from remediate.results import HostResult, Phase, RunResult
 from tests.conftest import LabFactory
 
 PW = "Lab-Passw0rd!"
@@ -295,3 +296,44 @@ def test_ctrl_c_mid_run_keeps_a_valid_jsonl(tmp_path: Path) -> None:
             if proc is not None and proc.poll() is None:
                 proc.terminate()
                 proc.wait(30)
+
+
+# ---- stop (Ctrl-C) during --apply: the running fix ends, nothing after it runs -----------------
+class StopAtFirstFix(RunEvents):
+    def __init__(self, stop: asyncio.Event) -> None:
+        self.stop = stop
+
+    def step_started(self, host: str, step_id: str, phase: Phase) -> None:
+        if phase == "fix":
+            self.stop.set()
+
+
+@pytest.mark.timeout(60)
+async def test_stop_during_apply_leaves_the_host_failed_not_verified(
+    lab_factory: LabFactory, tmp_path: Path
+) -> None:
+    lab = lab_factory({"hosts": 3, "seed": 5, "password": PW, "profiles": {"no_srv": 100}})
+    for h in lab.hosts.values():
+        h.state.latency["slmgr"] = 0.3  # the fix is still running when the stop comes
+    inventory = lab.write_inventory(tmp_path / "inv.yml")
+    pb = Playbook.load(ACTIVATE)
+    hosts = Inventory.load(inventory).select("windows")
+    stop = asyncio.Event()
+    result = await run_playbook(
+        pb,
+        hosts,
+        RunOptions(apply=True, forks=1),
+        credentials=CredentialResolver(),
+        events=StopAtFirstFix(stop),
+        stop=stop,
+    )
+    assert result.interrupted and result.exit_code() == 130
+    first, *rest = result.hosts
+    assert first.verdict == "failed", first
+    assert first.error == "interrupted after fixes set-kms ran; not verified"
+    assert [s.id for s in first.steps if s.phase == "fix"] == ["set-kms"]  # /ato never ran
+    state = lab.hosts[first.host].state
+    assert state.kms_registered_host == f"kms01.{lab.spec.domain}"  # the running fix completed
+    assert state.windows is not None and state.windows.status != LicenseStatus.LICENSED
+    assert [(h.verdict, h.error) for h in rest] == [("skipped", "not started: interrupted")] * 2
+    assert all(lab.hosts[h.host].state.kms_registered_host is None for h in rest)
