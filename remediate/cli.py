@@ -131,10 +131,11 @@ def run(
     from remediate.engine.batches import make_batches
     from remediate.inventory import Inventory
     from remediate.playbook import Playbook
+    from remediate.playbook import resolve as resolve_playbook
     from remediate.writers import write_json, write_junit
 
     ev = _extra_vars(extra_vars)
-    pb = Playbook.load(playbook)
+    pb = Playbook.load(resolve_playbook(playbook))
     inv = Inventory.load(inventory, extra_vars=ev)
     hosts = _select(inv, pb.targets, limit)
     options = RunOptions(
@@ -213,10 +214,11 @@ def render(playbook: str, inventory: str, limit: str | None, extra_vars: tuple[s
     from remediate.engine.hostrun import template_context
     from remediate.inventory import Inventory
     from remediate.playbook import Playbook
+    from remediate.playbook import resolve as resolve_playbook
     from remediate.render import Renderer
 
     ev = _extra_vars(extra_vars)
-    pb = Playbook.load(playbook)
+    pb = Playbook.load(resolve_playbook(playbook))
     inv = Inventory.load(inventory, extra_vars=ev)
     renderer = Renderer()
     for host in _select(inv, pb.targets, limit):

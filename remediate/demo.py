@@ -45,15 +45,6 @@ EXPECTED: dict[str, Expected] = {
 }
 
 
-def playbook_path(name: str) -> Path:
-    """The shipped playbooks: the repository's playbooks/ (editable install) or the package copy."""
-    repo = Path(__file__).resolve().parents[1] / "playbooks"
-    for base in (repo, Path(__file__).parent / "data" / "playbooks"):
-        if (base / name).is_file():
-            return base / name
-    raise FileNotFoundError(f"playbook {name} not found next to the package")
-
-
 def fingerprint(state: HostState) -> tuple[Any, ...]:
     """What a fix could change on a host: license, KMS settings, Office licenses."""
     w = state.windows
@@ -108,10 +99,10 @@ def _run(console: Console, book: str, inventory: Path, apply: bool, forks: int) 
     from remediate.credentials import CredentialResolver
     from remediate.engine import RunOptions, run_playbook
     from remediate.inventory import Inventory
-    from remediate.playbook import Playbook
+    from remediate.playbook import Playbook, resolve
 
     extra = {"allow_gvlk": True} if apply and book == "windows-kms.yml" else {}
-    pb = Playbook.load(playbook_path(book))
+    pb = Playbook.load(resolve(book))
     inv = Inventory.load(inventory, extra_vars=extra)
     hosts = inv.select(pb.targets)
     options = RunOptions(apply=apply, forks=forks, extra_vars=extra)

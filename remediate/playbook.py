@@ -77,6 +77,20 @@ class Playbook:
         return _Loader(str(path)).load()
 
 
+SHIPPED = Path(__file__).parent / "data" / "playbooks"
+
+
+def resolve(name: str | Path) -> Path:
+    """A playbook path as given, else one of the shipped playbooks by name (`windows-kms.yml`)."""
+    path = Path(name)
+    if path.exists() or path.parent != Path("."):
+        return path
+    for candidate in (SHIPPED / path.name, SHIPPED / f"{path.name}.yml"):
+        if candidate.is_file():
+            return candidate
+    return path
+
+
 def known_parsers() -> tuple[str, ...]:
     """Every name `parse:` accepts: the parser registry's (built-ins + remediate.kms.parsers)."""
     from remediate.parsing import known_parsers as registry
