@@ -296,6 +296,9 @@ def test_ctrl_c_mid_run_keeps_a_valid_jsonl(tmp_path: Path) -> None:
             if proc is not None and proc.poll() is None:
                 proc.terminate()
                 proc.wait(30)
+            for pipe in (proc.stdout, proc.stderr) if proc is not None else ():
+                if pipe is not None:
+                    pipe.close()
 
 
 # ---- stop (Ctrl-C) during --apply: the running fix ends, nothing after it runs -----------------
