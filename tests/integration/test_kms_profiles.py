@@ -27,6 +27,8 @@ from remediate.lab.state import LicenseStatus
 from remediate.playbook import Playbook
 from remediate.results import HostResult, RunResult
 
+pytestmark = pytest.mark.timeout(120)  # covers the module fixture: the whole change window
+
 ROOT = Path(__file__).resolve().parents[2]
 WINDOWS_KMS = ROOT / "playbooks" / "windows-kms.yml"
 OFFICE_KMS = ROOT / "playbooks" / "office-kms.yml"
