@@ -1,6 +1,6 @@
 """Each KMS fault profile's diagnosis and outcome: the shipped playbooks, the real engine, pywinrm.
 
-One lab fleet (every fault profile, en-US and ja-JP, zero latency) goes through what an admin
+One lab fleet (every fault profile, en-US, ja-JP and zh-CN, zero latency) goes through what an admin
 does in a change window: windows-kms.yml and office-kms.yml dry, then --apply. The fixture runs
 that sequence once and snapshots every host's state between runs; each test then checks one
 profile against both the engine's verdicts and what really changed on the lab hosts.
@@ -38,7 +38,7 @@ SPEC: dict[str, Any] = {
     "hosts": 25,
     "seed": 21,
     "password": "Lab-Passw0rd!",
-    "locales": {"en-US": 50, "ja-JP": 50},
+    "locales": {"en-US": 40, "ja-JP": 40, "zh-CN": 20},
     "latency": "zero",
     "kms_hosts": [{"name": "kms01"}],
     "srv_records": ["kms01"],
