@@ -129,6 +129,12 @@ async def run_playbook(
     events = events or RunEvents()
     stop = stop or asyncio.Event()
     batches = make_batches(list(hosts), options.serial)  # validates --serial before anything runs
+    # Blocking clients (psrp, pywinrm for kerberos/credssp) hold a thread per host in flight.
+    from remediate.transports import pool
+
+    wanted = max(pool.DEFAULT_MAX_WORKERS, min(options.forks, 256))
+    if pool.max_workers() < wanted:
+        pool.configure(wanted)
     redactor = Redactor()
     # Resolve connection specs first: a credential prompt happens once, before any progress UI.
     specs: dict[str, ConnectionSpec | Exception] = {}

@@ -66,17 +66,23 @@ class ActivationOutcome:
 
 
 async def query(server: tuple[str, int], name: str, rdtype: str) -> SrvAnswer:
-    """One real DNS query against `server` (UDP, retried over TCP when truncated)."""
+    """A real DNS query against `server` (UDP, over TCP when truncated), retransmitted after 1, 2
+    and 2 s as the Windows DNS client does before it reports a timeout."""
     q = dns.message.make_query(name, rdtype)
     ip, port = server
-    try:
-        resp = await dns.asyncquery.udp(q, ip, port=port, timeout=DNS_TIMEOUT)
-        if resp.flags & dns.flags.TC:
-            resp = await dns.asyncquery.tcp(q, ip, port=port, timeout=DNS_TIMEOUT)
-    except (dns.exception.Timeout, OSError) as exc:
-        return SrvAnswer(
-            rcode=dns.rcode.SERVFAIL, error="timeout" if isinstance(exc, dns.exception.Timeout) else str(exc)
-        )
+    resp: dns.message.Message | None = None
+    for wait in (DNS_TIMEOUT, 2 * DNS_TIMEOUT, 2 * DNS_TIMEOUT):
+        try:
+            resp = await dns.asyncquery.udp(q, ip, port=port, timeout=wait)
+            if resp.flags & dns.flags.TC:
+                resp = await dns.asyncquery.tcp(q, ip, port=port, timeout=wait)
+            break
+        except dns.exception.Timeout:
+            continue
+        except OSError as exc:
+            return SrvAnswer(rcode=dns.rcode.SERVFAIL, error=str(exc))
+    if resp is None:
+        return SrvAnswer(rcode=dns.rcode.SERVFAIL, error="timeout")
     ans = SrvAnswer(rcode=resp.rcode(), authoritative=bool(resp.flags & dns.flags.AA))
     for rrset in resp.answer:
         for rd in rrset:

@@ -8,6 +8,7 @@ assignments, pipelines of the emulated cmdlets (pwsh_cmdlets), native commands (
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,21 @@ WRAPPERS = {
     "sub_expression",
 }
 NATIVE = {"cscript", "cscript.exe", "cmd", "cmd.exe", "nslookup", "nslookup.exe", "hostname", "whoami"}
+
+
+_NATIVE_PARAM = re.compile(r"(?<=\s)(-[A-Za-z]+=[^\s;'\"|]+)")
+
+
+def _quote_native_params(script: str) -> str:
+    """PowerShell hands `-type=SRV` to a native program verbatim, but the tree-sitter grammar
+    cannot parse it: quote such tokens on lines that start with a native command."""
+    lines = []
+    for line in script.split("\n"):
+        first = line.strip().split(" ", 1)[0].lower().lstrip("&").strip("'\"")
+        if first in NATIVE or first.rsplit("\\", 1)[-1] in NATIVE:
+            line = _NATIVE_PARAM.sub(lambda m: "'" + m.group(1) + "'", line)
+        lines.append(line)
+    return "\n".join(lines)
 
 
 @dataclass
@@ -108,6 +124,7 @@ class PowerShell:
         return PSResult(output=list(self.output), errors=[e.message for e in self.errors])
 
     async def _run(self, script: str) -> None:
+        script = _quote_native_params(script)
         self._src = script
         tree = _PARSER.parse(script.encode("utf-8"))
         try:

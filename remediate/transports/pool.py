@@ -35,6 +35,10 @@ def configure(max_workers: int) -> None:
         old.shutdown(wait=False)
 
 
+def max_workers() -> int:
+    return _max_workers
+
+
 def executor() -> ThreadPoolExecutor:
     global _executor
     with _lock:

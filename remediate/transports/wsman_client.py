@@ -174,9 +174,13 @@ class WSManClient:
             return await asyncio.wait_for(self._read_response(), timeout or self.spec.connect_timeout)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ssl.SSLError) as exc:
             self.close()
-            raise ConnectError(
-                f"{self._where}: connection lost ({type(exc).__name__})", host=self.spec.host
-            ) from None
+            err = ConnectError(f"{self._where}: connection lost ({type(exc).__name__})", host=self.spec.host)
+            # Closed before a single response byte: the server dropped an idle keep-alive connection
+            # and never saw the request, so sending it again cannot run a command twice.
+            err.unanswered = (  # type: ignore[attr-defined]
+                isinstance(exc, asyncio.IncompleteReadError) and not exc.partial
+            ) or isinstance(exc, ConnectionResetError | BrokenPipeError)
+            raise err from None
 
     async def _read_response(self) -> Response:
         assert self._reader is not None
@@ -216,8 +220,10 @@ class WSManClient:
                     await self._open()
                 try:
                     resp = await self._exchange(soap, timeout)
-                except ConnectError:
-                    if fresh or attempt:  # a kept-alive connection may have been closed by the server
+                except ConnectError as exc:
+                    # Resend only on a reused connection that closed without answering; a timeout
+                    # or a partial answer may mean the request ran (a Command must never run twice).
+                    if fresh or attempt or not getattr(exc, "unanswered", False):
                         raise
                     continue
                 break

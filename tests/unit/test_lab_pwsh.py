@@ -145,3 +145,16 @@ def test_get_childitem_finds_installed_ospp_only() -> None:
     assert r.output == [] and r.errors == []
     r = asyncio.run(WindowsHost(st).run_powershell(script.replace(" -ErrorAction SilentlyContinue", "")))
     assert r.output == [] and "does not exist" in r.errors[0]
+
+
+def test_native_command_with_equals_parameter_runs_as_typed() -> None:
+    """PowerShell passes `-type=SRV` to nslookup verbatim (the grammar alone cannot parse it)."""
+    import asyncio
+
+    from remediate.lab.host import WindowsHost
+    from remediate.lab.state import HostState
+
+    host = WindowsHost(HostState(name="W1", domain="lab.test", dns_server=("127.0.0.1", 1)))
+    r = asyncio.run(host.run_powershell("nslookup -type=SRV _vlmcs._tcp.lab.test"))
+    assert r.output[:2] == ["Server:  UnKnown", "Address:  127.0.0.1"]
+    assert not any("is not recognized" in e for e in r.errors)
