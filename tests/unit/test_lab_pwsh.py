@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
+
 from remediate.lab.host import WindowsHost
 from remediate.lab.pwsh_cmdlets import to_json
 from remediate.lab.state import WINDOWS_APP_ID, HostState, Product, SppEvent
@@ -147,11 +149,14 @@ def test_get_childitem_finds_installed_ospp_only() -> None:
     assert r.output == [] and "does not exist" in r.errors[0]
 
 
-def test_native_command_with_equals_parameter_runs_as_typed() -> None:
+def test_native_command_with_equals_parameter_runs_as_typed(monkeypatch: pytest.MonkeyPatch) -> None:
     """PowerShell passes `-type=SRV` to nslookup verbatim (the grammar alone cannot parse it)."""
     import asyncio
 
+    from remediate.lab import activation
     from remediate.lab.host import WindowsHost
+
+    monkeypatch.setattr(activation, "DNS_TIMEOUT", 0.02)  # nothing answers on port 1
     from remediate.lab.state import HostState
 
     host = WindowsHost(HostState(name="W1", domain="lab.test", dns_server=("127.0.0.1", 1)))
