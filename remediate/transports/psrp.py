@@ -22,8 +22,6 @@ from pypsrp.shell import Process, SignalCode, WinRS
 from pypsrp.wsman import WSMan
 
 from remediate.transports.base import (
-    AuthenticationError,
-    CertificateError,
     CommandResult,
     CommandTimeout,
     ConnectError,
@@ -33,6 +31,7 @@ from remediate.transports.base import (
     TransportError,
 )
 from remediate.transports.decode import decode_output, decode_stderr
+from remediate.transports.httperrors import translate_http
 from remediate.transports.pool import HostWorker
 
 OPERATION_TIMEOUT_FAULT = 2150858793
@@ -45,17 +44,9 @@ class _StepTimeout(Exception):
 def translate(exc: BaseException, spec: ConnectionSpec) -> TransportError:
     """Map a pypsrp / requests exception onto the transport exception tree (no secrets)."""
     where = f"psrp {spec.address}"
-    if isinstance(exc, TransportError):
-        return exc
-    if isinstance(exc, PSRPAuthError):
-        return AuthenticationError(f"{where}: credentials rejected (HTTP 401)", host=spec.host)
-    if isinstance(exc, requests.exceptions.SSLError):
-        text = str(exc)
-        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-            return CertificateError(f"{where}: server certificate not trusted", host=spec.host)
-        return ConnectError(f"{where}: TLS handshake failed", host=spec.host)
-    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout, OSError)):
-        return ConnectError(f"{where}: cannot reach the host ({type(exc).__name__})", host=spec.host)
+    common = translate_http(exc, spec, where=where, auth_errors=(PSRPAuthError,), reach="the host")
+    if common is not None:
+        return common
     if isinstance(exc, WSManFaultError):
         return ProtocolError(f"{where}: WS-Man fault {exc.code}: {exc.reason}", host=spec.host)
     if isinstance(exc, WinRMTransportError):

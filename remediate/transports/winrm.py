@@ -27,8 +27,6 @@ from winrm.protocol import Protocol
 
 from remediate.transports import powershell_command_line
 from remediate.transports.base import (
-    AuthenticationError,
-    CertificateError,
     CommandResult,
     CommandTimeout,
     ConnectError,
@@ -39,6 +37,7 @@ from remediate.transports.base import (
     TransportError,
 )
 from remediate.transports.decode import decode_output, decode_stderr
+from remediate.transports.httperrors import translate_http
 from remediate.transports.pool import HostWorker
 
 # pywinrm has no separate "negotiate": its ntlm method is requests_ntlm (NTLM inside the
@@ -70,19 +69,9 @@ def winrs_command(script: str, shell: Shell) -> str:
 def translate(exc: BaseException, spec: ConnectionSpec) -> TransportError:
     """Map a pywinrm / requests exception onto the transport exception tree (no secrets)."""
     where = f"winrm {spec.address}"
-    if isinstance(exc, TransportError):
-        return exc
-    if isinstance(exc, WinRMAuthError):
-        return AuthenticationError(f"{where}: credentials rejected (HTTP 401)", host=spec.host)
-    if isinstance(exc, requests.exceptions.SSLError):
-        text = str(exc)
-        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-            return CertificateError(f"{where}: server certificate not trusted", host=spec.host)
-        return ConnectError(f"{where}: TLS handshake failed", host=spec.host)
-    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout, OSError)):
-        return ConnectError(
-            f"{where}: cannot reach {endpoint_url(spec)} ({type(exc).__name__})", host=spec.host
-        )
+    common = translate_http(exc, spec, where=where, auth_errors=(WinRMAuthError,), reach=endpoint_url(spec))
+    if common is not None:
+        return common
     if isinstance(exc, WSManFaultError):
         code = f" {exc.wsman_fault_code}" if exc.wsman_fault_code is not None else ""
         return ProtocolError(f"{where}: WS-Man fault{code}: {exc.reason}", host=spec.host)
