@@ -22,21 +22,14 @@ from psrpcore._payload import PSRPPayload, StreamType
 from psrpcore.types import ErrorCategory, ErrorCategoryInfo, ErrorRecord, NETException, PSInvocationState
 
 from remediate.lab.api import EmulatedHost, PSResult
+from remediate.lab.shellservice import ShellService
 from remediate.lab.soap import (
-    ACTION_COMMAND,
-    ACTION_CREATE,
-    ACTION_DELETE,
-    ACTION_RECEIVE,
-    ACTION_SEND,
-    ACTION_SIGNAL,
     NS_RSP,
     WSManRequest,
     envelope,
-    fault_action_not_supported,
     fault_schema,
     fault_timed_out,
     fault_unknown_command,
-    fault_unknown_shell,
     new_id,
 )
 from remediate.lab.winrs import RequestContext
@@ -127,36 +120,15 @@ def _error_record(message: str) -> ErrorRecord:
     )
 
 
-class PSRPService:
+class PSRPService(ShellService[_Pool]):
     """Runspace pools of one emulated host."""
 
     def __init__(self, host: EmulatedHost) -> None:
         self.host = host
-        self.pools: dict[str, _Pool] = {}
+        self.shells: dict[str, _Pool] = {}
 
-    async def handle(self, req: WSManRequest, ctx: RequestContext) -> bytes:
-        if req.action == ACTION_CREATE:
-            return self._create(req, ctx)
-        shell_id = (req.shell_id or "").upper()
-        entry = self.pools.get(shell_id)
-        if entry is None:
-            raise fault_unknown_shell(req.shell_id or "")
-        if req.action == ACTION_DELETE:
-            self._delete(shell_id)
-            return envelope(req.action + "Response", req.message_id, "")
-        if req.action == ACTION_COMMAND:
-            return self._command(req, entry)
-        if req.action == ACTION_RECEIVE:
-            return await self._receive(req, entry)
-        if req.action == ACTION_SEND:
-            return self._send(req, entry)
-        if req.action == ACTION_SIGNAL:
-            return self._signal(req, entry)
-        raise fault_action_not_supported(req.action)
-
-    def close(self) -> None:
-        for shell_id in list(self.pools):
-            self._delete(shell_id)
+    def _key(self, shell_id: str) -> str:
+        return shell_id.upper()  # pypsrp may send the id in another case than Create returned
 
     def _create(self, req: WSManRequest, ctx: RequestContext) -> bytes:
         shell = req.body.find(f"{_RSP}Shell") if req.body is not None else None
@@ -166,7 +138,7 @@ class PSRPService:
         shell_id = (shell.get("ShellId") or new_id()).upper()
         pool = ServerRunspacePool()
         _feed(pool, _b64(creation.text), None)
-        self.pools[shell_id] = _Pool(pool)
+        self.shells[shell_id] = _Pool(pool)
         inputs = escape(shell.findtext(f"{_RSP}InputStreams") or "stdin pr")
         outputs = escape(shell.findtext(f"{_RSP}OutputStreams") or "stdout")
         xml = (
@@ -287,7 +259,7 @@ class PSRPService:
         return envelope(req.action + "Response", req.message_id, "<rsp:SignalResponse/>")
 
     def _delete(self, shell_id: str) -> None:
-        entry = self.pools.pop(shell_id, None)
+        entry = self.shells.pop(shell_id, None)
         if entry is not None:
             for pipe in entry.pipes.values():
                 if pipe.task is not None:

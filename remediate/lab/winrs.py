@@ -14,24 +14,17 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
 from remediate.lab.api import EmulatedHost, ExecResult, Stdin
+from remediate.lab.shellservice import ShellService
 from remediate.lab.soap import (
-    ACTION_COMMAND,
-    ACTION_CREATE,
-    ACTION_DELETE,
-    ACTION_RECEIVE,
-    ACTION_SEND,
-    ACTION_SIGNAL,
     NS_RSP,
     WSManFault,
     WSManRequest,
     envelope,
-    fault_action_not_supported,
     fault_file_not_found,
     fault_invalid_parameter,
     fault_schema,
     fault_timed_out,
     fault_unknown_command,
-    fault_unknown_shell,
     new_id,
     parse_duration,
 )
@@ -72,36 +65,12 @@ def _format_idle(seconds: float) -> str:
     return f"PT{seconds:.3f}S"
 
 
-class WinRSService:
+class WinRSService(ShellService[_Shell]):
     """The cmd shell plugin of one emulated host."""
 
     def __init__(self, host: EmulatedHost) -> None:
         self.host = host
         self.shells: dict[str, _Shell] = {}
-
-    async def handle(self, req: WSManRequest, ctx: RequestContext) -> bytes:
-        if req.action == ACTION_CREATE:
-            return self._create(req, ctx)
-        shell_id = req.shell_id or ""
-        shell = self.shells.get(shell_id)
-        if shell is None:
-            raise fault_unknown_shell(shell_id)
-        if req.action == ACTION_DELETE:
-            self._delete(shell_id)
-            return envelope(req.action + "Response", req.message_id, "")
-        if req.action == ACTION_COMMAND:
-            return self._command(req, shell)
-        if req.action == ACTION_SEND:
-            return self._send(req, shell)
-        if req.action == ACTION_RECEIVE:
-            return await self._receive(req, shell)
-        if req.action == ACTION_SIGNAL:
-            return self._signal(req, shell)
-        raise fault_action_not_supported(req.action)
-
-    def close(self) -> None:
-        for shell_id in list(self.shells):
-            self._delete(shell_id)
 
     # -- operations ---------------------------------------------------------------------------
 
