@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from remediate import parsing
 from remediate.diagnosis import Diagnosis
+from remediate.engine import batching
 from remediate.engine.events import RunEvents
 from remediate.engine.lockout import CredentialGuard, Outcome
 from remediate.engine.reachability import unreachable_diagnosis
@@ -134,16 +135,9 @@ class HostRun:
             result.diagnosis = [unreachable_diagnosis(err, self.spec.connection)]
             return result
         pb = self.playbook
-        checks_ok = True
-        broken: list[str] = []
-        for check in pb.checks:
-            if not self._applies(check):
-                self.facts[check.id] = None  # skipped: later expressions can test it
-                continue
-            step = await self._step(check, "check")
-            checks_ok &= bool(step.passed)
-            if step.error is not None:
-                broken.append(f"{check.id}: {step.error}")
+        steps = await self._run_checks(pb.checks, "check")
+        checks_ok = all(step.passed for step in steps)
+        broken = [f"{step.id}: {step.error}" for step in steps if step.error is not None]
         if checks_ok:
             return self._result("compliant")
         if broken:  # a check could not run: do not act on partial evidence
@@ -173,19 +167,83 @@ class HostRun:
             return self._diagnosed("failed", "non-compliant and no fix applies")
         by_id = {c.id: c for c in pb.checks}
         verify = [by_id[i] for i in pb.verify if i in by_id] or list(pb.checks)
-        bad = []
-        for check in verify:
-            self._check_stop()
-            if not self._applies(check):
-                continue
-            step = await self._step(check, "verify")
-            if not step.passed:
-                bad.append(check.id)
+        bad = [step.id for step in await self._run_checks(verify, "verify") if not step.passed]
         if bad:
             return self._diagnosed("failed", "verify failed: " + ", ".join(bad))
         return self._result("fixed")
 
     # ---- steps --------------------------------------------------------------------------
+    async def _run_checks(self, checks: Sequence[Check], phase: Phase) -> list[StepResult]:
+        """Run checks in order; runs of independent plain cmd checks go as one command (batching.py)."""
+        out: list[StepResult] = []
+        pending: list[tuple[Check, str]] = []
+
+        async def flush() -> None:
+            if len(pending) > 1:
+                out.extend(await self._batch(list(pending), phase))
+            else:
+                out.extend([await self._step(c, phase) for c, _ in pending])
+            pending.clear()
+
+        for check in checks:
+            self._check_stop()
+            if not (self.options.batch and batching.independent(check, self.renderer)):
+                await flush()  # a dependent check sees the facts of every check before it
+            if not self._applies(check):
+                self.facts[check.id] = None  # skipped: later expressions can test it
+                continue
+            if self.options.batch and batching.independent(check, self.renderer):
+                try:
+                    script = self.renderer.script(check.run, check.shell, self._context())
+                except Exception:
+                    script = ""  # _step renders again and records the error
+                if batching.plain(script):
+                    pending.append((check, script))
+                    continue
+                await flush()
+            out.append(await self._step(check, phase))
+        await flush()
+        return out
+
+    async def _batch(self, group: list[tuple[Check, str]], phase: Phase) -> list[StepResult]:
+        """One WinRS command for several checks; falls back to one by one if it cannot split."""
+        for check, _ in group:
+            self.events.step_started(self.host.name, check.id, phase)
+        mark = batching.marker()
+        timeout = sum(c.timeout for c, _ in group)
+        started, t0 = time.time(), time.monotonic()
+        parts: list[str] | None = None
+        assert self.transport is not None
+        script, shell = batching.combine([s for _, s in group], mark), group[0][0].shell
+        try:
+            res = await asyncio.wait_for(
+                self.transport.run(script, shell=shell, timeout=timeout), timeout + STEP_GRACE
+            )
+            parts = batching.split(res.stdout, mark, len(group))
+        except (CommandTimeout, TimeoutError, TransportError):
+            parts = None
+        if parts is None:
+            return [await self._step(c, phase) for c, _ in group]
+        share = (time.monotonic() - t0) / len(group)
+        results = []
+        for (check, _), text in zip(group, parts, strict=True):
+            passed, error = self._judge(check, phase, None, text, "")
+            result = StepResult(
+                id=check.id,
+                phase=phase,
+                rc=None,  # one command ran them all: only the parsed output speaks for each
+                stdout=self.redactor.text(text),
+                stderr="",
+                started=started,
+                duration=share,
+                passed=passed,
+                error=None if error is None else self.redactor.text(error),
+            )
+            self.steps.append(result)
+            self.events.step_finished(self.host.name, result)
+            results.append(result)
+        return results
+
     def _context(self) -> dict[str, Any]:
         # `applied`: fixes planned (dry run) or run (apply) so far, so a later fix can depend on them
         return {**self.base_context, "facts": self.facts, "applied": [p["id"] for p in self.planned]}

@@ -41,6 +41,7 @@ class RunOptions:
     retry_backoff: float = 1.0  # seconds; doubles per attempt
     auth_fail_limit: int = 3
     extra_vars: dict[str, Any] = field(default_factory=dict)
+    batch: bool = True  # run independent plain cmd checks of a host as one command (batching.py)
 
 
 def make_transport(spec: ConnectionSpec) -> Transport:
