@@ -145,6 +145,7 @@ def main() -> int:
     ap.add_argument("--budget", type=float, help="max seconds for one tool run (skip if estimated over)")
     ap.add_argument("--out", type=Path, default=BENCH / "results")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (tool outputs, lab log)")
+    ap.add_argument("--tools", nargs="*", help="only these tools, e.g. remediate ansible-f50")
     args = ap.parse_args()
     full = not args.quick
     counts = args.hosts or ([10, 100] if args.quick else [10, 100, 1000, 5000])
@@ -166,6 +167,8 @@ def main() -> int:
                 lab = LabProcess(work, n, latency, rtt, sys.executable)
                 try:
                     for tool, forks in plan(profile, n, full):
+                        if args.tools and tool not in args.tools:
+                            continue
                         est = estimate(rows, profile, tool, forks, n)
                         if tool != "remediate" and est is not None and est > budget:
                             rows.append(Row(profile, n, tool, forks, note=f"not run: ~{est:.0f} s estimated"))
