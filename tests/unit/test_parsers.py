@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from remediate.kms.parsers import KINDS, ParseError, normalize_code, parse
+from remediate.kms.parsers.common import find_code
 from remediate.kms.parsers.misc import parse_utc_time
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
@@ -89,6 +90,7 @@ def test_cp932_bytes_are_not_mistaken_for_gbk() -> None:
         (-1073418124, "0xC004F074"),
         ("0x0", "0x00000000"),
         ("0xC004F00F.", "0xC004F00F"),
+        ("80070005", "0x80070005"),  # 8 bare digits are hex, as in the knowledge base
         ("hello", None),
         (2**32, None),
         (None, None),
@@ -97,6 +99,13 @@ def test_cp932_bytes_are_not_mistaken_for_gbk() -> None:
 )
 def test_normalize_code(value: object, expected: str | None) -> None:
     assert normalize_code(value) == expected
+
+
+def test_codes_in_text_with_only_decimal_digits_stay_hex() -> None:
+    # 0x80070005 (access denied) has no letter: it must not be read as decimal 80070005
+    assert find_code("Error: 0x80070005 Access denied.") == "0x80070005"
+    assert find_code("hr = 0x5") == "0x00000005"
+    assert find_code("0x12345") == "0x00012345"
 
 
 def test_status_words_for_every_slmgr_status() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from remediate.kms.errors import normalize_code as kb_normalize_code
+
 # Error codes are HRESULTs; Windows prints them as 0xC004F074, slmgr's Hex() drops the
 # leading zeros (0x4004F040 but also 0x80070005 / 0xC004F074), CIM returns uint32 decimal
 # (3221549172) and some tools print signed int32 decimal (-1073418124).
@@ -18,38 +20,24 @@ class ParseError(ValueError):
 
 
 def normalize_code(value: object) -> str | None:
-    """`0xc004f074`, `C004F074`, `-1073418124`, `3221549172` -> `0xC004F074`; None if not a code."""
-    if value is None or isinstance(value, bool):
+    """`0xc004f074`, `C004F074`, `-1073418124`, `3221549172` -> `0xC004F074`; None if not a code.
+
+    The lenient face of the knowledge base's normaliser (one set of spelling rules): a trailing
+    full stop is ignored and anything that is not a code reads as None instead of raising.
+    """
+    if not isinstance(value, int | str):
         return None
-    if isinstance(value, int):
-        num = value
-    elif isinstance(value, str):
-        text = value.strip().rstrip(".")
-        if not text:
-            return None
-        if re.fullmatch(r"-?\d+", text):
-            num = int(text)
-        else:
-            m = re.fullmatch(r"(?:0[xX])?([0-9A-Fa-f]{1,8})", text)
-            if not m:
-                return None
-            num = int(m.group(1), 16)
-    else:
+    try:
+        return kb_normalize_code(value.strip().rstrip(".") if isinstance(value, str) else value)
+    except ValueError:
         return None
-    if num < 0:
-        if num < -(2**31):
-            return None
-        num += 2**32
-    if num >= 2**32:
-        return None
-    return f"0x{num:08X}"
 
 
 def find_code(text: str) -> str | None:
     """First HRESULT-looking token in free text (`0x...` preferred, then 8 bare hex digits)."""
     m = _HEX_PREFIXED_RE.search(text)
-    if m:
-        return normalize_code(m.group(1))
+    if m:  # the digits after 0x are hex however many there are ("0x12345", "0x80070005")
+        return normalize_code(int(m.group(1), 16))
     m = _HEX_RE.search(text)
     if m and re.search(r"[A-Fa-f]", m.group(1)):  # bare 8 digits only when it is clearly hex
         return normalize_code(m.group(1))
