@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.environment import Template, TemplateExpression
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
@@ -51,13 +51,14 @@ def new_environment() -> SandboxedEnvironment:
 
 
 class Renderer:
-    """Renders step templates; compiled templates are cached per (template, shell)."""
+    """Renders step templates; compiled templates (and the names they read) are cached."""
 
     def __init__(self) -> None:
         self.env = new_environment()
         self._scripts: dict[tuple[str, str], Template] = {}
         self._texts: dict[str, Template] = {}
         self._exprs: dict[str, TemplateExpression] = {}
+        self._variables: dict[str, frozenset[str]] = {}
 
     # -- compile (also used by the playbook loader to report syntax errors early) ----------------
 
@@ -81,6 +82,13 @@ class Renderer:
         if expression not in self._exprs:
             self._exprs[expression] = self.env.compile_expression(expression, undefined_to_none=False)
         return self._exprs[expression]
+
+    def variables(self, template: str) -> frozenset[str]:
+        """The names `template` reads from its context."""
+        if template not in self._variables:
+            tree = self.env.parse(template)
+            self._variables[template] = frozenset(meta.find_undeclared_variables(tree))
+        return self._variables[template]
 
     # -- render ---------------------------------------------------------------------------------
 

@@ -11,9 +11,6 @@ them could change what they mean.
 from __future__ import annotations
 
 import secrets
-from functools import lru_cache
-
-from jinja2 import meta
 
 from remediate.playbook import Check
 from remediate.render import Renderer
@@ -26,17 +23,14 @@ def marker() -> str:
     return f"__remediate_step_{secrets.token_hex(4)}__"
 
 
-@lru_cache(maxsize=1024)
-def _reads_facts(renderer: Renderer, template: str) -> bool:
-    return bool(meta.find_undeclared_variables(renderer.env.parse(template)) & _DEPENDENT)
-
-
 def independent(check: Check, renderer: Renderer) -> bool:
     """Could this check run before the checks ahead of it (batchable if its script is plain)?"""
     if check.shell != "cmd" or not check.parse:
         return False
-    when = f"{{{{ {check.when} }}}}" if check.when else ""
-    return not _reads_facts(renderer, check.run) and not (when and _reads_facts(renderer, when))
+    reads = renderer.variables(check.run)
+    if check.when:
+        reads |= renderer.variables(f"{{{{ {check.when} }}}}")
+    return not reads & _DEPENDENT
 
 
 def plain(script: str) -> bool:
