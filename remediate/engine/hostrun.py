@@ -187,12 +187,13 @@ class HostRun:
 
         for check in checks:
             self._check_stop()
-            if not (self.options.batch and batching.independent(check, self.renderer)):
+            batchable = self.options.batch and batching.independent(check, self.renderer)
+            if not batchable:
                 await flush()  # a dependent check sees the facts of every check before it
             if not self._applies(check):
                 self.facts[check.id] = None  # skipped: later expressions can test it
                 continue
-            if self.options.batch and batching.independent(check, self.renderer):
+            if batchable:
                 try:
                     script = self.renderer.script(check.run, check.shell, self._context())
                 except Exception:
