@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import dns.asyncquery
 import dns.exception
@@ -176,18 +176,46 @@ async def activate(
     return last
 
 
+def _stamp(t: datetime) -> str:
+    return f"{t.year}/{t.month}/{t.day} {t.hour}:{t.minute:02d}"  # 12288's "Client Time" format
+
+
+def request_event(
+    state: HostState, product: Product, hresult: int, server: str, t: datetime, status: int, minutes: int
+) -> SppEvent:
+    """12288: the client sent an activation request (hr, KMS host:port, CMID, time, status, minutes)."""
+    info = (
+        f"0x{hresult & 0xFFFFFFFF:08X}, 0x0, {server}, {state.cmid}, {_stamp(t)}, 0, "
+        f"{status}, {minutes}, {product.activation_id}, 25"
+    )
+    head = "The client has sent an activation request to the key management service machine."
+    return SppEvent(12288, t, "Information", f"{head}\r\nInfo:\r\n{info}")
+
+
+def response_event(product: Product, t: datetime) -> SppEvent:
+    """12289: the client processed the KMS host's answer (activated, KMS count, intervals)."""
+    info = f"0x0, 0x4000008, 1, 0, 50, {product.activation_interval}, {product.renewal_interval}"
+    head = "The client has processed an activation response from the key management service machine."
+    return SppEvent(12289, t, "Information", f"{head}\r\nInfo:\r\n{info}")
+
+
+def failed_event(product: Product, hresult: int, t: datetime) -> SppEvent:
+    """8198: slui.exe's activation failed with `hresult`."""
+    msg = (
+        "License Activation (slui.exe) failed with the following error code:\r\n"
+        f"hr=0x{hresult & 0xFFFFFFFF:08X}\r\nCommand-line arguments:\r\n"
+        f"RuleId=31e71c49-8da7-4a2f-ad92-45d98a1c79ba;Action=AutoActivate;AppId={product.application_id};"
+        f"SkuId={product.activation_id};NotificationInterval=1440;Trigger=TimerEvent"
+    )
+    return SppEvent(8198, t, "Error", msg)
+
+
 def apply_outcome(state: HostState, product: Product, out: ActivationOutcome) -> None:
     """Change state as Windows does after an activation attempt, and log the SPP events."""
     now = state.now()
     where = f"{out.kms_host}:{out.kms_port}" if out.kms_host else "(none)"
     state.events.append(
-        SppEvent(
-            12288,
-            now,
-            "Information",
-            "The client has sent an activation request to the key management service machine.\r\n"
-            f"Info:\r\n0x{out.hresult & 0xFFFFFFFF:X}, 0x0, {where}, {product.activation_id}",
-        )
+        request_event(state, product, out.hresult, where, now, int(product.status), product.grace_minutes)
     )
     if out.discovered and out.kms_host:
         state.kms_discovered = f"{out.kms_host}:{out.kms_port}"
@@ -199,23 +227,7 @@ def apply_outcome(state: HostState, product: Product, out: ActivationOutcome) ->
         product.grace_minutes = 259200
         product.licensed_until = now + timedelta(days=180)
         product.kms_pid = out.epid
-        state.events.append(
-            SppEvent(
-                12289,
-                now,
-                "Information",
-                "The client has processed an activation response from the key management service "
-                f"machine.\r\nInfo:\r\n0x0, 0x1, 0x1, 0x0, 0x0, 0x1E, {out.epid}",
-            )
-        )
+        state.events.append(response_event(product, now))
     else:
         product.status_reason = out.hresult
-        state.events.append(
-            SppEvent(
-                8198,
-                now,
-                "Error",
-                "License Activation (slui.exe) failed with the following error code:\r\n"
-                f"hr=0x{out.hresult:08X}",
-            )
-        )
+        state.events.append(failed_event(product, out.hresult, now))

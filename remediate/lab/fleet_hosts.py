@@ -10,10 +10,10 @@ public sources (learn.microsoft.com "KMS client activation and product keys"; os
 from __future__ import annotations
 
 import random
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from remediate.lab import activation
 from remediate.lab.fleet import REALISTIC_LATENCY, FleetSpec, exact_counts
 from remediate.lab.state import (
     OFFICE_APP_ID,
@@ -83,11 +83,6 @@ class HostPlan:
     @property
     def name(self) -> str:
         return self.state.name
-
-
-def client_machine_id(fqdn: str) -> str:
-    """Stable CMID for a host (SoftwareLicensingService.ClientMachineID, event 12288)."""
-    return str(uuid.uuid5(uuid.NAMESPACE_DNS, fqdn))
 
 
 def _spread(items: dict[str, int], rng: random.Random) -> list[str]:
@@ -238,40 +233,17 @@ def _office(rng: random.Random, state: HostState) -> OfficeInstall:
     return OfficeInstall(version=version, bitness=rng.choice((32, 64)), products=[prod])
 
 
-def _stamp(t: datetime) -> str:
-    return f"{t.year}/{t.month}/{t.day} {t.hour}:{t.minute:02d}"  # 12288's "Client Time" format
-
-
 def _failure_events(state: HostState, p: Product, hr: int, server: str | None) -> list[SppEvent]:
     """12288 (request sent, when a KMS host was found) and 8198 (slui failed) with the error."""
     t = state.now() - timedelta(minutes=37)
     events = []
     if server:
-        info = (
-            f"0x{hr:08X}, 0x0, {server}, {client_machine_id(state.fqdn)}, {_stamp(t)}, 0, "
-            f"{int(p.status)}, {p.grace_minutes}, {p.activation_id}, 25"
-        )
-        events.append(SppEvent(12288, t, "Information", _msg_12288(info)))
-    msg = (
-        "License Activation (slui.exe) failed with the following error code:\r\n"
-        f"hr=0x{hr:08X}\r\nCommand-line arguments:\r\n"
-        f"RuleId=31e71c49-8da7-4a2f-ad92-45d98a1c79ba;Action=AutoActivate;AppId={p.application_id};"
-        f"SkuId={p.activation_id};NotificationInterval=1440;Trigger=TimerEvent"
-    )
-    events.append(SppEvent(8198, t + timedelta(seconds=1), "Error", msg))
+        events.append(activation.request_event(state, p, hr, server, t, int(p.status), p.grace_minutes))
+    events.append(activation.failed_event(p, hr, t + timedelta(seconds=1)))
     return events
-
-
-def _msg_12288(info: str) -> str:
-    return (
-        f"The client has sent an activation request to the key management service machine.\r\nInfo:\r\n{info}"
-    )
 
 
 def _success_events(state: HostState, p: Product, server: str) -> list[SppEvent]:
     t = state.now() - timedelta(minutes=VOLUME_DAYS * 1440 - p.grace_minutes)
-    sent = f"0x0, 0x0, {server}, {client_machine_id(state.fqdn)}, {_stamp(t)}, 0, 2, 0, {p.activation_id}, 25"
-    done = "0x0, 0x4000008, 1, 0, 50, 120, 10080"
-    head = "The client has processed an activation response from the key management service machine."
-    msg = f"{head}\r\nInfo:\r\n{done}"
-    return [SppEvent(12288, t, "Information", _msg_12288(sent)), SppEvent(12289, t, "Information", msg)]
+    sent = activation.request_event(state, p, 0, server, t, int(LicenseStatus.OOB_GRACE), 0)
+    return [sent, activation.response_event(p, t)]

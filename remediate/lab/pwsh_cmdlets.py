@@ -16,7 +16,7 @@ from typing import Any
 
 from remediate.lab import activation
 from remediate.lab.ospp import error_desc
-from remediate.lab.slmgr import channel_label, cmid
+from remediate.lab.slmgr import channel_label
 from remediate.lab.state import HostState, Product
 
 Obj = dict[str, Any]
@@ -212,7 +212,7 @@ def get_cim(state: HostState, class_name: str, filt: str | None) -> list[Obj]:
                 "KeyManagementServicePort": state.kms_registered_port or 1688,
                 "DiscoveredKeyManagementServiceMachineName": disc_host,
                 "DiscoveredKeyManagementServiceMachinePort": int(disc_port) if disc_port.isdigit() else 0,
-                "ClientMachineID": cmid(state),
+                "ClientMachineID": state.cmid,
             }
         ]
     raise CmdletError(

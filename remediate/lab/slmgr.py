@@ -94,10 +94,6 @@ def exit_code(hresult: int) -> int:
     return hresult - 0x1_0000_0000 if hresult >= 0x8000_0000 else hresult
 
 
-def cmid(state: HostState) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_DNS, "cmid." + state.fqdn))
-
-
 def days(minutes: int) -> int:
     return (minutes + 1439) // 1440  # slmgr's GetDaysFromMins (ceiling)
 
@@ -229,7 +225,7 @@ class Slmgr:
         self.out("")
         self.out(self.m("recent"))
         self.out(self.m("kms_info"))
-        self.out("    " + self.m("cmid") + cmid(st))
+        self.out("    " + self.m("cmid") + st.cmid)
         if st.kms_registered_host:
             self.out(
                 f"    {self.m('registered_kms')}{st.kms_registered_host}:{st.kms_registered_port or 1688}"

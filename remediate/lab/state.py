@@ -6,6 +6,7 @@ set these fields. Status and reason codes follow SoftwareLicensingProduct.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
@@ -112,6 +113,11 @@ class HostState:
     @property
     def fqdn(self) -> str:
         return f"{self.name.lower()}.{self.domain}"
+
+    @property
+    def cmid(self) -> str:
+        """SoftwareLicensingService.ClientMachineID: one stable id per host (slmgr /dlv, CIM, event 12288)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_DNS, "cmid." + self.fqdn))
 
     def now(self) -> datetime:
         """The host's own clock (real time shifted by the clock_skew offset)."""

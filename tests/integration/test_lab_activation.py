@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from remediate.kms.events import parse_kms_info
 from remediate.lab.dns import LabDns
 from remediate.lab.host import WindowsHost
 from remediate.lab.kms import KmsListener
@@ -91,6 +92,12 @@ async def test_srv_and_listener_up_activates(lab: Lab) -> None:
     assert p.grace_minutes == 259200 and p.kms_pid == lab.kms.epid
     assert h.state.kms_discovered == f"kms01.lab.test:{lab.kms.port}"
     assert [e.id for e in h.state.events][-2:] == [12288, 12289]
+    sent, done = (parse_kms_info(e.id, e.message) for e in h.state.events[-2:])
+    assert sent is not None and sent["hr"] == "0x00000000" and sent["kms_port"] == lab.kms.port
+    assert done is not None and done["activated"] is True  # the same Info shape as a real host's events
+    assert h.state.cmid in h.state.events[-2].message
+    _, dlv = await run(h, f"{SLMGR} /dlv")
+    assert f"Client Machine ID (CMID): {h.state.cmid}" in dlv  # one CMID per host
     rc, out = await run(h, f"{SLMGR} /dli")
     assert "License Status: Licensed" in out
     assert f"KMS machine name from DNS: kms01.lab.test:{lab.kms.port}" in out
