@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -22,24 +21,28 @@ from psrpcore._payload import PSRPPayload, StreamType
 from psrpcore.types import ErrorCategory, ErrorCategoryInfo, ErrorRecord, NETException, PSInvocationState
 
 from remediate.lab.api import EmulatedHost, PSResult
-from remediate.lab.shellservice import ShellService
+from remediate.lab.shellservice import (
+    RSP,
+    STATE_DONE,
+    RequestContext,
+    ShellService,
+    b64_field,
+    body_element,
+    reply,
+    shell_created,
+)
 from remediate.lab.soap import (
-    NS_RSP,
     WSManRequest,
-    envelope,
     fault_schema,
     fault_timed_out,
     fault_unknown_command,
     new_id,
 )
-from remediate.lab.winrs import RequestContext
 
 log = logging.getLogger(__name__)
 
 PS_URI = "http://schemas.microsoft.com/powershell/Microsoft.PowerShell"
 _NS_PS = "{http://schemas.microsoft.com/powershell}"
-_RSP = f"{{{NS_RSP}}}"
-_STATE_DONE = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Done"
 _PIPE_ONLY = {"out-string", "out-default", "out-null", "out-host"}  # formatting tails, not emulated
 
 
@@ -54,13 +57,6 @@ class _Pool:
     pool: ServerRunspacePool
     pipes: dict[str, _Pipe] = field(default_factory=dict)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-def _b64(text: str | None) -> bytes:
-    try:
-        return base64.b64decode(text or "", validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise fault_schema() from exc
 
 
 def _feed(pool: ServerRunspacePool, data: bytes, pipeline_id: uuid.UUID | None) -> None:
@@ -131,39 +127,30 @@ class PSRPService(ShellService[_Pool]):
         return shell_id.upper()  # pypsrp may send the id in another case than Create returned
 
     def _create(self, req: WSManRequest, ctx: RequestContext) -> bytes:
-        shell = req.body.find(f"{_RSP}Shell") if req.body is not None else None
-        creation = shell.find(f"{_NS_PS}creationXml") if shell is not None else None
-        if shell is None or creation is None:
+        shell = body_element(req, f"{RSP}Shell")
+        creation = shell.find(f"{_NS_PS}creationXml")
+        if creation is None:
             raise fault_schema()
         shell_id = (shell.get("ShellId") or new_id()).upper()
         pool = ServerRunspacePool()
-        _feed(pool, _b64(creation.text), None)
+        _feed(pool, b64_field(creation.text), None)
         self.shells[shell_id] = _Pool(pool)
-        inputs = escape(shell.findtext(f"{_RSP}InputStreams") or "stdin pr")
-        outputs = escape(shell.findtext(f"{_RSP}OutputStreams") or "stdout")
-        xml = (
-            f"<x:ResourceCreated><a:Address>{escape(req.to)}</a:Address><a:ReferenceParameters>"
-            f"<w:ResourceURI>{PS_URI}</w:ResourceURI><w:SelectorSet>"
-            f'<w:Selector Name="ShellId">{shell_id}</w:Selector></w:SelectorSet></a:ReferenceParameters>'
-            f'</x:ResourceCreated><rsp:Shell xmlns:rsp="{NS_RSP}"><rsp:ShellId>{shell_id}</rsp:ShellId>'
-            f"<rsp:ResourceUri>{PS_URI}</rsp:ResourceUri><rsp:Owner>{escape(ctx.owner)}</rsp:Owner>"
-            f"<rsp:ClientIP>{escape(ctx.client_ip)}</rsp:ClientIP><rsp:ProcessId>4242</rsp:ProcessId>"
+        inputs = escape(shell.findtext(f"{RSP}InputStreams") or "stdin pr")
+        outputs = escape(shell.findtext(f"{RSP}OutputStreams") or "stdout")
+        details = (
+            "<rsp:ProcessId>4242</rsp:ProcessId>"
             f"<rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut><rsp:InputStreams>{inputs}</rsp:InputStreams>"
             f"<rsp:OutputStreams>{outputs}</rsp:OutputStreams><rsp:MaxIdleTimeOut>PT2147483.647S</rsp:MaxIdleTimeOut>"
             f"<rsp:Locale>{escape(req.locale)}</rsp:Locale><rsp:DataLocale>{escape(req.locale)}</rsp:DataLocale>"
             "<rsp:CompressionMode>NoCompression</rsp:CompressionMode><rsp:ProfileLoaded>Yes</rsp:ProfileLoaded>"
             "<rsp:Encoding>UTF8</rsp:Encoding><rsp:BufferMode>Block</rsp:BufferMode><rsp:State>Connected</rsp:State>"
-            "<rsp:ShellRunTime>P0DT0H0M0S</rsp:ShellRunTime><rsp:ShellInactivity>P0DT0H0M0S</rsp:ShellInactivity>"
-            "</rsp:Shell>"
         )
-        return envelope(req.action + "Response", req.message_id, xml)
+        return shell_created(req, ctx, PS_URI, shell_id, details)
 
     def _command(self, req: WSManRequest, entry: _Pool) -> bytes:
-        line = req.body.find(f"{_RSP}CommandLine") if req.body is not None else None
-        if line is None:
-            raise fault_schema()
+        line = body_element(req, f"{RSP}CommandLine")
         command_id = (line.get("CommandId") or new_id()).upper()
-        data = _b64(line.findtext(f"{_RSP}Arguments"))
+        data = b64_field(line.findtext(f"{RSP}Arguments"))
         # pypsrp writes the PSRP PID in a different byte order than the WS-Man CommandId, so the
         # pipeline is keyed by what the PSRP message itself says.
         pipeline = ServerPipeline(entry.pool, _message_pipeline_id(data))
@@ -174,7 +161,7 @@ class PSRPService(ShellService[_Pool]):
             pipeline.start()
             pipe.task = asyncio.ensure_future(self._run(pipe, entry, script_of(pipeline.metadata)))
         xml = f"<rsp:CommandResponse><rsp:CommandId>{command_id}</rsp:CommandId></rsp:CommandResponse>"
-        return envelope(req.action + "Response", req.message_id, xml)
+        return reply(req, xml)
 
     async def _run(self, pipe: _Pipe, entry: _Pool, script: str) -> None:
         pipeline = pipe.pipeline
@@ -204,9 +191,7 @@ class PSRPService(ShellService[_Pool]):
         return xml
 
     async def _receive(self, req: WSManRequest, entry: _Pool) -> bytes:
-        desired = req.body.find(f"{_RSP}Receive/{_RSP}DesiredStream") if req.body is not None else None
-        if desired is None:
-            raise fault_schema()
+        desired = body_element(req, f"{RSP}Receive/{RSP}DesiredStream")
         command_id = (desired.get("CommandId") or "").upper()
         if not command_id:  # runspace pool output (opening, state changes)
             if not entry.pool._send_buffer:
@@ -216,9 +201,7 @@ class PSRPService(ShellService[_Pool]):
                 except TimeoutError:
                     raise fault_timed_out() from None
             xml = self._drain(entry, "")
-            return envelope(
-                req.action + "Response", req.message_id, f"<rsp:ReceiveResponse>{xml}</rsp:ReceiveResponse>"
-            )
+            return reply(req, f"<rsp:ReceiveResponse>{xml}</rsp:ReceiveResponse>")
         pipe = entry.pipes.get(command_id)
         if pipe is None:
             raise fault_unknown_command()
@@ -229,34 +212,28 @@ class PSRPService(ShellService[_Pool]):
         attr = f' CommandId="{command_id}"'
         xml = self._drain(entry, attr)
         if pipe.pipeline.state != PSInvocationState.Running:
-            xml += f'<rsp:CommandState{attr} State="{_STATE_DONE}">'
+            xml += f'<rsp:CommandState{attr} State="{STATE_DONE}">'
             xml += "<rsp:ExitCode>0</rsp:ExitCode></rsp:CommandState>"
             entry.pipes.pop(command_id, None)
             entry.pool.pipeline_table.pop(pipe.pipeline.pipeline_id, None)
-        return envelope(
-            req.action + "Response", req.message_id, f"<rsp:ReceiveResponse>{xml}</rsp:ReceiveResponse>"
-        )
+        return reply(req, f"<rsp:ReceiveResponse>{xml}</rsp:ReceiveResponse>")
 
     def _send(self, req: WSManRequest, entry: _Pool) -> bytes:
-        send = req.body.find(f"{_RSP}Send") if req.body is not None else None
-        if send is None:
-            raise fault_schema()
-        for stream in send.iterfind(f"{_RSP}Stream"):
-            _feed(entry.pool, _b64(stream.text), None)
+        send = body_element(req, f"{RSP}Send")
+        for stream in send.iterfind(f"{RSP}Stream"):
+            _feed(entry.pool, b64_field(stream.text), None)
         entry.changed.set()
-        return envelope(req.action + "Response", req.message_id, "<rsp:SendResponse/>")
+        return reply(req, "<rsp:SendResponse/>")
 
     def _signal(self, req: WSManRequest, entry: _Pool) -> bytes:
-        sig = req.body.find(f"{_RSP}Signal") if req.body is not None else None
-        if sig is None:
-            raise fault_schema()
+        sig = body_element(req, f"{RSP}Signal")
         pipe = entry.pipes.pop((sig.get("CommandId") or "").upper(), None)
         if pipe is None:
             raise fault_unknown_command()
         if pipe.task is not None:
             pipe.task.cancel()
         entry.pool.pipeline_table.pop(pipe.pipeline.pipeline_id, None)
-        return envelope(req.action + "Response", req.message_id, "<rsp:SignalResponse/>")
+        return reply(req, "<rsp:SignalResponse/>")
 
     def _delete(self, shell_id: str) -> None:
         entry = self.shells.pop(shell_id, None)

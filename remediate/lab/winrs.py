@@ -14,15 +14,21 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
 from remediate.lab.api import EmulatedHost, ExecResult, Stdin
-from remediate.lab.shellservice import ShellService
+from remediate.lab.shellservice import (
+    RSP,
+    STATE_DONE,
+    RequestContext,
+    ShellService,
+    b64_field,
+    body_element,
+    reply,
+    shell_created,
+)
 from remediate.lab.soap import (
-    NS_RSP,
     WSManFault,
     WSManRequest,
-    envelope,
     fault_file_not_found,
     fault_invalid_parameter,
-    fault_schema,
     fault_timed_out,
     fault_unknown_command,
     new_id,
@@ -32,17 +38,6 @@ from remediate.lab.soap import (
 log = logging.getLogger(__name__)
 
 CMD_URI = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
-_STATE_DONE = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Done"
-_RSP = f"{{{NS_RSP}}}"
-
-
-@dataclass(frozen=True)
-class RequestContext:
-    """Who is asking: filled by the server from the HTTP connection and the auth result."""
-
-    owner: str
-    client_ip: str
-    machine: str  # the Machine attribute of faults (the address the client used)
 
 
 @dataclass
@@ -75,50 +70,38 @@ class WinRSService(ShellService[_Shell]):
     # -- operations ---------------------------------------------------------------------------
 
     def _create(self, req: WSManRequest, ctx: RequestContext) -> bytes:
-        body = req.body.find(f"{_RSP}Shell") if req.body is not None else None
-        if body is None:
-            raise fault_schema()
+        body = body_element(req, f"{RSP}Shell")
         codepage_opt = req.options.get("WINRS_CODEPAGE", "").strip()
         codepage = int(codepage_opt) if codepage_opt.isdigit() else self.host.oem_codepage
         shell_id = new_id()
         self.shells[shell_id] = _Shell(codepage=codepage)
         extras = ""
-        env = body.find(f"{_RSP}Environment")
+        env = body.find(f"{RSP}Environment")
         if env is not None:
             extras += (
                 "<rsp:Environment>"
                 + "".join(
                     f"<rsp:Variable Name={quoteattr(v.get('Name', ''))}>{escape(v.text or '')}</rsp:Variable>"
-                    for v in env.iterfind(f"{_RSP}Variable")
+                    for v in env.iterfind(f"{RSP}Variable")
                 )
                 + "</rsp:Environment>"
             )
-        workdir = body.findtext(f"{_RSP}WorkingDirectory")
+        workdir = body.findtext(f"{RSP}WorkingDirectory")
         if workdir:
             extras += f"<rsp:WorkingDirectory>{escape(workdir)}</rsp:WorkingDirectory>"
-        idle = parse_duration(body.findtext(f"{_RSP}IdleTimeOut"), 7200.0)
-        inputs = escape(body.findtext(f"{_RSP}InputStreams") or "stdin")
-        outputs = escape(body.findtext(f"{_RSP}OutputStreams") or "stdout stderr")
-        xml = (
-            f"<x:ResourceCreated><a:Address>{escape(req.to)}</a:Address><a:ReferenceParameters>"
-            f"<w:ResourceURI>{CMD_URI}</w:ResourceURI><w:SelectorSet>"
-            f'<w:Selector Name="ShellId">{shell_id}</w:Selector></w:SelectorSet></a:ReferenceParameters>'
-            f'</x:ResourceCreated><rsp:Shell xmlns:rsp="{NS_RSP}"><rsp:ShellId>{shell_id}</rsp:ShellId>'
-            f"<rsp:ResourceUri>{CMD_URI}</rsp:ResourceUri><rsp:Owner>{escape(ctx.owner)}</rsp:Owner>"
-            f"<rsp:ClientIP>{escape(ctx.client_ip)}</rsp:ClientIP>{extras}"
-            f"<rsp:IdleTimeOut>{_format_idle(idle)}</rsp:IdleTimeOut>"
+        idle = parse_duration(body.findtext(f"{RSP}IdleTimeOut"), 7200.0)
+        inputs = escape(body.findtext(f"{RSP}InputStreams") or "stdin")
+        outputs = escape(body.findtext(f"{RSP}OutputStreams") or "stdout stderr")
+        details = (
+            f"{extras}<rsp:IdleTimeOut>{_format_idle(idle)}</rsp:IdleTimeOut>"
             f"<rsp:InputStreams>{inputs}</rsp:InputStreams><rsp:OutputStreams>{outputs}</rsp:OutputStreams>"
-            "<rsp:ShellRunTime>P0DT0H0M0S</rsp:ShellRunTime><rsp:ShellInactivity>P0DT0H0M0S</rsp:ShellInactivity>"
-            "</rsp:Shell>"
         )
-        return envelope(req.action + "Response", req.message_id, xml)
+        return shell_created(req, ctx, CMD_URI, shell_id, details)
 
     def _command(self, req: WSManRequest, shell: _Shell) -> bytes:
-        line_el = req.body.find(f"{_RSP}CommandLine") if req.body is not None else None
-        if line_el is None:
-            raise fault_schema()
-        parts = [line_el.findtext(f"{_RSP}Command") or ""]
-        parts += [a.text or "" for a in line_el.iterfind(f"{_RSP}Arguments")]
+        line_el = body_element(req, f"{RSP}CommandLine")
+        parts = [line_el.findtext(f"{RSP}Command") or ""]
+        parts += [a.text or "" for a in line_el.iterfind(f"{RSP}Arguments")]
         line = " ".join(p for p in parts if p)
         command_id = (line_el.get("CommandId") or new_id()).upper()
         skip_cmd = _bool_option(req.options.get("WINRS_SKIP_CMD_SHELL"))
@@ -128,25 +111,19 @@ class WinRSService(ShellService[_Shell]):
         coro = self.host.run_command(line, codepage=shell.codepage, stdin=stdin, skip_cmd_shell=skip_cmd)
         shell.commands[command_id] = _Command(asyncio.ensure_future(coro), stdin)
         xml = f"<rsp:CommandResponse><rsp:CommandId>{command_id}</rsp:CommandId></rsp:CommandResponse>"
-        return envelope(req.action + "Response", req.message_id, xml)
+        return reply(req, xml)
 
     def _send(self, req: WSManRequest, shell: _Shell) -> bytes:
-        send = req.body.find(f"{_RSP}Send") if req.body is not None else None
-        if send is None:
-            raise fault_schema()
-        for stream in send.iterfind(f"{_RSP}Stream"):
+        send = body_element(req, f"{RSP}Send")
+        for stream in send.iterfind(f"{RSP}Stream"):
             cmd = shell.commands.get((stream.get("CommandId") or "").upper())
             if cmd is None:
                 raise fault_unknown_command()
-            try:
-                data = base64.b64decode(stream.text or "", validate=True)
-            except ValueError as exc:
-                raise fault_schema() from exc
-            cmd.stdin.feed(data, end=_bool_option(stream.get("End")))
-        return envelope(req.action + "Response", req.message_id, "<rsp:SendResponse/>")
+            cmd.stdin.feed(b64_field(stream.text), end=_bool_option(stream.get("End")))
+        return reply(req, "<rsp:SendResponse/>")
 
     async def _receive(self, req: WSManRequest, shell: _Shell) -> bytes:
-        desired = req.body.find(f"{_RSP}Receive/{_RSP}DesiredStream") if req.body is not None else None
+        desired = req.body.find(f"{RSP}Receive/{RSP}DesiredStream") if req.body is not None else None
         if desired is None or not desired.get("CommandId"):
             raise fault_invalid_parameter()  # what the cmd plugin says to a Receive without CommandId
         command_id = (desired.get("CommandId") or "").upper()
@@ -164,9 +141,9 @@ class WinRSService(ShellService[_Shell]):
                 xml += f'<rsp:Stream Name="{name}" {attr}>{base64.b64encode(data).decode()}</rsp:Stream>'
         xml += f'<rsp:Stream Name="stdout" {attr} End="true"></rsp:Stream>'
         xml += f'<rsp:Stream Name="stderr" {attr} End="true"></rsp:Stream>'
-        xml += f'<rsp:CommandState {attr} State="{_STATE_DONE}"><rsp:ExitCode>{result.rc}</rsp:ExitCode>'
+        xml += f'<rsp:CommandState {attr} State="{STATE_DONE}"><rsp:ExitCode>{result.rc}</rsp:ExitCode>'
         xml += "</rsp:CommandState></rsp:ReceiveResponse>"
-        return envelope(req.action + "Response", req.message_id, xml)
+        return reply(req, xml)
 
     def _result(self, task: asyncio.Task[ExecResult]) -> ExecResult:
         if task.cancelled():
@@ -178,14 +155,12 @@ class WinRSService(ShellService[_Shell]):
         return task.result()
 
     def _signal(self, req: WSManRequest, shell: _Shell) -> bytes:
-        sig = req.body.find(f"{_RSP}Signal") if req.body is not None else None
-        if sig is None:
-            raise fault_schema()
+        sig = body_element(req, f"{RSP}Signal")
         cmd = shell.commands.pop((sig.get("CommandId") or "").upper(), None)
         if cmd is None:
             raise fault_unknown_command()
         cmd.task.cancel()  # terminate and ctrl_c both end the emulated process
-        return envelope(req.action + "Response", req.message_id, "<rsp:SignalResponse/>")
+        return reply(req, "<rsp:SignalResponse/>")
 
     def _delete(self, shell_id: str) -> None:
         shell = self.shells.pop(shell_id, None)

@@ -13,8 +13,9 @@ import ssl
 from remediate.lab.api import EmulatedHost
 from remediate.lab.http import ConnectionInfo, HttpRequest, HttpResponse, serve_http
 from remediate.lab.psrp import PS_URI, PSRPService
+from remediate.lab.shellservice import RequestContext
 from remediate.lab.soap import WSManFault, fault_envelope, parse_request
-from remediate.lab.winrs import CMD_URI, RequestContext, WinRSService
+from remediate.lab.winrs import CMD_URI, WinRSService
 from remediate.lab.wsauth import AuthError, ConnectionAuth
 
 log = logging.getLogger(__name__)

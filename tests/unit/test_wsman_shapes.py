@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from remediate.lab.api import ExecResult, PSResult, Stdin
+from remediate.lab.shellservice import RSP, RequestContext
 from remediate.lab.soap import NS_RSP
-from remediate.lab.winrs import RequestContext
 from remediate.lab.wsman_server import HostEndpoint
 
 # A copy of shared/fixtures/real-windows-wsman (pypsrp test suite, MIT; LICENSE.pypsrp beside it)
@@ -47,7 +47,6 @@ _UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}
 _IGNORE_TEXT = {"Stream", "Owner", "ClientIP", "ProcessId", "Variable"}
 # Windows versions differ on p:ActivityId in response headers (some fixtures have it, some not).
 _OPTIONAL = {"ActivityId"}
-_RSP = f"{{{NS_RSP}}}"
 
 
 class ReplayHost:
@@ -120,11 +119,11 @@ def first_difference(a: Any, b: Any, path: str = "") -> str | None:
 
 def _expected_output(resp: ET.Element) -> ExecResult:
     streams = {"stdout": b"", "stderr": b""}
-    for s in resp.iter(f"{_RSP}Stream"):
+    for s in resp.iter(f"{RSP}Stream"):
         streams[s.get("Name", "stdout")] = streams.get(s.get("Name", "stdout"), b"") + base64.b64decode(
             s.text or ""
         )
-    rc = resp.findtext(f".//{_RSP}ExitCode") or "0"
+    rc = resp.findtext(f".//{RSP}ExitCode") or "0"
     return ExecResult(int(rc), streams["stdout"], streams["stderr"])
 
 
@@ -170,7 +169,7 @@ def _replay(name: str) -> int:
             ) == req_id.group(1)
             # Learn the server-generated ids so later requests address the lab's objects.
             for tag in ("ShellId", "CommandId"):
-                e_id, a_id = expected.findtext(f".//{_RSP}{tag}"), actual.findtext(f".//{_RSP}{tag}")
+                e_id, a_id = expected.findtext(f".//{RSP}{tag}"), actual.findtext(f".//{RSP}{tag}")
                 if e_id and a_id and e_id != a_id:
                     id_map[e_id] = a_id
             diff = first_difference(shape(actual), shape(expected))
