@@ -1,20 +1,20 @@
 """Diagnosis of KMS activation failures: combine a host's facts into cause -> action findings.
 
-Reads the facts contract (license, office, srv, kms_port*, clock, events, activation); every fact may
-be missing. Findings are specific when the evidence agrees and say "insufficient evidence" (with what
-to check) when it is missing or conflicts. A healthy host gives [].
+Reads the facts through evidence.read_facts (license, office, srv, TCP tests, clock, events,
+activation); every fact may be missing. Findings are specific when the evidence agrees and say
+"insufficient evidence" (with what to check) when it is missing or conflicts. A healthy host gives [].
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from remediate.diagnosis import Diagnosis
-from remediate.kms.errors import ENTRIES, normalize_code
-from remediate.kms.events import parse_kms_info
+from remediate.kms.errors import ENTRIES
+from remediate.kms.evidence import View, as_map, code_of, host_name, read_facts
 from remediate.kms.gvlk import edition_from_name, gvlk_for
+from remediate.kms.parsers.slmgr import channel_of
 
 KMS_CHANNEL = "VOLUME_KMSCLIENT"
 SKEW_LIMIT_S = 4 * 3600  # KMS rejects requests more than 4 hours off (0xC004F06C)
@@ -27,127 +27,6 @@ COUNT = "0xC004F038"
 FIREWALL = "Firewall between host and KMS"
 
 
-def _host(name: Any) -> str | None:
-    """'KMS01.lab.test.:1688' -> 'kms01.lab.test'."""
-    if not isinstance(name, str) or not name.strip():
-        return None
-    h = name.strip().lower()
-    if h.count(":") == 1:  # host:port, not an IPv6 address
-        h = h.split(":")[0]
-    return h.rstrip(".") or None
-
-
-def _dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Mapping[str, Any]]:
-    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
-
-
-def _code(value: Any) -> str | None:
-    if value in (None, "", 0):
-        return None
-    try:
-        code = normalize_code(value)
-    except ValueError:
-        return None
-    return None if code == "0x00000000" else code
-
-
-def _channel(description: Any) -> str | None:
-    """'Windows(R) Operating System, VOLUME_KMSCLIENT channel' -> 'VOLUME_KMSCLIENT'."""
-    if not isinstance(description, str) or "channel" not in description.lower():
-        return None
-    words = description.replace(",", " ").split()
-    low = [w.lower() for w in words]
-    i = low.index("channel")
-    return words[i - 1].upper() if i > 0 else None
-
-
-@dataclass
-class _View:
-    """The facts, normalized once."""
-
-    windows: list[Mapping[str, Any]]
-    office: list[Mapping[str, Any]]
-    srv_known: bool
-    srv_targets: list[tuple[str, int]]
-    srv_error: str | None
-    reach: dict[str, bool]
-    skew: float | None
-    registered: str | None
-    codes: dict[str, list[str]] = field(default_factory=dict)  # code -> where it was seen
-
-    def see(self, code: str | None, where: str) -> None:
-        if code:
-            self.codes.setdefault(code, []).append(where)
-
-    def evidence_for(self, codes: Iterable[str]) -> list[str]:
-        return [f"{where}: {c}" for c in sorted(set(codes)) for where in self.codes.get(c, [])]
-
-    def srv_words(self) -> str:
-        if not self.srv_known:
-            return "no DNS SRV lookup result"
-        if self.srv_targets:
-            return "DNS SRV _vlmcs._tcp -> " + ", ".join(f"{t}:{p}" for t, p in self.srv_targets)
-        return f"DNS SRV _vlmcs._tcp: {self.srv_error or 'no records'}"
-
-    def reach_words(self, host: str) -> str:
-        state = {True: "open", False: "closed"}.get(self.reach.get(host))  # type: ignore[arg-type]
-        return f"TCP 1688 to {host}: {state or 'not tested'}"
-
-
-def _view(facts: Mapping[str, Any]) -> _View:
-    lic = _list(_dict(facts.get("license")).get("products"))
-    office = _list(_dict(facts.get("office")).get("products"))
-    srv = facts.get("srv")
-    srv_d = _dict(srv)
-    targets = [
-        (h, int(r.get("port") or 1688)) for r in _list(srv_d.get("records")) if (h := _host(r.get("target")))
-    ]
-    reach: dict[str, bool] = {}
-    for key, value in facts.items():  # kms_port, kms_port_<which> or kms_<which>_port checks
-        k = str(key)
-        if not (k.startswith("kms_port") or (k.startswith("kms_") and k.endswith("_port"))):
-            continue
-        for t in _list(value) if isinstance(value, list) else [_dict(value)]:
-            h = _host(t.get("computer_name"))
-            if h and isinstance(t.get("reachable"), bool):
-                reach[h] = reach.get(h, False) or bool(t["reachable"])
-    skew = _dict(facts.get("clock")).get("skew_seconds")
-    registered = _host(_dict(facts.get("kms_config")).get("kms_registered")) or next(
-        (h for p in lic if (h := _host(p.get("kms_registered")))), None
-    )  # CIM first: slmgr /dli hides the registered host until the client is licensed
-    v = _View(
-        windows=lic,
-        office=office,
-        srv_known=isinstance(srv, Mapping),
-        srv_targets=targets,
-        srv_error=srv_d.get("error"),
-        reach=reach,
-        skew=float(skew) if isinstance(skew, int | float) else None,
-        registered=registered,
-    )
-    act = _dict(facts.get("activation"))
-    if act.get("success") is False:
-        v.see(_code(act.get("error_code")), "activation attempt failed with")
-    whole = (("license", "slmgr reported"), ("office", "ospp reported"), ("kms_config", "CIM reported"))
-    for key, label in whole:  # an error for the whole command (no products listed)
-        v.see(_code(_dict(facts.get(key)).get("error_code")), label)
-    for p in lic:
-        if p.get("license_status") != "licensed":
-            v.see(_code(p.get("status_reason")), f"{p.get('name') or 'Windows'} status reason")
-    for p in office:
-        v.see(_code(p.get("error_code")), f"{p.get('license_name') or 'Office'} error")
-    for e in _list(_dict(facts.get("events")).get("events")):
-        where = f"SPP event {e.get('id')} at {e.get('time')}"
-        eid = e.get("id")
-        info = parse_kms_info(eid, str(e.get("message") or "")) if isinstance(eid, int) else None
-        v.see(_code(e.get("error_code")) or _code((info or {}).get("hr")), where)
-    return v
-
-
 def _unlicensed(products: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [p for p in products if p.get("license_status") not in (None, "licensed")]
 
@@ -156,11 +35,11 @@ def _diag(code: str | None, title: str, cause: str, action: str, auto: bool, ev:
     return Diagnosis(code, title, cause, action, auto, tuple(dict.fromkeys(ev)))
 
 
-def _first(codes: Iterable[str], v: _View) -> str | None:
+def _first(codes: Iterable[str], v: View) -> str | None:
     return next((c for c in codes if c in v.codes), None)
 
 
-def _network(v: _View, kms_host: str | None) -> tuple[list[Diagnosis], set[str]]:
+def _network(v: View, kms_host: str | None) -> tuple[list[Diagnosis], set[str]]:
     """SRV + TCP 1688 + registered host + codes -> one network/DNS finding (or none)."""
     seen_net = set(v.codes) & NETWORK
     need = bool(_unlicensed(v.windows) or _unlicensed(v.office) or seen_net or set(v.codes) & DNS_MISSING)
@@ -285,7 +164,7 @@ def _network(v: _View, kms_host: str | None) -> tuple[list[Diagnosis], set[str]]
     return [], handled
 
 
-def _no_srv(v: _View, kms_host: str | None) -> Diagnosis:
+def _no_srv(v: View, kms_host: str | None) -> Diagnosis:
     action = (
         f"Set the KMS host: slmgr /skms {kms_host}, then slmgr /ato (windows-kms.yml does this)."
         if kms_host
@@ -303,7 +182,7 @@ def _no_srv(v: _View, kms_host: str | None) -> Diagnosis:
     )
 
 
-def _reachable_but_failed(v: _View, code: str | None, ev: list[str], host: str) -> list[Diagnosis]:
+def _reachable_but_failed(v: View, code: str | None, ev: list[str], host: str) -> list[Diagnosis]:
     if code is None:
         return []  # KMS reachable and no contact error: nothing network-related to report
     return [
@@ -327,9 +206,9 @@ def diagnose(
     variables: Mapping[str, Any] | None = None,
 ) -> list[Diagnosis]:
     """Findings for one host (see module doc); `variables` are the playbook vars (kms_host, allow_gvlk)."""
-    vars_ = {**_dict(facts.get("vars")), **(variables or {})}
+    vars_ = {**as_map(facts.get("vars")), **(variables or {})}
     kms_host = str(vars_["kms_host"]) if vars_.get("kms_host") else None
-    v = _view(facts)
+    v = read_facts(facts)
     out: list[Diagnosis] = []
     handled: set[str] = set()
 
@@ -349,7 +228,7 @@ def diagnose(
     handled.add(CLOCK)
     allow_gvlk = bool(vars_.get("allow_gvlk"))
     for p in _unlicensed(v.windows):
-        channel = (p.get("channel") or _channel(p.get("description")) or "").upper()
+        channel = (p.get("channel") or channel_of(p.get("description")) or "").upper()
         if channel and channel != KMS_CHANNEL:
             edition = edition_from_name(str(p.get("name") or ""))
             key = gvlk_for("windows", edition) if edition else None
@@ -388,7 +267,7 @@ def diagnose(
     return out
 
 
-def _clock(v: _View) -> list[Diagnosis]:
+def _clock(v: View) -> list[Diagnosis]:
     ev = v.evidence_for([CLOCK])
     if v.skew is not None and abs(v.skew) > SKEW_LIMIT_S:
         return [
@@ -429,13 +308,13 @@ def _clock(v: _View) -> list[Diagnosis]:
     return []
 
 
-def _office(v: _View, found: list[Diagnosis]) -> list[Diagnosis]:
+def _office(v: View, found: list[Diagnosis]) -> list[Diagnosis]:
     pending = _unlicensed(v.office)
     if not pending:
         return []
     names = ", ".join(str(p.get("license_name") or "Office") for p in pending)
     ev = [f"{p.get('license_name')}: {p.get('license_status')}" for p in pending]
-    foreign = [p for p in pending if (_channel(p.get("license_description")) or KMS_CHANNEL) != KMS_CHANNEL]
+    foreign = [p for p in pending if (channel_of(p.get("license_description")) or KMS_CHANNEL) != KMS_CHANNEL]
     if foreign:
         return [
             _diag(
@@ -459,10 +338,10 @@ def _office(v: _View, found: list[Diagnosis]) -> list[Diagnosis]:
             )
         ]
     alive = [h for h, ok in v.reach.items() if ok]
-    office_host = next((h for p in pending if (h := _host(p.get("kms_machine")))), None)
+    office_host = next((h for p in pending if (h := host_name(p.get("kms_machine")))), None)
     if alive:
         host = office_host if office_host in alive else alive[0]
-        code = next((c for p in pending if (c := _code(p.get("error_code")))), None)
+        code = next((c for p in pending if (c := code_of(p.get("error_code")))), None)
         return [
             _diag(
                 code,
@@ -485,7 +364,7 @@ def _office(v: _View, found: list[Diagnosis]) -> list[Diagnosis]:
     ]
 
 
-def _generic(v: _View, handled: set[str]) -> list[Diagnosis]:
+def _generic(v: View, handled: set[str]) -> list[Diagnosis]:
     out = []
     for code in sorted(set(v.codes) - handled):
         entry = ENTRIES.get(code)
@@ -514,7 +393,7 @@ def _generic(v: _View, handled: set[str]) -> list[Diagnosis]:
     return out
 
 
-def _windows_pending(v: _View, failed_steps: Sequence[str], other: bool) -> list[Diagnosis]:
+def _windows_pending(v: View, failed_steps: Sequence[str], other: bool) -> list[Diagnosis]:
     pending = [p for p in _unlicensed(v.windows) if (p.get("channel") or KMS_CHANNEL) == KMS_CHANNEL]
     ev = [f"{p.get('name') or 'Windows'}: {p.get('license_status')}" for p in pending]
     ev += [f"failed step: {s}" for s in failed_steps]

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from remediate.kms import gvlk
+from remediate.kms.evidence import host_name, tcp_reach
 
 _BUILD_TO_SERVER = {14393: "server2016", 17763: "server2019", 20348: "server2022", 26100: "server2025"}
 
@@ -61,15 +62,8 @@ def kms_target_port(facts: Mapping[str, Any], default: int = 1688) -> int:
 
 def kms_reachable(facts: Mapping[str, Any], name: str | None) -> bool:
     """Did a TCP test from the host (any Test-NetConnection fact) reach `name`?"""
-    if not name:
-        return False
-    want = name.rstrip(".").lower()
-    for value in facts.values():
-        if isinstance(value, Mapping) and "reachable" in value and "computer_name" in value:
-            tested = str(value.get("computer_name") or "").rstrip(".").lower()
-            if tested == want and value.get("reachable") is True:
-                return True
-    return False
+    host = host_name(name)
+    return host is not None and tcp_reach(facts).get(host) is True
 
 
 def office_kms_current(facts: Mapping[str, Any]) -> str | None:
