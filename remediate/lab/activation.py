@@ -2,14 +2,12 @@
 
 Discovery follows Windows' KMS client order: the registered host (`/skms`, `/sethst`) if any, else the
 `_vlmcs._tcp.<domain>` SRV records from the host's DNS server (dnspython, real UDP with TCP fallback).
-The wire handshake is the lab's stand-in for the KMS RPC protocol (shared contract):
-client sends `ACTIVATE <activation_id> <client_fqdn>\\r\\n`, server answers `OK <epid>\\r\\n` or
-`ERR 0xXXXXXXXX\\r\\n`. Connect refused / 3 s timeout -> 0xC004F074.
+The wire handshake (the lab's stand-in for the KMS RPC protocol) is kms.py's, client and server:
+connect refused / 3 s timeout -> 0xC004F074.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +19,7 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 
+from remediate.lab.kms import kms_activate
 from remediate.lab.state import HostState, LicenseStatus, Product, SppEvent
 
 KMS_DEFAULT_PORT = 1688
@@ -116,24 +115,12 @@ def srv_order(records: list[SrvRecord]) -> list[SrvRecord]:
 
 
 async def handshake(ip: str, port: int, activation_id: str, client_fqdn: str) -> tuple[int, str | None]:
-    """Open a real TCP connection and run the lab KMS exchange; (hresult, epid)."""
+    """Run the lab KMS exchange over a real TCP connection; (hresult, epid)."""
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), CONNECT_TIMEOUT)
+        line = await kms_activate(ip, port, activation_id, client_fqdn, CONNECT_TIMEOUT)
     except (OSError, TimeoutError):
         return E_KMS_UNREACHABLE, None
-    try:
-        writer.write(f"ACTIVATE {activation_id} {client_fqdn}\r\n".encode("ascii"))
-        await writer.drain()
-        line = await asyncio.wait_for(reader.readline(), CONNECT_TIMEOUT)
-    except (OSError, TimeoutError):
-        return E_KMS_UNREACHABLE, None
-    finally:
-        writer.close()
-        try:
-            await writer.wait_closed()
-        except OSError:
-            pass
-    parts = line.decode("ascii", "replace").split()
+    parts = line.split()
     if len(parts) >= 2 and parts[0] == "OK":
         return 0, parts[1]
     if len(parts) >= 2 and parts[0] == "ERR":

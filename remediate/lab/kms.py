@@ -132,13 +132,13 @@ class KmsListener:
 async def kms_activate(
     address: str, port: int, activation_id: str, client_fqdn: str, timeout: float = 3.0
 ) -> str:
-    """Client side of the handshake (tests, tools): the reply line, or OSError / TimeoutError."""
+    """Client side of the handshake (the hosts' /ato, tests): the reply line, or OSError / TimeoutError."""
     reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout)
     try:
         writer.write(f"ACTIVATE {activation_id} {client_fqdn}\r\n".encode("ascii"))
         await writer.drain()
         line = await asyncio.wait_for(reader.readline(), timeout)
-        return line.decode("ascii").strip()
+        return line.decode("ascii", "replace").strip()
     finally:
         writer.close()
         with contextlib.suppress(Exception):
