@@ -57,3 +57,9 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
 
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def error_text(e: BaseException) -> str:
+    """'ConnectError: host refused' (or just the type's name when the exception has no text)."""
+    text = str(e)
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__

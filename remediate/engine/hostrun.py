@@ -7,7 +7,6 @@ cancellation. All text that leaves (stdout, stderr, errors, facts) goes through 
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -15,29 +14,20 @@ from typing import TYPE_CHECKING, Any
 from remediate import parsing
 from remediate.diagnosis import Diagnosis
 from remediate.engine import batching
+from remediate.engine.connect import STEP_GRACE, connect, safe_close
 from remediate.engine.events import RunEvents
-from remediate.engine.lockout import CredentialGuard, Outcome
+from remediate.engine.lockout import CredentialGuard
 from remediate.engine.reachability import unreachable_diagnosis
+from remediate.errors import error_text as _err
 from remediate.redact import Redactor
 from remediate.results import HostResult, Phase, StepResult, Verdict
-from remediate.transports.base import (
-    AuthenticationError,
-    CertificateError,
-    CommandTimeout,
-    ConnectError,
-    ConnectionSpec,
-    Transport,
-    TransportError,
-)
+from remediate.transports.base import CommandTimeout, ConnectionSpec, Transport, TransportError
 
 if TYPE_CHECKING:
     from remediate.engine.scheduler import RunOptions
     from remediate.inventory import Host
     from remediate.playbook import Check, Fix, Playbook
     from remediate.render import Renderer
-
-# Extra seconds the engine waits beyond a step's timeout for the transport to report it.
-STEP_GRACE = 5.0
 
 
 class Interrupted(Exception):
@@ -46,11 +36,6 @@ class Interrupted(Exception):
 
 class StepFailed(Exception):
     """Internal: ends the host flow with a failed verdict."""
-
-
-def _err(e: BaseException) -> str:
-    text = str(e)
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 def _rc_text(rc: int | None) -> str:
@@ -129,11 +114,20 @@ class HostRun:
 
     # ---- flow ---------------------------------------------------------------------------
     async def _flow(self) -> HostResult:
-        err = await self._connect()
-        if err is not None:
-            result = self._result("unreachable", err)
-            result.diagnosis = [unreachable_diagnosis(err, self.spec.connection)]
+        opts = self.options
+        connected = await connect(
+            self.spec,
+            self.transport_factory,
+            self.guard,
+            retries=opts.retries,
+            backoff=opts.retry_backoff,
+            stop=self.stop,
+        )
+        if isinstance(connected, str):
+            result = self._result("unreachable", connected)
+            result.diagnosis = [unreachable_diagnosis(connected, self.spec.connection)]
             return result
+        self.transport = connected
         pb = self.playbook
         steps = await self._run_checks(pb.checks, "check")
         checks_ok = all(step.passed for step in steps)
@@ -342,59 +336,11 @@ class HostRun:
         except Exception as e:
             return False, f"expect: {_err(e)}"
 
-    # ---- connection ---------------------------------------------------------------------
-    async def _connect(self) -> str | None:
-        """Connect with retries; None on success, else the reason the host is unreachable."""
-        cred = self.spec.credential_id
-        if not await self.guard.acquire(cred):
-            return self.guard.disabled_reason(cred or "?")
-        outcome: Outcome = "other"
-        try:
-            attempts = max(0, self.options.retries) + 1
-            for attempt in range(attempts):
-                transport = self.transport_factory(self.spec)
-                try:
-                    await asyncio.wait_for(transport.connect(), self.spec.connect_timeout + STEP_GRACE)
-                except AuthenticationError as e:
-                    outcome = "auth_failed"
-                    await self._safe_close(transport)
-                    return f"authentication failed: {_err(e)}"
-                except CertificateError as e:
-                    await self._safe_close(transport)
-                    return f"certificate rejected: {_err(e)}"
-                except (ConnectError, TimeoutError) as e:
-                    await self._safe_close(transport)
-                    if isinstance(e, TimeoutError):
-                        e = ConnectError(f"connect timed out after {self.spec.connect_timeout:g}s")
-                    if attempt + 1 >= attempts or self.stop.is_set():
-                        n = f" after {attempts} attempts" if attempts > 1 else ""
-                        return f"connection failed{n}: {_err(e)}"
-                    delay = self.options.retry_backoff * (2**attempt) * (1 + random.random() / 4)  # noqa: S311
-                    await asyncio.sleep(delay)
-                    continue
-                except TransportError as e:
-                    await self._safe_close(transport)
-                    return f"connection failed: {_err(e)}"
-                except BaseException:
-                    await self._safe_close(transport)
-                    raise
-                outcome = "ok"
-                self.transport = transport
-                return None
-            return "connection failed"
-        finally:
-            await self.guard.release(cred, outcome)
-
-    async def _safe_close(self, transport: Transport) -> None:
-        try:
-            await asyncio.wait_for(transport.close(), 10)
-        except Exception:  # noqa: S110 - closing a broken connection may fail; nothing to do
-            pass
-
+    # ---- connection ----------------------------------------------------------------------
     async def _close(self) -> None:
         if self.transport is not None:
             t, self.transport = self.transport, None
-            await asyncio.shield(self._safe_close(t))
+            await asyncio.shield(safe_close(t))
 
     # ---- results ------------------------------------------------------------------------
     def _result(self, verdict: Verdict, error: str | None = None) -> HostResult:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from remediate.engine.batches import make_batches
 from remediate.engine.events import RunEvents
-from remediate.engine.hostrun import HostRun, _err
+from remediate.engine.hostrun import HostRun
 from remediate.engine.lockout import CredentialGuard
+from remediate.errors import error_text
 from remediate.redact import MASK, Redactor
 from remediate.results import HostResult, RunResult
 from remediate.transports.base import ConnectionSpec, Transport
@@ -160,7 +161,7 @@ async def run_playbook(
             spec = specs[host.name]
             events.host_started(host.name)
             if isinstance(spec, Exception):
-                hr = HostResult(host=host.name, verdict="failed", error=redactor.text(_err(spec)))
+                hr = HostResult(host=host.name, verdict="failed", error=redactor.text(error_text(spec)))
             else:
                 hr = await HostRun(
                     playbook=playbook,
