@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from remediate.kms.gvlk import product_of
 from remediate.lab import activation
 from remediate.lab.messages import error_line, format_date, msg
 from remediate.lab.state import WINDOWS_APP_ID, HostState, LicenseStatus, Product
@@ -67,10 +68,6 @@ def lookup_key(key: str) -> KeyInfo | None:
     key = key.strip().upper()
     if key in LOCAL_GVLKS:
         return LOCAL_GVLKS[key]
-    try:
-        from remediate.kms.gvlk import product_of
-    except ImportError:
-        return None
     found = product_of(key)
     if found is None:
         return None
