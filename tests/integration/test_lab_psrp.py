@@ -10,13 +10,13 @@ from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
 from remediate.lab.wsman_server import serve_wsman
-from tests.integration.test_lab_wsman import EchoHost, LabThread
+from tests.integration.lab_helpers import EchoHost, LoopThread
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[tuple[EchoHost, int]]:
     host = EchoHost()
-    runner = LabThread()
+    runner = LoopThread()
     server = runner.run(serve_wsman(host, bind="127.0.0.1", port=0))
     yield host, server.sockets[0].getsockname()[1]
 

@@ -12,9 +12,7 @@ import asyncssh
 import pytest
 
 from remediate.lab.api import ExecResult, PSResult, Stdin
-from remediate.lab.host import WindowsHost
 from remediate.lab.ssh_server import serve_ssh
-from remediate.lab.state import HostState, Product
 from remediate.transports import make_transport
 from remediate.transports.base import (
     AuthenticationError,
@@ -23,6 +21,7 @@ from remediate.transports.base import (
     ConnectError,
     ConnectionSpec,
 )
+from tests.integration.lab_helpers import windows_host
 
 JA_TEXT = "ライセンスの状態: ライセンスされています"
 
@@ -191,23 +190,10 @@ async def test_refused_port_is_a_connect_error() -> None:
     assert not isinstance(info.value, AuthenticationError)
 
 
-def _ja_windows_host() -> WindowsHost:
-    st = HostState(name="WIN-0042", domain="lab.test", locale="ja-JP", password="Lab!pass42")
-    st.windows = Product(
-        "Windows(R), Enterprise edition",
-        "Windows(R) Operating System, VOLUME_KMSCLIENT channel",
-        "55c92734-d682-4d71-983e-d6ec3f16059f",
-        "73111121-5638-40f6-bc11-f1d7b0d64300",
-        "VOLUME_KMSCLIENT",
-        "NPPR9-FWDCX-D2C8J-H872K-2YT43",
-    )
-    return WindowsHost(st)
-
-
 @pytest.mark.parametrize("encoding", ["cp932", None])
 async def test_real_ja_host_slmgr_over_ssh(host_key: asyncssh.SSHKey, encoding: str | None) -> None:
     """The lab's WindowsHost writes cp932 on a ja-JP console; the transport makes it readable."""
-    host = _ja_windows_host()
+    host = windows_host("ja-JP")
     acceptor = await serve_ssh(host, bind="127.0.0.1", port=0, host_keys=[host_key])
     try:
         t = make_transport(
