@@ -2,7 +2,8 @@
 
 NTLM over HTTP with message encryption, HTTPS validated against the lab CA (and refused without
 it), wrong password, a hanging command stopped at the step deadline, one shell reused by all
-steps, and cp932 output from a host that ignores the 65001 request.
+steps, and cp932 output from a host that ignores the 65001 request. The asyncio WS-Man client's
+resend rule (only when a reused connection closes without an answer byte) against a loopback server.
 """
 
 from __future__ import annotations
@@ -321,3 +322,85 @@ async def test_real_ja_host_slmgr_reads_in_utf8(connection: str) -> None:
         server.close()
     assert r.rc == 0, r.stderr
     assert "ライセンスの状態:" in r.stdout and "2YT43" in r.stdout
+
+
+# -- the asyncio WS-Man client's resend rule, against a real loopback HTTP server ---------------
+
+_EMPTY_ENVELOPE = b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>'
+
+
+async def _keepalive_server(second: str) -> tuple[asyncio.Server, list[list[bytes]]]:
+    """HTTP/1.1 server that answers a connection's first request, then for the second one:
+    `drop` closes the idle connection unanswered, `hang` never answers, `partial` closes after
+    half a status line. Returns the server and, per connection, the request bodies it read."""
+    seen: list[list[bytes]] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        mine: list[bytes] = []
+        seen.append(mine)
+        try:
+            while True:
+                if mine and second == "drop":  # idle keep-alive timeout: close before reading more
+                    return
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                mine.append(await reader.readexactly(length))
+                if len(mine) == 2 and second == "hang":
+                    await asyncio.sleep(3600)
+                if len(mine) == 2 and second == "partial":
+                    writer.write(b"HTTP/1.1 200")
+                    await writer.drain()
+                    return
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml;charset=UTF-8\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(_EMPTY_ENVELOPE), _EMPTY_ENVELOPE)
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(handle, "127.0.0.1", 0), seen
+
+
+def _client(server: asyncio.Server) -> Any:
+    from remediate.transports.wsman_client import WSManClient
+
+    return WSManClient(
+        ConnectionSpec(
+            host="h", address="127.0.0.1", port=_port(server), user="u", password="p",
+            auth="basic", connect_timeout=5,
+        )
+    )  # fmt: skip
+
+
+async def test_wsman_client_resends_once_when_an_idle_connection_closes_unanswered() -> None:
+    server, seen = await _keepalive_server("drop")
+    client = _client(server)
+    try:
+        await client.post(b"<first/>")
+        await asyncio.sleep(0.05)  # the server has closed the idle connection by now
+        root = await client.post(b"<second/>")
+    finally:
+        client.close()
+        server.close()
+    assert root.tag.endswith("Envelope")
+    # the second request went out again on a fresh connection, exactly once
+    assert seen == [[b"<first/>"], [b"<second/>"]]
+
+
+@pytest.mark.parametrize("second", ["hang", "partial"])
+async def test_wsman_client_never_resends_after_a_timeout_or_a_partial_answer(second: str) -> None:
+    server, seen = await _keepalive_server(second)
+    client = _client(server)
+    try:
+        await client.post(b"<first/>")
+        with pytest.raises(ConnectError, match="connection lost"):
+            await client.post(b"<command/>", timeout=0.3)
+        await asyncio.sleep(0.05)
+    finally:
+        client.close()
+        server.close()
+    # the server may have run the command: it saw it once and no second connection was opened
+    assert seen == [[b"<first/>", b"<command/>"]]
