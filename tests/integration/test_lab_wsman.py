@@ -6,6 +6,7 @@ import pathlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import winrm
@@ -52,6 +53,16 @@ def _session(lab: Lab, user: str = "admin", password: str | None = None, **kw: o
         transport="ntlm",
         **kw,  # type: ignore[arg-type]
     )
+
+
+def _psrp(lab: Lab, *, https: bool = False, **kw: Any) -> Client:
+    """A pypsrp Client for the lab host: Negotiate over HTTP, or over HTTPS validated by the lab CA."""
+    target: dict[str, Any] = (
+        {"server": "localhost", "port": lab.https_port, "ssl": True, "cert_validation": str(lab.ca_path)}
+        if https
+        else {"server": "127.0.0.1", "port": lab.http_port, "ssl": False}
+    )
+    return Client(**{"username": "admin", "password": lab.host.password, "auth": "negotiate", **target, **kw})
 
 
 def test_pywinrm_run_cmd_ntlm_encrypted(lab: Lab) -> None:
@@ -120,51 +131,22 @@ def test_basic_over_http_is_refused(lab: Lab) -> None:
 
 
 def test_pypsrp_execute_cmd_negotiate_encrypted(lab: Lab) -> None:
-    c = Client(
-        "127.0.0.1",
-        port=lab.http_port,
-        username="admin",
-        password=lab.host.password,
-        ssl=False,
-        auth="negotiate",
-    )
-    out, err, rc = c.execute_cmd("whoami")
+    out, err, rc = _psrp(lab).execute_cmd("whoami")
     assert (out, err, rc) == ("echo:whoami|437\r\n", "", 0)
 
 
 def test_pypsrp_https_basic_validates_lab_ca(lab: Lab) -> None:
-    c = Client(
-        "localhost",
-        port=lab.https_port,
-        username="admin",
-        password=lab.host.password,
-        ssl=True,
-        auth="basic",
-        cert_validation=str(lab.ca_path),
-    )
-    out, _err, rc = c.execute_cmd("hostname")
+    out, _err, rc = _psrp(lab, https=True, auth="basic").execute_cmd("hostname")
     assert rc == 0 and out.startswith("echo:hostname|")
 
 
 def test_pypsrp_https_negotiate(lab: Lab) -> None:
-    c = Client(
-        "localhost",
-        port=lab.https_port,
-        username="admin",
-        password=lab.host.password,
-        ssl=True,
-        auth="negotiate",
-        cert_validation=str(lab.ca_path),
-    )
-    assert c.execute_cmd("ver")[2] == 0
+    assert _psrp(lab, https=True).execute_cmd("ver")[2] == 0
 
 
 def test_pypsrp_wrong_password(lab: Lab) -> None:
-    c = Client(
-        "127.0.0.1", port=lab.http_port, username="admin", password="nope", ssl=False, auth="negotiate"
-    )
     with pytest.raises(PsrpAuthError):
-        c.execute_cmd("ver")
+        _psrp(lab, password="nope").execute_cmd("ver")
 
 
 @pytest.mark.parametrize(("locale", "encoding"), [("en-US", "cp437"), ("ja-JP", "cp932")])
@@ -248,14 +230,5 @@ def test_malformed_soap_over_https_basic_is_schema_fault(lab: Lab) -> None:
 
 
 def test_unencrypted_negotiate_over_http_refused(lab: Lab) -> None:
-    c = Client(
-        "127.0.0.1",
-        port=lab.http_port,
-        username="admin",
-        password=lab.host.password,
-        ssl=False,
-        auth="negotiate",
-        encryption="never",
-    )
     with pytest.raises(PsrpAuthError):
-        c.execute_cmd("ver")
+        _psrp(lab, encryption="never").execute_cmd("ver")
