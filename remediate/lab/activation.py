@@ -50,6 +50,7 @@ class SrvAnswer:
     rcode: int  # dns.rcode value; NXDOMAIN = 3
     records: list[SrvRecord] = field(default_factory=list)
     addresses: dict[str, str] = field(default_factory=dict)  # target -> IPv4 from the additional section
+    names: list[str] = field(default_factory=list)  # PTR targets
     authoritative: bool = False
     error: str | None = None  # "timeout" when the server did not answer
 
@@ -64,13 +65,18 @@ class ActivationOutcome:
     discovered: bool = False  # True when the host came from DNS
 
 
-async def query(server: tuple[str, int], name: str, rdtype: str) -> SrvAnswer:
-    """A real DNS query against `server` (UDP, over TCP when truncated), retransmitted after 1, 2
-    and 2 s as the Windows DNS client does before it reports a timeout."""
+async def query(
+    server: tuple[str, int],
+    name: str,
+    rdtype: str,
+    waits: tuple[float, ...] | None = None,
+) -> SrvAnswer:
+    """A real DNS query against `server` (UDP, over TCP when truncated), retransmitted after each of
+    `waits` (default: DNS_TIMEOUT, then twice it, twice, like the Windows DNS client) before it times out."""
     q = dns.message.make_query(name, rdtype)
     ip, port = server
     resp: dns.message.Message | None = None
-    for wait in (DNS_TIMEOUT, 2 * DNS_TIMEOUT, 2 * DNS_TIMEOUT):
+    for wait in waits or (DNS_TIMEOUT, 2 * DNS_TIMEOUT, 2 * DNS_TIMEOUT):
         try:
             resp = await dns.asyncquery.udp(q, ip, port=port, timeout=wait)
             if resp.flags & dns.flags.TC:
@@ -89,6 +95,8 @@ async def query(server: tuple[str, int], name: str, rdtype: str) -> SrvAnswer:
                 ans.records.append(SrvRecord(str(rd.target).rstrip("."), rd.port, rd.priority, rd.weight))
             elif rrset.rdtype == dns.rdatatype.A:
                 ans.addresses[str(rrset.name).rstrip(".")] = str(rd.address)
+            elif rrset.rdtype == dns.rdatatype.PTR:
+                ans.names.append(str(rd.target).rstrip("."))
     for rrset in resp.additional:
         if rrset.rdtype == dns.rdatatype.A:
             for rd in rrset:

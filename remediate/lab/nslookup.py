@@ -23,20 +23,8 @@ def _reverse_name(ip: str) -> str:
 
 async def _server_name(state: HostState) -> str:
     """Windows nslookup first resolves its server's own address (PTR); "UnKnown" when that fails."""
-    import dns.asyncquery
-    import dns.message
-    import dns.rdatatype
-
-    ip, port = state.dns_server
-    try:
-        q = dns.message.make_query(_reverse_name(ip), "PTR")
-        resp = await dns.asyncquery.udp(q, ip, port=port, timeout=1.0)
-    except Exception:  # any failure means "UnKnown", as on Windows
-        return "UnKnown"
-    for rrset in resp.answer:
-        if rrset.rdtype == dns.rdatatype.PTR:
-            return str(next(iter(rrset)).target).rstrip(".")
-    return "UnKnown"
+    ans = await query(state.dns_server, _reverse_name(state.dns_server[0]), "PTR", waits=(1.0,))
+    return ans.names[0] if ans.names else "UnKnown"
 
 
 async def run_nslookup(state: HostState, args: list[str]) -> tuple[int, str, str]:
