@@ -19,6 +19,8 @@ from remediate.engine.events import RunEvents
 from remediate.engine.lockout import CredentialGuard
 from remediate.engine.reachability import unreachable_diagnosis
 from remediate.errors import error_text as _err
+from remediate.kms.diagnose import diagnose
+from remediate.playbook import Check
 from remediate.redact import Redactor
 from remediate.results import HostResult, Phase, StepResult, Verdict
 from remediate.transports.base import CommandTimeout, ConnectionSpec, Transport, TransportError
@@ -26,7 +28,7 @@ from remediate.transports.base import CommandTimeout, ConnectionSpec, Transport,
 if TYPE_CHECKING:
     from remediate.engine.scheduler import RunOptions
     from remediate.inventory import Host
-    from remediate.playbook import Check, Fix, Playbook
+    from remediate.playbook import Fix, Playbook
     from remediate.render import Renderer
 
 
@@ -45,15 +47,9 @@ def _rc_text(rc: int | None) -> str:
     return f"rc={rc}"
 
 
-def _host_template_vars(host: Host) -> dict[str, Any]:
-    """Host vars (incl. -e extra vars) without secrets; masked ones if the host can't drop them."""
-    drop = getattr(host, "template_vars", None)
-    return dict(drop() if callable(drop) else host.masked_vars())
-
-
 def template_context(playbook: Playbook, host: Host) -> dict[str, Any]:
     """What templates and expressions see (besides `facts`): playbook vars < host vars, `host`."""
-    return {**dict(playbook.vars), **_host_template_vars(host), "host": host.name}
+    return {**dict(playbook.vars), **host.template_vars(), "host": host.name}
 
 
 def fix_reports_failure(parsed: Any) -> bool:
@@ -249,11 +245,10 @@ class HostRun:
 
     def _applies(self, check: Check) -> bool:
         """A check with a false `when` (if the playbook format has one) is not run."""
-        when = getattr(check, "when", None)
-        if not when:
+        if not check.when:
             return True
         try:
-            return bool(self.renderer.expr(when, self._context()))
+            return bool(self.renderer.expr(check.when, self._context()))
         except Exception as e:
             raise StepFailed(f"check {check.id}: when: {_err(e)}") from e
 
@@ -328,7 +323,7 @@ class HostRun:
             self.facts[step.id] = parsed
         if phase == "fix":
             return (rc == 0 and not fix_reports_failure(parsed)), None
-        expect = getattr(step, "expect", None)
+        expect = step.expect if isinstance(step, Check) else None
         if not expect:  # an informational check: it passes when it ran (and parsed, if it parses)
             return (True if step.parse else rc == 0), None
         try:
@@ -362,10 +357,6 @@ class HostRun:
 
     def _diagnose(self, failed_steps: list[str]) -> list[Diagnosis]:
         if self.playbook.diagnose != "kms":
-            return []
-        try:
-            from remediate.kms.diagnose import diagnose
-        except ImportError:
             return []
         try:
             return list(diagnose(self.facts, failed_steps, variables=self.base_context))

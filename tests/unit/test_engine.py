@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sys
 import time
-import types
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -443,9 +441,7 @@ async def test_diagnosis_is_attached_when_playbook_asks(monkeypatch: pytest.Monk
         seen_vars.append(variables)
         return [Diagnosis("0xC004F074", "KMS unreachable", "c", "a", False)]
 
-    mod = types.ModuleType("remediate.kms.diagnose")
-    mod.diagnose = diagnose  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "remediate.kms.diagnose", mod)
+    monkeypatch.setattr(hostrun, "diagnose", diagnose)
     fleet = FakeFleet()
     kms_host(fleet, "win000")
     kms_host(fleet, "win001", licensed=True)
