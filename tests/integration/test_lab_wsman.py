@@ -15,6 +15,7 @@ from pypsrp.client import Client
 from pypsrp.exceptions import AuthenticationError as PsrpAuthError
 from winrm.exceptions import InvalidCredentialsError
 
+from remediate.lab.http import REQUEST_COUNTS
 from remediate.lab.tls import LabCA
 from remediate.lab.wsman_server import serve_wsman
 from tests.integration.lab_helpers import EchoHost, LoopThread, windows_host
@@ -116,10 +117,18 @@ def test_codepage_65001_on_request(lab: Lab) -> None:
 
 def test_operation_timeout_fault_then_result(lab: Lab) -> None:
     # pywinrm retries Receive on fault 2150858793; the command takes longer than one poll.
-    s = _session(lab, operation_timeout_sec=1, read_timeout_sec=3)
+    def requests_for(*command: Any) -> int:
+        before = REQUEST_COUNTS.get("127.0.0.1", 0)
+        r = _session(lab, operation_timeout_sec=1, read_timeout_sec=3).run_cmd(*command)
+        assert r.status_code == 0
+        return REQUEST_COUNTS["127.0.0.1"] - before
+
     started = time.monotonic()
-    r = s.run_cmd("sleep", ["1.5"])
-    assert r.status_code == 0 and time.monotonic() - started >= 1.5
+    slow = requests_for("sleep", ["1.5"])
+    assert time.monotonic() - started >= 1.5
+    # One more request than a quick command: the Receive that timed out and was sent again (a
+    # server holding the Receive past OperationTimeout would also end within read_timeout_sec).
+    assert slow == requests_for("ver") + 1
 
 
 def test_basic_over_http_is_refused(lab: Lab) -> None:
