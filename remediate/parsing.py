@@ -11,6 +11,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from remediate.kms import parsers as kms_parsers
+
 BUILTINS: dict[str, Callable[[str], Any]] = {}
 
 
@@ -62,17 +64,9 @@ def _parse_reg_query(stdout: str) -> dict[str, Any]:
     return {"key": key, "values": values}
 
 
-def _kms_kinds() -> tuple[str, ...]:
-    try:
-        from remediate.kms import parsers
-    except ImportError:
-        return ()
-    return tuple(getattr(parsers, "KINDS", ()))
-
-
 def known_parsers() -> tuple[str, ...]:
     """Every name `parse:` accepts right now (built-ins first)."""
-    return tuple(BUILTINS) + tuple(k for k in _kms_kinds() if k not in BUILTINS)
+    return tuple(BUILTINS) + tuple(k for k in kms_parsers.KINDS if k not in BUILTINS)
 
 
 # Kinds whose outcome (nxdomain, a failed TCP test) is written to the error stream.
@@ -86,12 +80,9 @@ def parse(name: str, stdout: str, stderr: str = "") -> Any:
     fn = BUILTINS.get(name)
     if fn is not None:
         return fn(stdout)
-    if name not in _kms_kinds():
+    if name not in kms_parsers.KINDS:
         raise ParseError(f"unknown parser {name!r}; known: {', '.join(known_parsers())}")
-    from remediate.kms import parsers
-
-    kms_parse: Callable[[str, str], Any] = parsers.parse
     try:
-        return kms_parse(name, stdout)
+        return kms_parsers.parse(name, stdout)
     except ValueError as e:  # kms ParseError subclasses ValueError
         raise ParseError(f"{name}: {e}") from None

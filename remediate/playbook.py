@@ -16,6 +16,7 @@ from jinja2 import TemplateSyntaxError
 
 from remediate import yamlpos
 from remediate.errors import ConfigError, did_you_mean
+from remediate.parsing import known_parsers
 from remediate.render import Renderer
 from remediate.transports.base import Shell
 from remediate.yamlpos import PosDict, PosList
@@ -89,13 +90,6 @@ def resolve(name: str | Path) -> Path:
         if candidate.is_file():
             return candidate
     return path
-
-
-def known_parsers() -> tuple[str, ...]:
-    """Every name `parse:` accepts: the parser registry's (built-ins + remediate.kms.parsers)."""
-    from remediate.parsing import known_parsers as registry
-
-    return registry()
 
 
 def parse_duration(value: Any) -> float:
