@@ -17,6 +17,7 @@ from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from remediate.errors import RenderError
+from remediate.kms.functions import FUNCTIONS
 from remediate.quoting import UnsafeValue, quote
 from remediate.transports.base import Shell
 
@@ -44,9 +45,7 @@ def new_environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
     env.filters["raw"] = _raw
     env.filters[_QUOTE_FILTER] = _quote_value
-    from remediate.kms.functions import FUNCTIONS  # domain helpers the shipped playbooks use
-
-    env.globals.update(FUNCTIONS)
+    env.globals.update(FUNCTIONS)  # domain helpers the shipped playbooks use
     return env
 
 
