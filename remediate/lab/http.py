@@ -97,11 +97,7 @@ HandlerFactory = Callable[[ConnectionInfo], ConnectionHandler]
 
 
 def _parse_head(head: bytes) -> tuple[str, str, str, list[tuple[str, str]]]:
-    try:
-        text = head.decode("latin-1")
-    except UnicodeDecodeError as exc:  # pragma: no cover - latin-1 decodes everything
-        raise BadRequest("undecodable header") from exc
-    lines = text.split("\r\n")
+    lines = head.decode("latin-1").split("\r\n")  # latin-1 maps every byte: no decode error
     parts = lines[0].split(" ")
     if len(parts) != 3 or not parts[0].isalpha() or not parts[2].startswith("HTTP/1."):
         raise BadRequest("bad request line")
