@@ -16,12 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import importlib
 import logging
 import random
 import signal
 import socket
-import ssl
 import tempfile
 import threading
 import time
@@ -31,13 +29,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncssh
+
 from remediate.lab.api import EmulatedHost
 from remediate.lab.dns import DEFAULT_VIEW, LabDns
 from remediate.lab.fleet import FleetSpec
 from remediate.lab.fleet_hosts import FIREWALLED_VIEW, build_hosts
+from remediate.lab.host import WindowsHost
 from remediate.lab.inventory_writer import InventoryHost, build_inventory, write_inventory
 from remediate.lab.kms import KmsListener
+from remediate.lab.ssh_server import serve_ssh
 from remediate.lab.state import HostState
+from remediate.lab.tls import LabCA
+from remediate.lab.wsman_server import serve_wsman
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +50,6 @@ WINRM_HTTP, WINRM_HTTPS, SSH_PORT, SSH_FALLBACK = 5985, 5986, 22, 2222
 DNS_OFF, DNS_FW_OFF, FW_BLACKHOLE_OFF, OLD_KMS_OFF, KMS_OFF, HOST_OFF = 0, 1, 2, 3, 9, 49
 START_CONCURRENCY = 64  # hosts brought up at once
 T = TypeVar("T")
-
-
-def _optional(module: str, attr: str) -> Any:
-    """A piece another engineer owns, or None while it has not landed."""
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        return None
 
 
 @dataclass
@@ -184,42 +180,30 @@ class Lab:
             return ip, await self.dns.listen(ip, 0, view=view)
 
     async def _start_hosts(self) -> None:
-        make_host = _optional("remediate.lab.host", "WindowsHost")
-        serve_wsman = _optional("remediate.lab.wsman_server", "serve_wsman")
-        serve_ssh = _optional("remediate.lab.ssh_server", "serve_ssh")
-        lab_ca = _optional("remediate.lab.tls", "LabCA")
-        if make_host is None:
-            log.warning("remediate.lab.host is not available: hosts have state but no endpoints")
-            return
-        ca = lab_ca.create(self.workdir / "tls") if lab_ca is not None and serve_wsman is not None else None
-        self.ca_path = Path(ca.ca_path) if ca is not None else None
-        host_keys: list[Any] = []
-        if serve_ssh is not None:
-            import asyncssh
-
-            key = asyncssh.generate_private_key("ssh-ed25519")
-            host_keys = [key]
-            first = next(iter(self.hosts.values()), None)
-            self.ssh_port = SSH_PORT if first is None or _port_free(first.address, SSH_PORT) else SSH_FALLBACK
-            self._write_known_hosts(key.export_public_key("openssh").decode().strip())
+        ca = LabCA.create(self.workdir / "tls")
+        self.ca_path = Path(ca.ca_path)
+        key = asyncssh.generate_private_key("ssh-ed25519")
+        host_keys = [key]
+        first = next(iter(self.hosts.values()), None)
+        ssh_port = SSH_PORT if first is None or _port_free(first.address, SSH_PORT) else SSH_FALLBACK
+        self.ssh_port = ssh_port
+        self._write_known_hosts(key.export_public_key("openssh").decode().strip())
         sem = asyncio.Semaphore(START_CONCURRENCY)
 
         async def one(h: LabHost) -> None:
             async with sem:
-                h.emulated = make_host(h.state)
-                if serve_wsman is not None and h.state.winrm_enabled:
+                h.emulated = WindowsHost(h.state)
+                if h.state.winrm_enabled:
                     h.servers.append(await serve_wsman(h.emulated, bind=h.address, port=WINRM_HTTP))
                     h.ports["http"] = WINRM_HTTP
-                    if ca is not None:
-                        ctx: ssl.SSLContext = ca.server_context([h.state.fqdn, h.name.lower()], [h.address])
-                        srv = await serve_wsman(h.emulated, bind=h.address, port=WINRM_HTTPS, ssl_context=ctx)
-                        h.servers.append(srv)
-                        h.ports["https"] = WINRM_HTTPS
-                if serve_ssh is not None and self.ssh_port is not None:
-                    h.servers.append(
-                        await serve_ssh(h.emulated, bind=h.address, port=self.ssh_port, host_keys=host_keys)
-                    )
-                    h.ports["ssh"] = self.ssh_port
+                    ctx = ca.server_context([h.state.fqdn, h.name.lower()], [h.address])
+                    srv = await serve_wsman(h.emulated, bind=h.address, port=WINRM_HTTPS, ssl_context=ctx)
+                    h.servers.append(srv)
+                    h.ports["https"] = WINRM_HTTPS
+                h.servers.append(
+                    await serve_ssh(h.emulated, bind=h.address, port=ssh_port, host_keys=host_keys)
+                )
+                h.ports["ssh"] = ssh_port
 
         await asyncio.gather(*(one(h) for h in self.hosts.values()))
 
