@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from remediate.engine.hostrun import template_context
 from remediate.errors import RenderError
-from remediate.render import Renderer, context_for
+from remediate.inventory import Inventory
+from remediate.render import Renderer
+from tests.unit.test_engine import playbook
 
 
 def test_undefined_variable_names_variable_and_step() -> None:
@@ -29,11 +34,14 @@ def test_sandbox_blocks_attribute_escapes() -> None:
         Renderer().text("{{ ''.__class__.__mro__[1].__subclasses__() }}", {})
 
 
-def test_context_precedence_and_secrets() -> None:
-    ctx = context_for(
-        {"kms_port": 1688, "a": 1}, {"a": 2, "b": 2}, host="w1", facts={"x": 1}, extra_vars={"b": 3}
-    )
-    assert (ctx["kms_port"], ctx["a"], ctx["b"], ctx["host"], ctx["facts"]) == (1688, 2, 3, "w1", {"x": 1})
+def test_context_precedence_and_secrets(tmp_path: Path) -> None:
+    """The engine's template context: playbook vars < host vars < -e extra vars; no secrets."""
+    path = tmp_path / "inv.yml"
+    path.write_text("all:\n  hosts:\n    w1: {a: 2, b: 2, ansible_password: hunter22}\n")
+    host = Inventory.load(path, extra_vars={"b": 3}).hosts["w1"]
+    ctx = template_context(playbook([], vars={"kms_port": 1688, "a": 1}), host)
+    assert (ctx["kms_port"], ctx["a"], ctx["b"], ctx["host"]) == (1688, 2, 3, "w1")
+    assert "ansible_password" not in ctx
 
 
 def test_loops_and_conditionals_quote_each_value() -> None:
