@@ -177,3 +177,19 @@ def _render_error(exc: Exception, step: str | None) -> RenderError:
         return RenderError(f"blocked by the template sandbox: {exc}", step=step)
     return RenderError(f"template error: {exc}", step=step)
 
+
+def context_for(
+    playbook_vars: Mapping[str, Any],
+    host_vars: Mapping[str, Any],
+    *,
+    host: str,
+    facts: Mapping[str, Any] | None = None,
+    extra_vars: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What templates see: playbook vars (defaults) < host vars (secrets removed) < extra vars,
+    plus `facts` and `host` (the inventory name)."""
+    ctx: dict[str, Any] = {**playbook_vars, **host_vars, **(extra_vars or {})}
+    ctx["facts"] = dict(facts or {})
+    ctx["host"] = host
+    ctx["inventory_hostname"] = host
+    return ctx

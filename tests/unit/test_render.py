@@ -9,7 +9,7 @@ import pytest
 from remediate.engine.hostrun import template_context
 from remediate.errors import RenderError
 from remediate.inventory import Inventory
-from remediate.render import Renderer
+from remediate.render import Renderer, context_for
 from tests.unit.test_engine import playbook
 
 
@@ -34,7 +34,14 @@ def test_sandbox_blocks_attribute_escapes() -> None:
         Renderer().text("{{ ''.__class__.__mro__[1].__subclasses__() }}", {})
 
 
-def test_context_precedence_and_secrets(tmp_path: Path) -> None:
+def test_context_precedence_and_secrets() -> None:
+    ctx = context_for(
+        {"kms_port": 1688, "a": 1}, {"a": 2, "b": 2}, host="w1", facts={"x": 1}, extra_vars={"b": 3}
+    )
+    assert (ctx["kms_port"], ctx["a"], ctx["b"], ctx["host"], ctx["facts"]) == (1688, 2, 3, "w1", {"x": 1})
+
+
+def test_engine_context_precedence_and_secrets(tmp_path: Path) -> None:
     """The engine's template context: playbook vars < host vars < -e extra vars; no secrets."""
     path = tmp_path / "inv.yml"
     path.write_text("all:\n  hosts:\n    w1: {a: 2, b: 2, ansible_password: hunter22}\n")
