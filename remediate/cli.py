@@ -20,7 +20,7 @@ import click
 import yaml
 
 from remediate import __version__
-from remediate.errors import ConfigError, RemediateError
+from remediate.errors import ConfigError, RemediateError, error_text
 from remediate.results import EXIT_INTERRUPTED, EXIT_USAGE, RunResult
 
 
@@ -200,7 +200,7 @@ def _record(result: RunResult, db: str | None, console: Any) -> None:
         store.record(result)
         store.close()
     except Exception as e:  # history is a convenience; never fail a run over it
-        console.error(f"could not record the run in the history store: {type(e).__name__}: {e}")
+        console.error(f"could not record the run in the history store: {error_text(e)}")
 
 
 # ---- render ---------------------------------------------------------------------------------

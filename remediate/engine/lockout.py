@@ -35,9 +35,6 @@ class CredentialGuard:
             f"credential {credential_id} disabled after {self.limit} authentication failures (lockout guard)"
         )
 
-    def is_disabled(self, credential_id: str | None) -> bool:
-        return credential_id is not None and self._state.get(credential_id, _CredState()).disabled
-
     async def acquire(self, credential_id: str | None) -> bool:
         """Wait for permission to try `credential_id`; False: it is disabled, do not connect."""
         if credential_id is None:
