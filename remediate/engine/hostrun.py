@@ -22,6 +22,7 @@ from remediate.errors import error_text as _err
 from remediate.kms.diagnose import diagnose
 from remediate.playbook import Check
 from remediate.redact import Redactor
+from remediate.render import context_for
 from remediate.results import HostResult, Phase, StepResult, Verdict
 from remediate.transports.base import CommandTimeout, ConnectionSpec, Transport, TransportError
 
@@ -48,8 +49,9 @@ def _rc_text(rc: int | None) -> str:
 
 
 def template_context(playbook: Playbook, host: Host) -> dict[str, Any]:
-    """What templates and expressions see (besides `facts`): playbook vars < host vars, `host`."""
-    return {**dict(playbook.vars), **host.template_vars(), "host": host.name}
+    """What templates and expressions see (besides `facts`): playbook vars < host vars (which hold
+    the -e extra vars), `host` and `inventory_hostname`; render.context_for is the one definition."""
+    return context_for(playbook.vars, host.template_vars(), host=host.name)
 
 
 def fix_reports_failure(parsed: Any) -> bool:
