@@ -45,6 +45,10 @@ class Product:
     renewal_interval: int = 10080  # minutes
     licensed_until: datetime | None = None  # volume activation expiry (180 days after /ato)
     kms_pid: str | None = None  # KMS host ePID after a successful activation
+    # How the product got (or would get) its license: "kms", "ad" (Active Directory-based
+    # activation, an activation object in AD), "avma" (Automatic VM Activation on a Hyper-V
+    # host), "online" (MAK / RETAIL / OEM against Microsoft), or None (never activated).
+    activated_by: str | None = None
 
     @property
     def partial_key(self) -> str:
@@ -63,6 +67,10 @@ class OfficeInstall:
     products: list[Product] = field(default_factory=list)
     kms_host: str | None = None  # ospp /sethst
     kms_port: int | None = None  # ospp /setprt
+    # "msi": volume (MSI) Office, KMS client SKUs; "c2r": Click-to-Run (retail or volume SKUs,
+    # e.g. a retail "RETAIL(Grace)" SKU before sign-in); "m365": Microsoft 365 Apps licensed by the
+    # user's subscription (vNext): ospp.vbs lists no product keys at all.
+    kind: str = "msi"
 
     @property
     def office_dir(self) -> str:
@@ -109,6 +117,12 @@ class HostState:
     hang: bool = False  # every command blocks until cancelled (tests of timeouts)
     # reg.exe's view: KEY -> value name -> (type, data)
     registry: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+
+    @property
+    def os_build(self) -> int:
+        """10.0.19045 -> 19045; 6.1.7601 -> 7601."""
+        parts = self.os_version.split(".")
+        return int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
 
     @property
     def fqdn(self) -> str:
