@@ -1,10 +1,18 @@
-"""What the engine attaches to a host result to explain it: error code -> cause -> action."""
+"""What the engine attaches to a host result to explain it: error code -> cause -> action.
+
+A finding may name a cause id (`kms.no_srv`): fixes declare the cause ids they address
+(`addresses:` in a playbook), and the engine runs a fix only on a host whose diagnosis names one
+of them. A diagnoser publishes its catalogue of cause ids so playbooks are checked at load time.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import importlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any
+
+CHECK_CAUSE = "check:"  # "check:<id>": the generic cause "check <id> failed its expect"
 
 
 @dataclass(frozen=True)
@@ -15,6 +23,7 @@ class Diagnosis:
     action: str  # what to do next
     automatable: bool  # can a playbook fix it
     evidence: tuple[str, ...] = ()  # the facts that led here, human readable
+    cause_id: str | None = None  # stable id a fix can address ("kms.no_srv"); None: nothing to fix
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -22,7 +31,30 @@ class Diagnosis:
         return d
 
 
-class Diagnoser(Protocol):
-    """Turns a host's facts (check id -> parsed output) and step outcomes into findings."""
+DiagnoseFn = Callable[[Mapping[str, Any], Sequence[str], Mapping[str, Any]], list[Diagnosis]]
 
-    def __call__(self, facts: Mapping[str, Any], failed_steps: Sequence[str]) -> list[Diagnosis]: ...
+
+@dataclass(frozen=True)
+class Diagnoser:
+    """A named diagnoser: `diagnose(facts, failed_steps, variables)` and its cause catalogue."""
+
+    name: str
+    diagnose: DiagnoseFn
+    causes: Mapping[str, str]  # cause id -> title
+
+
+# name -> "module:attribute" of a Diagnoser; imported on first use so core stays domain-free.
+_REGISTRY: dict[str, str] = {"kms": "remediate.kms.diagnose:DIAGNOSER"}
+
+
+def names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def get(name: str) -> Diagnoser:
+    """The diagnoser registered as `name`; KeyError when unknown."""
+    module, _, attr = _REGISTRY[name].partition(":")
+    found = getattr(importlib.import_module(module), attr)
+    if not isinstance(found, Diagnoser):
+        raise TypeError(f"{_REGISTRY[name]} is not a Diagnoser")
+    return found

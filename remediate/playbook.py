@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from jinja2 import TemplateSyntaxError
 
-from remediate import yamlpos
+from remediate import diagnosis, yamlpos
 from remediate.errors import ConfigError, did_you_mean
 from remediate.parsing import known_parsers
 from remediate.render import Renderer
@@ -22,12 +22,14 @@ from remediate.transports.base import Shell
 from remediate.yamlpos import PosDict, PosList
 
 SHELLS: tuple[Shell, ...] = ("powershell", "cmd", "sh")
-DIAGNOSERS = ("kms",)
+DIAGNOSERS = diagnosis.names()
 DEFAULT_TIMEOUT = 60.0
 RESERVED_VARS = ("facts", "host", "inventory_hostname", "applied")
 _TOP_KEYS = ("name", "description", "targets", "vars", "checks", "fixes", "verify", "diagnose")
 _CHECK_KEYS = ("id", "run", "shell", "when", "parse", "expect", "timeout", "description")
-_FIX_KEYS = ("id", "run", "shell", "when", "describe", "parse", "timeout", "description")
+_FIX_KEYS = (
+    "id", "run", "shell", "when", "describe", "parse", "timeout", "description", "addresses", "recheck",
+)  # fmt: skip
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -57,6 +59,12 @@ class Fix:
     timeout: float
     line: int
     description: str | None = None
+    # Cause ids this fix addresses (a diagnoser's, or "check:<id>"): it runs only on hosts whose
+    # diagnosis names one of them. Required: a fix without a cause is a fix that runs blindly.
+    addresses: tuple[str, ...] = ()
+    # Checks run again right before this fix (apply only); the fix runs only if its `when` and
+    # its causes still hold on the fresh facts.
+    recheck: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,8 @@ class _Loader:
                 data.line_of("diagnose"),
                 "diagnose",
             )
+        if fixes_raw is not None:
+            self._links(fixes_raw, fixes, checks, diagnose)
         return Playbook(
             name=name,
             path=self.file,
@@ -264,7 +274,58 @@ class _Loader:
         describe = self.string(d, "describe", f"{label}.describe")
         if describe is not None:
             self._template(describe, d, "describe", label, None)
-        return Fix(step_id, run, shell, when, describe, parse, timeout, line, description)
+        addresses = self._names(d, "addresses", label)
+        if not addresses:
+            raise self.err(
+                "'addresses' is required: the diagnosed causes this fix addresses (e.g. kms.no_srv), "
+                "or check:<id> for 'check <id> failed'; a fix runs only on hosts with such a cause",
+                d.line_of("addresses") if "addresses" in d else d.line,
+                f"{label}.addresses",
+            )
+        recheck = self._names(d, "recheck", label)
+        return Fix(
+            step_id, run, shell, when, describe, parse, timeout, line, description, addresses, recheck
+        )
+
+    def _names(self, d: PosDict, key: str, label: str) -> tuple[str, ...]:
+        raw = d.get(key)
+        if raw is None:
+            return ()
+        items = [raw] if isinstance(raw, str) else raw
+        if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+            raise self.err("expected a name or a list of names", d.line_of(key), f"{label}.{key}")
+        return tuple(items)
+
+    def _links(self, raw: PosList, fixes: list[Fix], checks: list[Check], diagnose: str | None) -> None:
+        """Every `addresses` entry is a cause the diagnoser knows or check:<id> of a judged check;
+        every `recheck` entry is a check."""
+        causes = diagnosis.get(diagnose).causes if diagnose else {}
+        judged = [c.id for c in checks if c.expect]
+        known = [*causes, *(diagnosis.CHECK_CAUSE + c for c in judged)]
+        for i, fix in enumerate(fixes):
+            d = raw[i]
+            for name in fix.addresses:
+                if name in known:
+                    continue
+                if name.startswith(diagnosis.CHECK_CAUSE):
+                    why = f"{name[len(diagnosis.CHECK_CAUSE):]!r} is not a check with an 'expect'"
+                elif not diagnose:
+                    why = "this playbook has no 'diagnose:'; name a failed check as check:<id>"
+                else:
+                    why = f"not a cause of the {diagnose!r} diagnoser{did_you_mean(name, known)}"
+                raise self.err(
+                    f"unknown cause {name!r}: {why}; known: {', '.join(known) or 'none'}",
+                    d.line_of("addresses"),
+                    f"fixes.{fix.id}.addresses",
+                )
+            ids = [c.id for c in checks]
+            for name in fix.recheck:
+                if name not in ids:
+                    raise self.err(
+                        f"unknown check {name!r}{did_you_mean(name, ids)}",
+                        d.line_of("recheck"),
+                        f"fixes.{fix.id}.recheck",
+                    )
 
     def _template(self, text: str, d: PosDict, key: str, label: str, shell: Shell | None) -> None:
         try:

@@ -14,7 +14,7 @@ from remediate.diagnosis import Diagnosis
 
 Verdict = Literal["compliant", "would_fix", "fixed", "failed", "unreachable", "skipped"]
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
-Phase = Literal["check", "fix", "verify"]
+Phase = Literal["check", "recheck", "fix", "verify"]  # recheck: a fix's precondition, read again
 Mode = Literal["dry_run", "apply"]
 
 # Exit codes (DESIGN.md): bits combine, 2|4 -> 6.
@@ -71,7 +71,8 @@ class HostResult:
     verdict: Verdict
     facts: dict[str, Any] = field(default_factory=dict)
     steps: list[StepResult] = field(default_factory=list)
-    planned: list[dict[str, str]] = field(default_factory=list)  # [{id, describe}] (dry run)
+    # [{id, describe, addresses: [cause ids], cause: titles}]: planned (dry run) or run (apply)
+    planned: list[dict[str, Any]] = field(default_factory=list)
     diagnosis: list[Diagnosis] = field(default_factory=list)
     error: str | None = None
     duration: float = 0.0
@@ -98,6 +99,7 @@ class HostResult:
                 action=x.get("action", ""),
                 automatable=bool(x.get("automatable", False)),
                 evidence=tuple(x.get("evidence", ())),
+                cause_id=x.get("cause_id"),
             )
             for x in d.get("diagnosis", [])
         ]

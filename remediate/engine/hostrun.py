@@ -11,15 +11,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from remediate import parsing
-from remediate.diagnosis import Diagnosis
+from remediate import diagnosis, parsing
+from remediate.diagnosis import CHECK_CAUSE, Diagnosis
 from remediate.engine import batching
 from remediate.engine.connect import STEP_GRACE, connect, safe_close
 from remediate.engine.events import RunEvents
 from remediate.engine.lockout import CredentialGuard
 from remediate.engine.reachability import unreachable_diagnosis
 from remediate.errors import error_text as _err
-from remediate.kms.diagnose import diagnose
 from remediate.playbook import Check
 from remediate.redact import Redactor
 from remediate.render import context_for
@@ -82,6 +81,7 @@ class HostRun:
         self.planned: list[dict[str, str]] = []
         self.transport: Transport | None = None
         self.fixes_ran: list[str] = []
+        self.findings: list[Diagnosis] | None = None  # the diagnosis the plan is made from
         self.started = time.monotonic()
         self.base_context = template_context(playbook, host)
 
@@ -134,35 +134,91 @@ class HostRun:
             return self._result("compliant")
         if broken:  # a check could not run: do not act on partial evidence
             return self._diagnosed("failed", "check could not run: " + "; ".join(broken))
+        # One diagnosis, made from the checks' facts, decides the plan in a dry run and an apply.
+        self.findings = self._diagnose(self._failed_steps())
+        causes = self._causes(self.findings)
         if not self.options.apply:
             for fix in pb.fixes:
-                if self._when(fix):
-                    self.planned.append({"id": fix.id, "describe": self._describe(fix)})
+                link = self._eligible(fix, causes)
+                if link is not None:
+                    self.planned.append(self._plan(fix, link))
             if self.planned:
                 return self._diagnosed("would_fix")
-            return self._diagnosed("failed", "non-compliant and no fix applies")
-        return await self._apply()
+            return self._diagnosed("failed", self._no_fix_text())
+        return await self._apply(causes)
 
-    async def _apply(self) -> HostResult:
+    async def _apply(self, causes: dict[str, str]) -> HostResult:
         pb = self.playbook
+        held: list[str] = []
         for fix in pb.fixes:
             self._check_stop()
-            if not self._when(fix):
+            link = self._eligible(fix, causes)
+            if link is None:
                 continue
-            self.planned.append({"id": fix.id, "describe": self._describe(fix)})
+            if fix.recheck:  # read the precondition again right before a fix that replaces state
+                fresh = await self._run_checks([pb.check_by_id[c] for c in fix.recheck], "recheck")
+                if bad := [f"{s.id}: {s.error}" for s in fresh if s.error is not None]:
+                    why = f"fix {fix.id} not run: recheck failed: {'; '.join(bad)}"
+                    return self._diagnosed("failed", why)
+                self.findings = self._diagnose(self._failed_steps())
+                causes = self._causes(self.findings)
+                link = self._eligible(fix, causes)
+                if link is None:
+                    held.append(fix.id)
+                    continue
+            self.planned.append(self._plan(fix, link))
             self.fixes_ran.append(fix.id)
             step = await self._step(fix, "fix")
             if not step.passed:
                 why = step.error or (_rc_text(step.rc) if step.rc else "its output reports failure")
                 return self._diagnosed("failed", f"fix {fix.id} failed: {why}")
         if not self.fixes_ran:
-            return self._diagnosed("failed", "non-compliant and no fix applies")
+            if held:
+                why = f"fix {', '.join(held)} not run: its precondition no longer held when rechecked"
+                return self._diagnosed("failed", why)
+            return self._diagnosed("failed", self._no_fix_text())
         by_id = {c.id: c for c in pb.checks}
         verify = [by_id[i] for i in pb.verify if i in by_id] or list(pb.checks)
         bad = [step.id for step in await self._run_checks(verify, "verify") if not step.passed]
         if bad:
             return self._diagnosed("failed", "verify failed: " + ", ".join(bad))
         return self._result("fixed")
+
+    # ---- plan: which fixes, for which diagnosed causes --------------------------------------
+    def _failed_steps(self) -> list[str]:
+        return [s.id for s in self.steps if s.passed is False or s.error is not None]
+
+    def _causes(self, findings: list[Diagnosis]) -> dict[str, str]:
+        """Cause id -> title: the diagnosis's causes plus check:<id> for each check that failed
+        its expect (the latest run of that check counts)."""
+        causes = {d.cause_id: d.title for d in findings if d.cause_id}
+        last = {s.id: s for s in self.steps if s.phase in ("check", "recheck")}
+        for step in last.values():
+            if step.passed is False and step.error is None:
+                causes[CHECK_CAUSE + step.id] = f"check {step.id} failed"
+        return causes
+
+    def _eligible(self, fix: Fix, causes: dict[str, str]) -> list[str] | None:
+        """The causes this fix addresses on this host, if it may run now; else None."""
+        link = [c for c in fix.addresses if c in causes]
+        if not link or not self._when(fix):
+            return None
+        return link
+
+    def _plan(self, fix: Fix, link: list[str]) -> dict[str, Any]:
+        causes = self._causes(self.findings or [])
+        return {
+            "id": fix.id,
+            "describe": self._describe(fix),
+            "addresses": link,
+            "cause": "; ".join(dict.fromkeys(causes[c] for c in link)),
+        }
+
+    def _no_fix_text(self) -> str:
+        fixable = [d.title for d in self.findings or [] if d.automatable]
+        if fixable:
+            return "non-compliant; no fix's condition holds for " + ", ".join(fixable)
+        return "non-compliant and no fix addresses a diagnosed cause"
 
     # ---- steps --------------------------------------------------------------------------
     async def _run_checks(self, checks: Sequence[Check], phase: Phase) -> list[StepResult]:
@@ -354,15 +410,19 @@ class HostRun:
 
     def _diagnosed(self, verdict: Verdict, error: str | None = None) -> HostResult:
         result = self._result(verdict, error)
-        result.diagnosis = self._diagnose(result.failed_step_ids())
+        if verdict == "would_fix" and self.findings is not None:
+            result.diagnosis = self.findings  # exactly what the plan was made from
+        else:
+            result.diagnosis = self._diagnose(result.failed_step_ids())
         return result
 
     def _diagnose(self, failed_steps: list[str]) -> list[Diagnosis]:
-        if self.playbook.diagnose != "kms":
+        if not self.playbook.diagnose:
             return []
         try:
-            return list(diagnose(self.facts, failed_steps, variables=self.base_context))
-        except Exception as e:  # a diagnosis bug must not hide the verdict
+            found = diagnosis.get(self.playbook.diagnose)
+            return list(found.diagnose(self.facts, failed_steps, self.base_context))
+        except Exception as e:  # a diagnosis bug must not hide the verdict (and plans no fix)
             return [
                 Diagnosis(None, "Diagnosis failed", _err(e), "report this as a bug", False),
             ]
@@ -380,6 +440,7 @@ class HostRun:
                 red.text(d.action),
                 d.automatable,
                 tuple(red.text(x) for x in d.evidence),
+                d.cause_id,
             )
             for d in r.diagnosis
         ]

@@ -12,6 +12,15 @@ from typing import Any
 
 from remediate.kms.events import parse_kms_info
 from remediate.kms.parsers.common import normalize_code
+from remediate.kms.parsers.slmgr import channel_of
+
+KMS_CHANNEL = "VOLUME_KMSCLIENT"
+# Events whose code speaks about this host's activation: 12288 (request sent to KMS, its result),
+# 12289 (the KMS host's answer) and 8198 (slui's activation attempt failed). Others are status or
+# noise for a diagnosis: 1003/1033 (license status at start, may carry 0xC004E002 on a healthy
+# host), 8200/8208 (genuine-ticket acquisition: 0x80072EE7 on every KMS client without Internet,
+# "noise" per https://learn.microsoft.com/troubleshoot/windows-server/licensing-and-activation/event-id-8208-8200-900).
+ACTIVATION_EVENTS = frozenset({12288, 12289, 8198})
 
 
 def host_name(name: Any) -> str | None:
@@ -36,6 +45,20 @@ def code_of(value: Any) -> str | None:
     """A failure code in any spelling -> "0x..."; None for no code, success (0) or garbage."""
     code = normalize_code(value) if value not in (None, "") else None
     return None if code == "0x00000000" else code
+
+
+def product_channel(p: Mapping[str, Any]) -> str | None:
+    """A product's channel: the parsed field, else the word before "channel" in its description;
+    "RETAIL(Grace)" (Click-to-Run grace SKUs) reads as RETAIL."""
+    raw = p.get("channel") or channel_of(p.get("description") or p.get("license_description"))
+    if not raw:
+        text = str(p.get("description") or p.get("license_description") or "")
+        raw = "RETAIL" if "RETAIL(" in text.upper() else None
+    return str(raw).upper().split("(")[0] or None if raw else None
+
+
+def licensed(p: Mapping[str, Any]) -> bool:
+    return p.get("license_status") == "licensed"
 
 
 def tcp_reach(facts: Mapping[str, Any]) -> dict[str, bool]:
@@ -113,13 +136,18 @@ def read_facts(facts: Mapping[str, Any]) -> View:
     for key, label in whole:  # an error for the whole command (no products listed)
         v.see(code_of(as_map(facts.get(key)).get("error_code")), label)
     for p in lic:
-        if p.get("license_status") != "licensed":
+        if not licensed(p):
             v.see(code_of(p.get("status_reason")), f"{p.get('name') or 'Windows'} status reason")
     for p in office:
-        v.see(code_of(p.get("error_code")), f"{p.get('license_name') or 'Office'} error")
+        if not licensed(p):
+            v.see(code_of(p.get("error_code")), f"{p.get('license_name') or 'Office'} error")
+    if not any(not licensed(p) for p in (*lic, *office)):
+        return v  # every product licensed: old event codes are history, not findings
     for e in maps(as_map(facts.get("events")).get("events")):
-        where = f"SPP event {e.get('id')} at {e.get('time')}"
         eid = e.get("id")
+        if eid not in ACTIVATION_EVENTS:
+            continue
+        where = f"SPP event {eid} at {e.get('time')}"
         info = parse_kms_info(eid, str(e.get("message") or "")) if isinstance(eid, int) else None
         v.see(code_of(e.get("error_code")) or code_of((info or {}).get("hr")), where)
     return v
