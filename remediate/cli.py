@@ -14,14 +14,17 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-import yaml
 
 from remediate import __version__
 from remediate.errors import ConfigError, RemediateError, error_text
 from remediate.results import EXIT_INTERRUPTED, EXIT_USAGE, RunResult
+
+if TYPE_CHECKING:
+    from remediate.inventory import Host
+    from remediate.playbook import Playbook
 
 
 class _Group(click.Group):
@@ -46,29 +49,29 @@ def _console(verbose: bool = False) -> Any:
 
 
 def _extra_vars(items: Sequence[str]) -> dict[str, Any]:
-    """-e k=v (string values, like Ansible), -e @vars.yml, or -e '{"k": 1}' (JSON/YAML mapping)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        if item.startswith("@"):
-            path = Path(item[1:])
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict):
-                raise ConfigError("expected a mapping of variables", file=str(path), field="-e")
-            out.update(data)
-        elif item.lstrip().startswith("{"):
-            data = yaml.safe_load(item)
-            if not isinstance(data, dict):
-                raise ConfigError(f"expected a mapping, got {item!r}", field="-e")
-            out.update(data)
-        elif "=" in item:
-            for pair in item.split():
-                key, sep, value = pair.partition("=")
-                if not sep or not key.isidentifier():
-                    raise ConfigError(f"expected key=value, got {pair!r}", field="-e")
-                out[key] = value
-        else:
-            raise ConfigError(f"expected key=value, @file or a JSON mapping, got {item!r}", field="-e")
-    return out
+    """-e values as given (no playbook here to type them): k=v, @vars.yml, or a JSON mapping."""
+    from remediate.variables import parse_extra_vars
+
+    return parse_extra_vars(items).values
+
+
+def _load_targets(
+    playbook: str, inventory: str, limit: str | None, extra_vars: Sequence[str]
+) -> tuple[Playbook, list[Host], dict[str, Any]]:
+    """(playbook, selected hosts, typed -e vars): every -e and inventory value of a variable the
+    playbook declares is converted to its type here, before anything connects."""
+    from remediate.inventory import Inventory
+    from remediate.playbook import Playbook
+    from remediate.playbook import resolve as resolve_playbook
+    from remediate.variables import apply_types, parse_extra_vars, typed_extra_vars
+
+    raw = parse_extra_vars(extra_vars)
+    pb = Playbook.load(resolve_playbook(playbook))
+    ev = typed_extra_vars(pb.var_specs, raw)
+    inv = Inventory.load(inventory, extra_vars=ev)
+    hosts = _select(inv, pb.targets, limit)
+    apply_types(pb.var_specs, hosts)
+    return pb, hosts, ev
 
 
 def _select(inventory: Any, targets: str, limit: str | None) -> list[Any]:
@@ -104,7 +107,9 @@ def main() -> None:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the full report.")
 @click.option("--jsonl", "jsonl_out", type=click.Path(dir_okay=False), help="Stream host results.")
 @click.option("--junit", "junit_out", type=click.Path(dir_okay=False), help="JUnit XML for CI.")
-@click.option("-e", "--extra-vars", multiple=True, help="k=v, @file.yml or a JSON mapping.")
+@click.option(
+    "-e", "--extra-vars", multiple=True, help="k=v (several per -e), @file.yml, @file.json or a JSON mapping."
+)
 @click.option("--db", help="History database URL (default $REMEDIATE_DB or ~/.local/share/...).")
 @click.option("--no-history", is_flag=True, help="Do not record this run in the history store.")
 @click.option("-v", "--verbose", is_flag=True, help="Show each host's step output.")
@@ -129,15 +134,9 @@ def run(
     from remediate.credentials import CredentialResolver
     from remediate.engine import RunOptions, run_playbook
     from remediate.engine.batches import make_batches
-    from remediate.inventory import Inventory
-    from remediate.playbook import Playbook
-    from remediate.playbook import resolve as resolve_playbook
     from remediate.writers import write_json, write_junit
 
-    ev = _extra_vars(extra_vars)
-    pb = Playbook.load(resolve_playbook(playbook))
-    inv = Inventory.load(inventory, extra_vars=ev)
-    hosts = _select(inv, pb.targets, limit)
+    pb, hosts, ev = _load_targets(playbook, inventory, limit, extra_vars)
     options = RunOptions(
         apply=apply,
         forks=forks,
@@ -212,16 +211,11 @@ def _record(result: RunResult, db: str | None, console: Any) -> None:
 def render(playbook: str, inventory: str, limit: str | None, extra_vars: tuple[str, ...]) -> None:
     """Print each host's rendered scripts without connecting (facts are unknown here)."""
     from remediate.engine.hostrun import template_context
-    from remediate.inventory import Inventory
-    from remediate.playbook import Playbook
-    from remediate.playbook import resolve as resolve_playbook
     from remediate.render import Renderer
 
-    ev = _extra_vars(extra_vars)
-    pb = Playbook.load(resolve_playbook(playbook))
-    inv = Inventory.load(inventory, extra_vars=ev)
+    pb, hosts, _ = _load_targets(playbook, inventory, limit, extra_vars)
     renderer = Renderer()
-    for host in _select(inv, pb.targets, limit):
+    for host in hosts:
         ctx = {**template_context(pb, host), "facts": {}}
         click.echo(f"# {host.name}")
         for kind, step in [("check", s) for s in pb.checks] + [("fix", s) for s in pb.fixes]:

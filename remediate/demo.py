@@ -100,11 +100,13 @@ def _run(console: Console, book: str, inventory: Path, apply: bool, forks: int) 
     from remediate.engine import RunOptions, run_playbook
     from remediate.inventory import Inventory
     from remediate.playbook import Playbook, resolve
+    from remediate.variables import apply_types
 
     extra = {"allow_gvlk": True} if apply and book == "windows-kms.yml" else {}
     pb = Playbook.load(resolve(book))
     inv = Inventory.load(inventory, extra_vars=extra)
     hosts = inv.select(pb.targets)
+    apply_types(pb.var_specs, hosts)  # inventory values of declared vars, typed like the CLI does
     options = RunOptions(apply=apply, forks=forks, extra_vars=extra)
     if extra:
         console.print("with -e allow_gvlk=true: RETAIL/MAK machines get their edition's KMS client key")

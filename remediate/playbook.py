@@ -19,6 +19,7 @@ from remediate.errors import ConfigError, did_you_mean
 from remediate.parsing import known_parsers
 from remediate.render import Renderer
 from remediate.transports.base import Shell
+from remediate.variables import VarSpec, declare
 from remediate.yamlpos import PosDict, PosList
 
 SHELLS: tuple[Shell, ...] = ("powershell", "cmd", "sh")
@@ -72,13 +73,14 @@ class Playbook:
     name: str
     path: str
     targets: str
-    vars: dict[str, Any]
+    vars: dict[str, Any]  # name -> default (converted to its declared type); required vars absent
     checks: list[Check]
     fixes: list[Fix]
     verify: list[str]  # check ids re-run after fixes
     diagnose: str | None  # "kms" -> remediate.kms.diagnose.diagnose
     description: str | None = None
     check_by_id: dict[str, Check] = field(default_factory=dict, repr=False, compare=False)
+    var_specs: dict[str, VarSpec] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: str | Path) -> Playbook:
@@ -155,7 +157,7 @@ class _Loader:
         self.keys(data, _TOP_KEYS, "playbook", "")
         name = self.string(data, "name", "name") or Path(self.file).stem
         targets = self._targets(data)
-        vars_ = self._vars(data)
+        specs = self._vars(data)
         checks_raw = data.get("checks")
         if not isinstance(checks_raw, PosList) or not checks_raw:
             raise self.err("'checks' must be a non-empty list", data.line_of("checks"), "checks")
@@ -182,13 +184,14 @@ class _Loader:
             name=name,
             path=self.file,
             targets=targets,
-            vars=vars_,
+            vars={name: s.default for name, s in specs.items() if not s.required},
             checks=checks,
             fixes=fixes,
             verify=verify,
             diagnose=diagnose,
             description=self.string(data, "description", "description"),
             check_by_id={c.id: c for c in checks},
+            var_specs=specs,
         )
 
     def _targets(self, data: PosDict) -> str:
@@ -199,7 +202,9 @@ class _Loader:
             raise self.err("expected a host pattern string", data.line_of("targets"), "targets")
         return value
 
-    def _vars(self, data: PosDict) -> dict[str, Any]:
+    def _vars(self, data: PosDict) -> dict[str, VarSpec]:
+        """`vars:` -> declarations (see remediate/variables.py): `{type: ..., default: ...}` or a
+        shorthand default whose YAML type is the variable's type."""
         value = data.get("vars")
         if value is None:
             return {}
@@ -210,7 +215,7 @@ class _Loader:
                 raise self.err(f"invalid variable name {k!r}", value.key_lines[k], f"vars.{k}")
             if k in RESERVED_VARS:
                 raise self.err(f"{k!r} is reserved (set by remediate)", value.key_lines[k], f"vars.{k}")
-        return dict(value)
+        return {k: declare(k, v, file=self.file, line=value.line_of(k)) for k, v in value.items()}
 
     def _step(self, items: PosList, index: int, kind: str, seen: dict[str, int]) -> Check | Fix:
         d = items[index]
