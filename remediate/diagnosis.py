@@ -43,18 +43,26 @@ class Diagnoser:
     causes: Mapping[str, str]  # cause id -> title
 
 
-# name -> "module:attribute" of a Diagnoser; imported on first use so core stays domain-free.
-_REGISTRY: dict[str, str] = {"kms": "remediate.kms.diagnose:DIAGNOSER"}
+# name -> a Diagnoser, or "module:attribute" of one, imported on first use (core stays domain-free).
+_REGISTRY: dict[str, str | Diagnoser] = {"kms": "remediate.kms.diagnose:DIAGNOSER"}
 
 
 def names() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 
+def register(name: str, target: str | Diagnoser) -> None:
+    _REGISTRY[name] = target
+
+
 def get(name: str) -> Diagnoser:
     """The diagnoser registered as `name`; KeyError when unknown."""
-    module, _, attr = _REGISTRY[name].partition(":")
+    target = _REGISTRY[name]
+    if isinstance(target, Diagnoser):
+        return target
+    module, _, attr = target.partition(":")
     found = getattr(importlib.import_module(module), attr)
     if not isinstance(found, Diagnoser):
-        raise TypeError(f"{_REGISTRY[name]} is not a Diagnoser")
+        raise TypeError(f"{target} is not a Diagnoser")
+    _REGISTRY[name] = found
     return found

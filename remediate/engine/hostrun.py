@@ -217,8 +217,8 @@ class HostRun:
     def _no_fix_text(self) -> str:
         fixable = [d.title for d in self.findings or [] if d.automatable]
         if fixable:
-            return "non-compliant; no fix's condition holds for " + ", ".join(fixable)
-        return "non-compliant and no fix addresses a diagnosed cause"
+            return f"non-compliant and no fix applies (no fix's condition holds for {', '.join(fixable)})"
+        return "non-compliant and no fix applies (none addresses a diagnosed cause)"
 
     # ---- steps --------------------------------------------------------------------------
     async def _run_checks(self, checks: Sequence[Check], phase: Phase) -> list[StepResult]:

@@ -46,6 +46,7 @@ checks:
     expect: "facts.license == 'licensed'"
 fixes:
   - id: activate
+    addresses: [check:license]
     shell: cmd
     when: "facts.license != 'licensed'"
     run: activate {{ kms_host }}

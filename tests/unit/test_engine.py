@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from remediate import diagnosis
 from remediate.credentials import CredentialResolver
 from remediate.diagnosis import Diagnosis
 from remediate.engine import RunEvents, RunOptions, hostrun, run_playbook
@@ -60,6 +61,7 @@ def fix(
     describe: str | None = None,
     parse: str | None = None,
     timeout: float = 5.0,
+    addresses: Sequence[str] = ("check:license",),
 ) -> Fix:
     return Fix(
         id=id,
@@ -70,6 +72,7 @@ def fix(
         parse=parse,  # type: ignore[arg-type]
         timeout=timeout,
         line=1,
+        addresses=tuple(addresses),
     )
 
 
@@ -345,7 +348,14 @@ async def test_dry_run_never_runs_a_fix() -> None:
     r = await run(KMS, hs, fleet)
     res = by_host(r)
     assert res["win000"].verdict == "would_fix"
-    assert res["win000"].planned == [{"id": "activate", "describe": "activate against kms1.lab.test"}]
+    assert res["win000"].planned == [
+        {
+            "id": "activate",
+            "describe": "activate against kms1.lab.test",
+            "addresses": ["check:license"],
+            "cause": "check license failed",
+        }
+    ]
     assert res["win001"].verdict == "compliant"
     assert not any("activate" in s for _, s in fleet.commands)
     assert fleet.host("win000").state["licensed"] is False
@@ -398,9 +408,9 @@ async def test_when_sees_facts_from_previous_fix() -> None:
     pb = playbook(
         [check("s", "status", parse="text", expect="facts.s == 'good'")],
         [
-            fix("first", "first", parse="json"),
-            fix("second", "second", when="facts.first.need_second"),
-            fix("third", "third", when="facts.first.need_third | default(false)"),
+            fix("first", "first", parse="json", addresses=["check:s"]),
+            fix("second", "second", when="facts.first.need_second", addresses=["check:s"]),
+            fix("third", "third", when="facts.first.need_third | default(false)", addresses=["check:s"]),
         ],
     )
     await run(pb, hosts(1), fleet, apply=True)
@@ -436,12 +446,12 @@ async def test_diagnosis_is_attached_when_playbook_asks(monkeypatch: pytest.Monk
     seen: list[tuple[dict[str, Any], list[str]]] = []
     seen_vars: list[Any] = []
 
-    def diagnose(facts: dict[str, Any], failed: Sequence[str], *, variables: Any = None) -> list[Diagnosis]:
+    def diagnose(facts: Any, failed: Sequence[str], variables: Any = None) -> list[Diagnosis]:
         seen.append((dict(facts), list(failed)))
         seen_vars.append(variables)
         return [Diagnosis("0xC004F074", "KMS unreachable", "c", "a", False)]
 
-    monkeypatch.setattr(hostrun, "diagnose", diagnose)
+    monkeypatch.setitem(diagnosis._REGISTRY, "kms", diagnosis.Diagnoser("kms", diagnose, {}))
     fleet = FakeFleet()
     kms_host(fleet, "win000")
     kms_host(fleet, "win001", licensed=True)

@@ -28,6 +28,7 @@ checks:
     timeout: 90s
 fixes:
   - id: set-kms
+    addresses: [kms.no_srv, kms.wrong_kms_host]
     when: "kms_host and facts.license.products[0].kms_registered != kms_host"
     shell: cmd
     run: cscript //nologo %SystemRoot%\\System32\\slmgr.vbs /skms {{ kms_host }}:{{ kms_port }}
