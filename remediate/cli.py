@@ -99,7 +99,11 @@ def main() -> None:
 @click.option("--apply", is_flag=True, help="Run the fixes (default: dry run).")
 @click.option("-f", "--forks", default=50, show_default=True, type=click.IntRange(1), help="Hosts in flight.")
 @click.option("--serial", help="Batches: N, P% or a list like 1,10% (the first is the canary).")
-@click.option("--max-fail-percentage", type=click.FloatRange(0, 100), help="Stop starting hosts above this.")
+@click.option(
+    "--max-fail-percentage",
+    type=click.FloatRange(0, 100),
+    help="Skip the remaining batches once more than P% of a batch was changed but not fixed.",
+)
 @click.option("--host-timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per host.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the full report.")
 @click.option("--jsonl", "jsonl_out", type=click.Path(dir_okay=False), help="Stream host results.")
@@ -147,6 +151,12 @@ def run(
         extra_vars=ev,
     )
     make_batches(hosts, serial)  # a bad --serial is a usage error before anything connects
+    if max_fail_percentage is not None and not serial:
+        click.echo(
+            "warning: --max-fail-percentage is checked when a batch ends; without --serial the "
+            "whole run is one batch, so it cannot stop anything",
+            err=True,
+        )
     console = _console(verbose)
 
     async def go() -> RunResult:

@@ -75,6 +75,7 @@ class HostResult:
     diagnosis: list[Diagnosis] = field(default_factory=list)
     error: str | None = None
     duration: float = 0.0
+    changed: bool = False  # at least one fix ran on this host in this run (the breaker counts these)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +83,7 @@ class HostResult:
             "verdict": self.verdict,
             "error": self.error,
             "duration": round(self.duration, 3),
+            "changed": self.changed,
             "planned": [dict(p) for p in self.planned],
             "diagnosis": [d.to_dict() for d in self.diagnosis],
             "facts": self.facts,
@@ -110,6 +112,7 @@ class HostResult:
             diagnosis=diags,
             error=d.get("error"),
             duration=float(d.get("duration", 0.0)),
+            changed=bool(d.get("changed", False)),
         )
 
     def failed_step_ids(self) -> list[str]:

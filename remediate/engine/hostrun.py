@@ -350,6 +350,7 @@ class HostRun:
             diagnosis=[],
             error=error,
             duration=time.monotonic() - self.started,
+            changed=bool(self.fixes_ran),
         )
 
     def _diagnosed(self, verdict: Verdict, error: str | None = None) -> HostResult:
