@@ -108,6 +108,11 @@ def main() -> None:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the full report.")
 @click.option("--jsonl", "jsonl_out", type=click.Path(dir_okay=False), help="Stream host results.")
 @click.option("--junit", "junit_out", type=click.Path(dir_okay=False), help="JUnit XML for CI.")
+@click.option(
+    "--hosts-file",
+    type=click.Path(dir_okay=False),
+    help="Write every host by verdict, planned change and diagnosis (YAML).",
+)
 @click.option("-e", "--extra-vars", multiple=True, help="k=v, @file.yml or a JSON mapping.")
 @click.option("--db", help="History database URL (default $REMEDIATE_DB or ~/.local/share/...).")
 @click.option("--no-history", is_flag=True, help="Do not record this run in the history store.")
@@ -124,6 +129,7 @@ def run(
     json_out: str | None,
     jsonl_out: str | None,
     junit_out: str | None,
+    hosts_file: str | None,
     extra_vars: tuple[str, ...],
     db: str | None,
     no_history: bool,
@@ -136,7 +142,7 @@ def run(
     from remediate.inventory import Inventory
     from remediate.playbook import Playbook
     from remediate.playbook import resolve as resolve_playbook
-    from remediate.writers import write_json, write_junit
+    from remediate.writers import write_hosts_file, write_json, write_junit
 
     ev = _extra_vars(extra_vars)
     pb = Playbook.load(resolve_playbook(playbook))
@@ -196,6 +202,8 @@ def run(
         write_json(result, json_out)
     if junit_out:
         write_junit(result, junit_out)
+    if hosts_file:
+        write_hosts_file(result, hosts_file)
     if not no_history:
         _record(result, db, console)
     console.recap(result)
