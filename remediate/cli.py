@@ -102,11 +102,20 @@ def main() -> None:
 @click.option("--apply", is_flag=True, help="Run the fixes (default: dry run).")
 @click.option("-f", "--forks", default=50, show_default=True, type=click.IntRange(1), help="Hosts in flight.")
 @click.option("--serial", help="Batches: N, P% or a list like 1,10% (the first is the canary).")
-@click.option("--max-fail-percentage", type=click.FloatRange(0, 100), help="Stop starting hosts above this.")
+@click.option(
+    "--max-fail-percentage",
+    type=click.FloatRange(0, 100),
+    help="Skip the remaining batches once more than P% of a batch was changed but not fixed.",
+)
 @click.option("--host-timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per host.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the full report.")
 @click.option("--jsonl", "jsonl_out", type=click.Path(dir_okay=False), help="Stream host results.")
 @click.option("--junit", "junit_out", type=click.Path(dir_okay=False), help="JUnit XML for CI.")
+@click.option(
+    "--hosts-file",
+    type=click.Path(dir_okay=False),
+    help="Write every host by verdict, planned change and diagnosis (YAML).",
+)
 @click.option(
     "-e", "--extra-vars", multiple=True, help="k=v (several per -e), @file.yml, @file.json or a JSON mapping."
 )
@@ -125,6 +134,7 @@ def run(
     json_out: str | None,
     jsonl_out: str | None,
     junit_out: str | None,
+    hosts_file: str | None,
     extra_vars: tuple[str, ...],
     db: str | None,
     no_history: bool,
@@ -134,7 +144,7 @@ def run(
     from remediate.credentials import CredentialResolver
     from remediate.engine import RunOptions, run_playbook
     from remediate.engine.batches import make_batches
-    from remediate.writers import write_json, write_junit
+    from remediate.writers import write_hosts_file, write_json, write_junit
 
     pb, hosts, ev = _load_targets(playbook, inventory, limit, extra_vars)
     options = RunOptions(
@@ -146,6 +156,12 @@ def run(
         extra_vars=ev,
     )
     make_batches(hosts, serial)  # a bad --serial is a usage error before anything connects
+    if max_fail_percentage is not None and not serial:
+        click.echo(
+            "warning: --max-fail-percentage is checked when a batch ends; without --serial the "
+            "whole run is one batch, so it cannot stop anything",
+            err=True,
+        )
     console = _console(verbose)
 
     async def go() -> RunResult:
@@ -185,6 +201,8 @@ def run(
         write_json(result, json_out)
     if junit_out:
         write_junit(result, junit_out)
+    if hosts_file:
+        write_hosts_file(result, hosts_file)
     if not no_history:
         _record(result, db, console)
     console.recap(result)

@@ -13,6 +13,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import IO, Any
 
 from rich.console import Console as RichConsole
@@ -92,19 +93,18 @@ class Console:
             self.print(f"  diagnosis {d.code or '-'} {d.title}: {d.cause} -> {d.action}", "cyan")
 
     def recap(self, run: RunResult) -> None:
-        """Table grouped by verdict then diagnosis: how many hosts, which ones, what to do."""
+        """Hosts grouped by verdict and diagnosis, then by planned change: how many, which, what next."""
         groups: dict[tuple[str, str], list[HostResult]] = defaultdict(list)
-        actions: dict[tuple[str, str], str] = {}
         for h in run.hosts:
-            key = (h.verdict, _diag_label(h))
-            groups[key].append(h)
-            if h.diagnosis:
-                actions.setdefault(key, h.diagnosis[0].action)
-            elif h.error and h.verdict != "compliant":
-                actions.setdefault(key, h.error)
+            groups[(h.verdict, _diag_label(h))].append(h)
         order: dict[str, int] = {v: i for i, v in enumerate(VERDICTS)}
         keys = sorted(groups, key=lambda k: (order[k[0]], -len(groups[k]), k[1]))
+        # The next step is shown only when it is the same for every host of the group: one
+        # host's action (its edition's GVLK, its KMS host) must not pass for the others'.
+        actions = {k: _common([_next_step(h) for h in groups[k]]) for k in keys}
+        changes = _planned_groups(run.hosts)
         title = f"{run.playbook} ({'apply' if run.mode == 'apply' else 'dry run'})"
+        changes_title = "fixes run" if run.mode == "apply" else "planned changes"
         counts = ", ".join(f"{v} {n}" for v, n in run.counts().items() if n)
         elapsed = (run.finished or time.time()) - run.started
         summary = f"{len(run.hosts)} hosts in {elapsed:.1f}s: {counts or 'none'}"
@@ -113,11 +113,15 @@ class Console:
         if self.plain:
             self.rich.print(f"RECAP {escape(title)}")
             for k in keys:
-                names = _names(groups[k])
-                line = f"  {k[0]:<11} {len(groups[k]):>5}  {k[1]}  [{names}]"
-                if k in actions:
+                line = f"  {k[0]:<11} {len(groups[k]):>5}  {k[1]}  [{_names(groups[k])}]"
+                if actions[k]:
                     line += f"  -> {actions[k]}"
                 self.rich.print(escape(line))
+            if changes:
+                self.rich.print(escape(changes_title.upper()))
+            for c in changes:
+                line = f"  {c.fix_id:<20} {len(c.hosts):>5}  {c.change}  [{_names(c.hosts)}]"
+                self.rich.print(escape(line + (f"  for: {c.cause}" if c.cause else "")))
             self.rich.print(escape(summary))
             return
         table = Table(title=escape(title), title_justify="left", expand=False)
@@ -131,10 +135,12 @@ class Console:
                 Text(k[0], style=STYLE[k[0]]),
                 str(len(groups[k])),
                 escape(k[1]),
-                escape(actions.get(k, "")),
+                escape(actions[k]),
                 escape(_names(groups[k])),
             )
         self.rich.print(table)
+        if changes:
+            self.rich.print(_changes_table(changes_title, changes))
         self.rich.print(escape(summary))
 
     # ---- other commands -----------------------------------------------------------------
@@ -198,9 +204,80 @@ def _diag_label(h: HostResult) -> str:
     return "; ".join(f"{d.title} ({d.code})" if d.code else d.title for d in h.diagnosis)
 
 
-def _names(hosts: list[HostResult], n: int = 4) -> str:
+def _names(hosts: Sequence[HostResult], n: int = 4) -> str:
     names = [h.host for h in hosts[:n]]
     return ", ".join(names) + (f", +{len(hosts) - n}" if len(hosts) > n else "")
+
+
+VARIES = "varies per host (see --json / --hosts-file)"
+PHRASE_MAX = 90  # characters of a describe in a host line
+
+
+def _next_step(h: HostResult) -> str:
+    if h.diagnosis:
+        return h.diagnosis[0].action
+    if h.error and h.verdict != "compliant":
+        return h.error
+    return ""
+
+
+def _common(values: Sequence[str]) -> str:
+    """The value if every host has the same one, else VARIES ("" when there is none at all)."""
+    distinct = set(values)
+    if len(distinct) == 1:
+        return values[0]
+    return VARIES if distinct - {""} else ""
+
+
+def planned_phrase(planned: Sequence[Mapping[str, Any]]) -> str:
+    """A host's planned change in one short phrase: `set-kms: KMS host none -> kms01:1688 (+ activate)`."""
+    if not planned:
+        return ""
+    first = planned[0]
+    describe = str(first.get("describe") or "")
+    if len(describe) > PHRASE_MAX:
+        describe = describe[: PHRASE_MAX - 3] + "..."
+    phrase = f"{first.get('id', '?')}: {describe}" if describe else str(first.get("id", "?"))
+    rest = [str(p.get("id", "?")) for p in planned[1:]]
+    return phrase + (f" (+ {', '.join(rest)})" if rest else "")
+
+
+@dataclass
+class _Change:
+    fix_id: str
+    hosts: list[HostResult]
+    change: str  # the describe, if the same on every host
+    cause: str  # the diagnosis it addresses, if the same on every host
+
+
+def _changes_table(title: str, changes: Sequence[_Change]) -> Table:
+    table = Table(title=escape(title), title_justify="left", expand=False)
+    for col in ("fix", "hosts", "change", "for", "examples"):
+        table.add_column(col, justify="right" if col == "hosts" else "left", overflow="fold", max_width=60)
+    for c in changes:
+        table.add_row(
+            escape(c.fix_id), str(len(c.hosts)), escape(c.change), escape(c.cause), escape(_names(c.hosts))
+        )
+    return table
+
+
+def _planned_groups(hosts: Sequence[HostResult]) -> list[_Change]:
+    by_fix: dict[str, list[tuple[HostResult, Mapping[str, Any]]]] = defaultdict(list)
+    for h in hosts:
+        for p in h.planned:
+            by_fix[str(p.get("id", "?"))].append((h, p))
+    out = []
+    for fix_id, entries in by_fix.items():
+        describes = [str(p.get("describe") or "") for _, p in entries]
+        distinct = Counter(describes)
+        change = describes[0]
+        if len(distinct) > 1:  # e.g. each host's previous KMS host: say so, show the usual one
+            top, n = distinct.most_common(1)[0]
+            change = f"{len(distinct)} variants; most common ({n} hosts): {top}"
+        host_list = list({h.host: h for h, _ in entries}.values())  # a fix planned twice: once
+        cause = _common([str(p.get("cause") or "") for _, p in entries])
+        out.append(_Change(fix_id, host_list, change, "" if cause == VARIES else cause))
+    return sorted(out, key=lambda c: (-len(c.hosts), c.fix_id))
 
 
 class ConsoleEvents(RunEvents):
@@ -236,6 +313,8 @@ class ConsoleEvents(RunEvents):
             done = sum(self.counts.values())
             width = len(str(self.total))
             tail = f" {result.error}" if result.error and result.verdict != "compliant" else ""
+            if result.verdict == "would_fix" and result.planned:
+                tail += f"  {planned_phrase(result.planned)}"
             self.c.print(
                 f"[{done:>{width}}/{self.total}] {result.host} {result.verdict} {result.duration:.1f}s{tail}"
             )

@@ -7,6 +7,7 @@ store all read the same shape. Everything here is already redacted by the engine
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -76,6 +77,7 @@ class HostResult:
     diagnosis: list[Diagnosis] = field(default_factory=list)
     error: str | None = None
     duration: float = 0.0
+    changed: bool = False  # at least one fix ran on this host in this run (the breaker counts these)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +85,7 @@ class HostResult:
             "verdict": self.verdict,
             "error": self.error,
             "duration": round(self.duration, 3),
+            "changed": self.changed,
             "planned": [dict(p) for p in self.planned],
             "diagnosis": [d.to_dict() for d in self.diagnosis],
             "facts": self.facts,
@@ -112,10 +115,38 @@ class HostResult:
             diagnosis=diags,
             error=d.get("error"),
             duration=float(d.get("duration", 0.0)),
+            changed=bool(d.get("changed", False)),
         )
 
     def failed_step_ids(self) -> list[str]:
         return [s.id for s in self.steps if s.passed is False or s.error is not None]
+
+
+def host_groups(hosts: Sequence[HostResult]) -> dict[str, dict[str, list[str]]]:
+    """Every host's name by verdict, by planned change (fix id) and by diagnosis title.
+
+    `planned` holds the fixes a dry run would run, or an apply ran (a failed one included). A
+    host is in one verdict group and in as many planned/diagnosis groups as it has entries. Run
+    order inside a group; groups by verdict order, the others largest first.
+    """
+    verdict: dict[str, list[str]] = {v: [] for v in VERDICTS}
+    planned: dict[str, list[str]] = {}
+    diagnosis: dict[str, list[str]] = {}
+    for h in hosts:
+        verdict[h.verdict].append(h.host)
+        for fix_id in dict.fromkeys(str(p.get("id", "?")) for p in h.planned):
+            planned.setdefault(fix_id, []).append(h.host)
+        for title in dict.fromkeys(d.title for d in h.diagnosis):
+            diagnosis.setdefault(title, []).append(h.host)
+
+    def largest_first(g: dict[str, list[str]]) -> dict[str, list[str]]:
+        return dict(sorted(g.items(), key=lambda kv: (-len(kv[1]), kv[0])))
+
+    return {
+        "verdict": {v: names for v, names in verdict.items() if names},
+        "planned": largest_first(planned),
+        "diagnosis": largest_first(diagnosis),
+    }
 
 
 @dataclass
@@ -131,6 +162,10 @@ class RunResult:
         """Hosts per verdict, every verdict present (zeros included), in VERDICTS order."""
         c = Counter(h.verdict for h in self.hosts)
         return {v: c.get(v, 0) for v in VERDICTS}
+
+    def groups(self) -> dict[str, dict[str, list[str]]]:
+        """See host_groups: the JSON report's `groups` and the --hosts-file content."""
+        return host_groups(self.hosts)
 
     def exit_code(self) -> int:
         if self.interrupted:
@@ -153,6 +188,7 @@ class RunResult:
             "interrupted": self.interrupted,
             "exit_code": self.exit_code(),
             "counts": self.counts(),
+            "groups": self.groups(),
             "hosts": [h.to_dict() for h in self.hosts],
         }
 

@@ -1,4 +1,5 @@
-"""Result writers: JSON Lines (streamed while the run goes), a full JSON report, JUnit XML.
+"""Result writers: JSON Lines (streamed while the run goes), a full JSON report, JUnit XML,
+and the hosts file (every host by verdict, planned change and diagnosis, as YAML).
 
 JSONL: one HostResult object per line, written and flushed (and fsync'ed) the moment the host
 finishes, so a crash or Ctrl-C keeps every finished host readable. JSON: the RunResult at the
@@ -15,6 +16,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
+
+import yaml
 
 from remediate.results import HostResult, RunResult
 
@@ -74,6 +77,19 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def write_json(run: RunResult, path: str | Path) -> None:
     _atomic_write(Path(path), json.dumps(run.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def hosts_file_text(run: RunResult) -> str:
+    """YAML: {verdict|planned|diagnosis: {group: [every host]}}, the JSON report's `groups`."""
+    mode = "apply" if run.mode == "apply" else "dry run"
+    head = f"# remediate: {run.playbook} ({mode}): every host by verdict, planned change and diagnosis\n"
+    body = yaml.safe_dump(run.groups(), sort_keys=False, allow_unicode=True, width=1000)
+    return head + body
+
+
+def write_hosts_file(run: RunResult, path: str | Path) -> None:
+    """Write hosts_file_text atomically (temp file + rename): never a half-written file."""
+    _atomic_write(Path(path), hosts_file_text(run))
 
 
 # JUnit: failures are hosts the run could not bring to compliance.

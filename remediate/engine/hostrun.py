@@ -123,7 +123,7 @@ class HostRun:
         )
         if isinstance(connected, str):
             result = self._result("unreachable", connected)
-            result.diagnosis = [unreachable_diagnosis(connected, self.spec.connection)]
+            result.diagnosis = [unreachable_diagnosis(connected, self.spec.connection, self.spec.port)]
             return result
         self.transport = connected
         pb = self.playbook
@@ -406,6 +406,7 @@ class HostRun:
             diagnosis=[],
             error=error,
             duration=time.monotonic() - self.started,
+            changed=bool(self.fixes_ran),
         )
 
     def _diagnosed(self, verdict: Verdict, error: str | None = None) -> HostResult:

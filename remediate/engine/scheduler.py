@@ -1,4 +1,4 @@
-"""The asyncio scheduler: forks, serial batches, max-fail-percentage, graceful stop.
+"""The asyncio scheduler: forks, serial batches, the circuit breaker, graceful stop.
 
 `run_playbook` never raises for a host's problem: every host ends with a HostResult, streamed
 to the JSONL file the moment it finishes. Setting `stop` (the CLI does on Ctrl-C) stops starting
@@ -52,6 +52,14 @@ def make_transport(spec: ConnectionSpec) -> Transport:
     return real(spec)
 
 
+BREAKER_NAMES = 5  # harmful hosts named in the breaker's reason
+
+
+def is_harmful(hr: HostResult) -> bool:
+    """A host the breaker counts: this run changed it (a fix ran) and it did not end fixed."""
+    return hr.changed and hr.verdict != "fixed"
+
+
 def _secrets_of(host: Host, spec: ConnectionSpec | None) -> list[str | None]:
     masked = host.masked_vars()
     found: list[str | None] = [
@@ -88,18 +96,26 @@ class _Run:
         if self.writer is not None:
             self.writer.write(hr)
         self.events.host_finished(hr)
-        self._check_fail_percentage()
 
-    def _check_fail_percentage(self) -> None:
+    def batch_ended(self, number: int, batch: Sequence[Host]) -> None:
+        """The circuit breaker, evaluated once per finished batch (like Ansible's).
+
+        It counts the hosts this run changed (a fix ran) that did not end `fixed`: the sign that
+        the change itself does harm. Hosts broken before the run (no fix ran) and unreachable
+        hosts are not its business. Above the limit, the remaining batches are skipped.
+        """
         limit = self.options.max_fail_percentage
-        if limit is None or self.stop_reason is not None:
+        if limit is None or self.stop_reason is not None or not batch:
             return
-        finished = [h for h in self.done.values() if h.verdict != "skipped"]
-        bad = sum(h.verdict in ("failed", "unreachable") for h in finished)
-        if finished and bad * 100 / len(finished) > limit:
+        harmful = [h.name for h in batch if h.name in self.done and is_harmful(self.done[h.name])]
+        pct = len(harmful) * 100 / len(batch)
+        if pct > limit:
+            shown = ", ".join(harmful[:BREAKER_NAMES]) + (
+                f", +{len(harmful) - BREAKER_NAMES}" if len(harmful) > BREAKER_NAMES else ""
+            )
             self.stop_reason = (
-                f"max fail percentage {limit:g}% exceeded "
-                f"({bad} of {len(finished)} finished hosts failed or unreachable)"
+                f"max fail percentage {limit:g}% exceeded in batch {number}: {len(harmful)} of "
+                f"{len(batch)} hosts ({pct:.0f}%) changed and did not end fixed ({shown})"
             )
 
     def skip_reason(self) -> str | None:
@@ -178,7 +194,7 @@ async def run_playbook(
             run.finish(hr)
 
     try:
-        for batch in batches:
+        for number, batch in enumerate(batches, 1):
             reason = run.skip_reason()
             if reason is not None:
                 for h in batch:
@@ -187,6 +203,7 @@ async def run_playbook(
             async with asyncio.TaskGroup() as tg:
                 for h in batch:
                     tg.create_task(one(h))
+            run.batch_ended(number, batch)
     finally:
         if run.writer is not None:
             run.writer.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 import remediate.transports
@@ -102,6 +103,26 @@ def test_dry_run_exit_2_and_reports(files: dict[str, Path], fleet: FakeFleet) ->
     for p in (d / "r.json", d / "r.jsonl", d / "r.xml", files["db"]):
         assert PASSWORD.encode() not in p.read_bytes()
     assert PASSWORD not in r.output
+
+
+def test_hosts_file_and_planned_change_lines(files: dict[str, Path], fleet: FakeFleet) -> None:
+    out = files["dir"] / "groups.yml"
+    r = invoke(*run_args(files, "--hosts-file", out, "--json", files["dir"] / "r.json"))
+    assert r.exit_code == 2, r.output
+    assert "win1 would_fix" in r.output and "s  activate: activate against kms1.lab.test" in r.output
+    groups = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert groups == {
+        "verdict": {"would_fix": ["win1", "win2", "win3"]},
+        "planned": {"activate": ["win1", "win2", "win3"]},
+        "diagnosis": {},
+    }
+    assert json.loads((files["dir"] / "r.json").read_text(encoding="utf-8"))["groups"] == groups
+    assert "PLANNED CHANGES" in r.output
+
+
+def test_breaker_without_serial_warns(files: dict[str, Path], fleet: FakeFleet) -> None:
+    r = invoke(*run_args(files, "--max-fail-percentage", "5"))
+    assert "warning: --max-fail-percentage" in r.stderr
 
 
 def test_apply_exit_0_and_history(files: dict[str, Path], fleet: FakeFleet) -> None:
