@@ -211,9 +211,9 @@ def diagnose(
         )
     if kms_pending and net is None and not blocked:
         host = reachable_host(v)
-        if host is not None:
+        if host is not None and (found := _not_activated(v, kms_pending, host, handled)) is not None:
             handled |= NOT_YET
-            out.append(_not_activated(v, kms_pending, host))
+            out.append(found)
     blocker = out[0] if blocked else None
     out += office_findings(v, as_map(facts.get("office")), kms_host, net, blocker)
     out += _generic(v, handled)
@@ -240,11 +240,17 @@ def diagnose(
     return out
 
 
-def _not_activated(v: View, pending: list[Mapping[str, Any]], host: str) -> Diagnosis:
+def _not_activated(
+    v: View, pending: list[Mapping[str, Any]], host: str, handled: set[str]
+) -> Diagnosis | None:
+    """KMS reachable: "not activated yet" (fixable by /ato), or, when an activation attempt of this
+    run failed anyway, "reachable but failed" unless the failure's own code explains it."""
     activation = [c for c in v.codes if c in NOT_YET or c.startswith("0xC004F07")]
-    failed_now = any("activation attempt" in w for c in v.codes for w in v.codes[c])
+    tried = [c for c in v.codes if any("activation attempt" in w for w in v.codes[c])]
     ev = [f"{p.get('name') or 'Windows'}: {p.get('license_status')}" for p in pending]
-    if failed_now:
+    if tried:
+        if any(c not in handled and c not in NOT_YET for c in tried):
+            return None  # a specific code (e.g. 0xC004F041): its knowledge-base entry explains it
         return diag(
             "kms.reachable_but_failed", next(iter(activation), None),
             f"TCP 1688 to {host} is open, yet activation failed; the network checks do not explain it.",

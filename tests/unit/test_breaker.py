@@ -46,6 +46,7 @@ PB = Playbook(
             parse=None,
             timeout=5.0,
             line=1,
+            addresses=("check:license",),
         )
     ],
     verify=["license"],

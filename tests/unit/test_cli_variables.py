@@ -44,9 +44,11 @@ checks:
     expect: "facts.license == 'licensed'"
 fixes:
   - id: rearm
+    addresses: [check:license]
     shell: cmd
     run: rearm
   - id: install-gvlk
+    addresses: [check:license]
     shell: cmd
     when: allow_gvlk
     run: install-gvlk

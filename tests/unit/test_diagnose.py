@@ -141,12 +141,40 @@ def test_retail_key_in_kms_estate() -> None:
     f = healthy() | {
         "license": win("notification", channel="RETAIL", name="Windows(R), Professional edition")
     }
-    d = diagnose(f, [])[0]
-    assert d.title == "Not a KMS client key" and d.automatable is False
-    assert "W269N-WFGWX-YVC9B-4J6C9-T83GX" in d.action
-    assert diagnose(f, [], variables={"allow_gvlk": True})[0].automatable is True
+    for variables in ({}, {"allow_gvlk": True}, {"convert_channels": ["RETAIL", "VOLUME_MAK"]}):
+        (d,) = diagnose(f, [], variables=variables)
+        assert d.cause_id == "activation.retail" and d.automatable is False
+        assert "W269N" not in d.action and "slmgr /ipk" not in d.action  # never a GVLK for retail
     licensed_mak = healthy() | {"license": win("licensed", channel="VOLUME_MAK")}
-    assert diagnose(licensed_mak, []) == []  # an activated MAK host is fine
+    assert diagnose(licensed_mak, [], variables={"allow_gvlk": True}) == []  # an activated MAK is fine
+
+
+def test_mak_converts_only_with_consent_a_known_os_and_a_working_kms_path() -> None:
+    mak = healthy() | {"license": win("oob_grace", channel="VOLUME_MAK")}
+    os10 = {"os": {"caption": "Microsoft Windows 10 Enterprise", "version": "10.0.19045"}}
+    (d,) = diagnose(mak | os10, [])
+    assert d.cause_id == "activation.mak" and not d.automatable
+    assert diagnose(mak | os10, [], variables={"allow_gvlk": "false"})[0].cause_id == "activation.mak"
+    (d,) = diagnose(mak | os10, [], variables={"convert_channels": ["VOLUME_MAK"]})
+    assert d.cause_id == "kms.convert_key" and d.automatable
+    assert diagnose(mak | os10, [], variables={"allow_gvlk": True})[0].cause_id == "kms.convert_key"
+    # without the OS version the key cannot be chosen: never guessed
+    assert diagnose(mak, [], variables={"allow_gvlk": True})[0].cause_id == "activation.no_gvlk"
+    # KMS path closed: the key is left alone
+    closed = mak | os10 | {"kms_port": tnc(KMS, False)}
+    ids = [d.cause_id for d in diagnose(closed, [], variables={"allow_gvlk": True})]
+    assert "kms.convert_key" not in ids and "kms.firewall" in ids
+
+
+def test_home_adba_and_avma_are_explained_not_fixed() -> None:
+    home = healthy() | {"license": win("notification", channel="OEM_DM", name="Windows(R), Core edition")}
+    assert [d.cause_id for d in diagnose(home, [], variables={"allow_gvlk": True})] == ["activation.home"]
+    adba = win("licensed")
+    adba["products"][0]["activated_by"] = "ad"
+    (d,) = diagnose(healthy() | {"license": adba}, [])
+    assert d.cause_id == "activation.adba" and not d.automatable
+    avma = healthy() | {"license": win("licensed", channel="VIRTUAL_MACHINE_ACTIVATION")}
+    assert [d.cause_id for d in diagnose(avma, [])] == ["activation.avma"]
 
 
 def test_license_store_damaged() -> None:
@@ -180,22 +208,22 @@ def test_office_not_activated_with_reachable_kms() -> None:
     f = healthy()
     f["office"]["products"][0]["license_status"] = "oob_grace"
     (d,) = diagnose(f, [])
-    assert d.title == "Office not activated" and d.automatable
-    assert f"/sethst:{KMS}" in d.action
+    assert d.cause_id == "office.not_activated" and d.automatable
+    assert "/act" in d.action and "/sethst" not in d.action  # DNS discovery works: /act alone
 
 
 def test_office_behind_firewall_is_not_automatable() -> None:
     f = healthy() | {"kms_port": tnc(KMS, False)}
     f["office"]["products"][0]["license_status"] = "notification"
     ds = diagnose(f, [])
-    assert titles(ds) == [FIREWALL, "Office not activated"]
+    assert [d.cause_id for d in ds] == ["office.unreachable"]
     assert not any(d.automatable for d in ds)
 
 
 def test_missing_evidence_says_so() -> None:
     ds = diagnose({"license": win("oob_grace")}, ["activate"])
     assert len(ds) == 1 and ds[0].title.startswith("Insufficient evidence")
-    assert "SRV" in ds[0].action and "failed step: activate" in ds[0].evidence
+    assert "SRV" in ds[0].action and ds[0].cause_id == "kms.insufficient"
 
 
 def test_conflicting_evidence() -> None:
@@ -233,7 +261,7 @@ def test_spp_events_are_supporting_evidence() -> None:
 
 def test_windows_not_activated_but_kms_reachable() -> None:
     d = diagnose(healthy() | {"license": win("oob_grace", reason="0x4004F00C")}, [])
-    assert titles(d) == ["Windows not activated"] and d[0].automatable
+    assert [x.cause_id for x in d] == ["kms.not_activated"] and d[0].automatable
 
 
 def test_other_and_unknown_codes() -> None:
@@ -264,3 +292,62 @@ def test_to_dict_roundtrip() -> None:
     }
     d = diagnose(f, [])[0].to_dict()
     assert d["title"] == FIREWALL and isinstance(d["evidence"], list)
+
+
+def _event(eid: int, code: str, msg: str = "") -> dict[str, Any]:
+    return {
+        "id": eid,
+        "level": "Information",
+        "time": "2026-11-01T09:00:00",
+        "message": msg,
+        "error_code": code,
+    }
+
+
+def test_status_events_on_a_healthy_host_raise_no_finding() -> None:
+    # 1003 may carry 0xC004E002 at service start; 8200/8208 carry 0x80072EE7 on every KMS client
+    # without Internet (Microsoft calls them noise). Neither is a license problem.
+    f = healthy() | {
+        "clock": {"skew_seconds": 6 * 3600.0},  # the host is non-compliant for another reason
+        "events": {
+            "events": [_event(1003, "0xC004E002"), _event(8200, "0x80072EE7"), _event(8208, "0x80072EE7")]
+        },
+    }
+    assert [d.cause_id for d in diagnose(f, ["clock"])] == ["kms.clock_skew"]
+
+
+def test_freshly_installed_gvlk_reason_is_not_a_kms_refusal() -> None:
+    f = healthy() | {"license": win("notification", reason="0xC004F056")}
+    (d,) = diagnose(f, [])
+    assert d.cause_id == "kms.not_activated" and d.automatable and "slmgr /ato" in d.action
+
+
+def _office(name: str, desc: str, status: str, kms: str | None = None) -> dict[str, Any]:
+    return {"license_name": name, "license_description": desc, "license_status": status,
+            "error_code": None, "kms_machine": kms, "kms_port": None}  # fmt: skip
+
+
+def test_office_click_to_run_grace_and_subscription_get_no_kms_cause() -> None:
+    grace = _office(
+        "Office 16, Office16O365ProPlusR_Grace edition", "Office 16, RETAIL(Grace) channel", "oob_grace"
+    )
+    f = healthy() | {"office": {"products": [grace]}}
+    ds = diagnose(f, [])
+    assert [d.cause_id for d in ds] == ["office.retail_grace"] and not ds[0].automatable
+    m365 = healthy() | {"office": {"products": [], "no_keys": True}}
+    assert [d.cause_id for d in diagnose(m365, [])] == ["office.subscription"]
+
+
+def test_office_sethst_only_when_its_kms_host_is_dead_and_kms_host_answers() -> None:
+    dead = "oldkms.lab.test"
+    p = _office("Office 16, Office16ProPlusVL_KMS_Client edition", "Office 16, VOLUME_KMSCLIENT channel",
+                "notification", kms=dead)  # fmt: skip
+    f = healthy() | {
+        "office": {"products": [p]},
+        "kms_port": tnc(dead, False),
+        "kms_host_port": tnc(KMS, True),
+    }
+    (d,) = diagnose(f, [], variables={"kms_host": KMS})
+    assert d.cause_id == "office.wrong_kms_host" and f"/sethst:{KMS}" in d.action
+    (d,) = diagnose(f, [])  # no kms_host given: nothing to move to
+    assert d.cause_id == "office.unreachable" and not d.automatable
