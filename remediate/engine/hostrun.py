@@ -156,7 +156,8 @@ class HostRun:
             if link is None:
                 continue
             if fix.recheck:  # read the precondition again right before a fix that replaces state
-                fresh = await self._run_checks([pb.check_by_id[c] for c in fix.recheck], "recheck")
+                by_id = {c.id: c for c in pb.checks}
+                fresh = await self._run_checks([by_id[c] for c in fix.recheck], "recheck")
                 if bad := [f"{s.id}: {s.error}" for s in fresh if s.error is not None]:
                     why = f"fix {fix.id} not run: recheck failed: {'; '.join(bad)}"
                     return self._diagnosed("failed", why)
