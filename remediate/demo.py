@@ -25,10 +25,15 @@ FLEET = Path(__file__).parent / "data" / "fleets" / "demo.yml"
 
 @dataclass(frozen=True)
 class Expected:
-    windows: str  # verdict after `windows-kms.yml --apply -e allow_gvlk=true`
+    windows: str  # verdict after `windows-kms.yml --apply -e convert_channels=[VOLUME_MAK]`
     office: str  # verdict after `office-kms.yml --apply` (hosts with Office)
     diagnosis: str | None  # a title the Windows diagnosis must carry
 
+
+# The same variables in the dry run and the apply: the dry run is the plan of the apply. MAK keys
+# are converted (an explicit opt-in); RETAIL and OEM never are.
+VARIABLES: dict[str, dict[str, Any]] = {"windows-kms.yml": {"convert_channels": ["VOLUME_MAK"]}}
+RETAIL_TITLE = "Retail/OEM Windows not activated (activates with Microsoft, not KMS)"
 
 EXPECTED: dict[str, Expected] = {
     "healthy": Expected("compliant", "compliant", None),
@@ -36,13 +41,27 @@ EXPECTED: dict[str, Expected] = {
     "office_unactivated": Expected("compliant", "fixed", None),
     "wrong_kms_host": Expected("fixed", "fixed", None),
     "no_srv": Expected("fixed", "fixed", None),
-    "non_vl_key": Expected("fixed", "fixed", None),
+    "non_vl_key": Expected("fixed", "fixed", None),  # MAK (opted in); RETAIL: see expected()
     "kms_unreachable": Expected("failed", "failed", "Firewall between host and KMS"),
     "broken_store": Expected("failed", "failed", "License store damaged"),
     "clock_skew": Expected("failed", "failed", "Clock skew"),
     "winrm_down": Expected("unreachable", "unreachable", None),
     "auth_fail": Expected("unreachable", "unreachable", None),
 }
+# A product already licensed on a non-KMS channel is left alone whatever the KMS path does.
+_LICENSED_ELSEWHERE = {"kms_unreachable": "compliant", "no_srv": "compliant", "wrong_kms_host": "compliant"}
+
+
+def expected(profile: str, channel: str, licensed: bool) -> Expected | None:
+    """What an admin expects for a host of this profile whose Windows had `channel` before the run."""
+    exp = EXPECTED.get(profile)
+    if exp is None:
+        return None
+    if profile == "non_vl_key" and channel != "VOLUME_MAK":
+        return Expected("failed", exp.office, RETAIL_TITLE)
+    if channel != "VOLUME_KMSCLIENT" and licensed and profile in _LICENSED_ELSEWHERE:
+        return Expected(_LICENSED_ELSEWHERE[profile], exp.office, None)
+    return exp
 
 
 def fingerprint(state: HostState) -> tuple[Any, ...]:
@@ -76,6 +95,11 @@ def run_demo(
             console.print("Fault profiles: " + ", ".join(f"{p} {n}" for p, n in sorted(mix.items())))
             console.print(f"Inventory: {inventory} (Ansible-compatible; WinRM over HTTP, NTLM + encryption)")
             before = {name: fingerprint(h.state) for name, h in lab.hosts.items()}
+            channels = {
+                name: (h.state.windows.channel, int(h.state.windows.status) == 1)
+                for name, h in lab.hosts.items()
+                if h.state.windows is not None
+            }
             results: dict[tuple[str, bool], RunResult] = {}
             for book in ("windows-kms.yml", "office-kms.yml"):
                 for apply in (False, True):
@@ -92,7 +116,26 @@ def run_demo(
                         if dry_changes:
                             return 2
             after = {name: fingerprint(h.state) for name, h in lab.hosts.items()}
-            return _summary(console, profiles, results, before, after)
+            predicted = _predicted(console, results)
+            return _summary(console, profiles, channels, results, before, after) if predicted else 2
+
+
+def _predicted(console: Console, results: dict[tuple[str, bool], RunResult]) -> bool:
+    """Every host's apply ran exactly the fixes its dry run planned (same state, same variables)."""
+    differ: list[str] = []
+    total = 0
+    for book in ("windows-kms.yml", "office-kms.yml"):
+        dry = {h.host: [p["id"] for p in h.planned] for h in results[(book, False)].hosts}
+        ran = {h.host: [p["id"] for p in h.planned] for h in results[(book, True)].hosts}
+        for host, plan in dry.items():
+            total += 1
+            if ran.get(host, []) != plan:
+                differ.append(f"{book} {host}: planned {plan or 'nothing'}, ran {ran.get(host) or 'nothing'}")
+    if differ:
+        console.print("The dry run did NOT predict the apply:\n  " + "\n  ".join(differ))
+        return False
+    console.print(f"The dry run predicted the apply: the same fixes ran on all {total} host runs.")
+    return True
 
 
 def _run(console: Console, book: str, inventory: Path, apply: bool, forks: int) -> RunResult:
@@ -102,14 +145,17 @@ def _run(console: Console, book: str, inventory: Path, apply: bool, forks: int) 
     from remediate.playbook import Playbook, resolve
     from remediate.variables import apply_types
 
-    extra = {"allow_gvlk": True} if apply and book == "windows-kms.yml" else {}
+    extra = VARIABLES.get(book, {})
     pb = Playbook.load(resolve(book))
     inv = Inventory.load(inventory, extra_vars=extra)
     hosts = inv.select(pb.targets)
     apply_types(pb.var_specs, hosts)  # inventory values of declared vars, typed like the CLI does
     options = RunOptions(apply=apply, forks=forks, extra_vars=extra)
     if extra:
-        console.print("with -e allow_gvlk=true: RETAIL/MAK machines get their edition's KMS client key")
+        console.print(
+            "with -e 'convert_channels=[VOLUME_MAK]' (dry run and apply alike): unactivated MAK machines "
+            "get their edition's KMS client key; RETAIL and OEM machines never do"
+        )
     result = asyncio.run(
         run_playbook(pb, hosts, options, credentials=CredentialResolver(), events=console.progress())
     )
@@ -120,6 +166,7 @@ def _run(console: Console, book: str, inventory: Path, apply: bool, forks: int) 
 def _summary(
     console: Console,
     profiles: dict[str, str],
+    channels: dict[str, tuple[str, bool]],
     results: dict[tuple[str, bool], RunResult],
     before: dict[str, Any],
     after: dict[str, Any],
@@ -131,7 +178,8 @@ def _summary(
     ok_by_profile: dict[str, bool] = defaultdict(lambda: True)
     counts: Counter[str] = Counter()
     for name, profile in sorted(profiles.items()):
-        exp = EXPECTED.get(profile)
+        channel, was_licensed = channels.get(name, ("VOLUME_KMSCLIENT", False))
+        exp = expected(profile, channel, was_licensed)
         w, o = win.get(name), off.get(name)
         if exp is None or w is None or o is None:
             continue
