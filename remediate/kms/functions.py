@@ -6,14 +6,11 @@ never raise on missing facts: a missing fact reads as "unknown" (None).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from remediate.kms import gvlk
 from remediate.kms.evidence import host_name, tcp_reach
-
-_BUILD_TO_SERVER = {14393: "server2016", 17763: "server2019", 20348: "server2022", 26100: "server2025"}
 
 
 def _get(obj: Any, *path: str | int) -> Any:
@@ -87,20 +84,34 @@ def office_kms_target_port(facts: Mapping[str, Any], default: int = 1688) -> int
     return int(srv_port or default) if srv_host else int(default)
 
 
-def os_product(version: str | None) -> str:
-    """GVLK product family from the OS version: server builds map to their release, else windows."""
-    m = re.search(r"10\.0\.(\d+)", version or "")
-    build = int(m.group(1)) if m else 0
-    return _BUILD_TO_SERVER.get(build, "windows")
+def os_product(version: str | None, edition: str | None = None, caption: str | None = None) -> str | None:
+    """The GVLK table (release) for this OS: "windows7", "server2019", "windows-ltsb2016" ... or None.
+
+    version/caption: Win32_OperatingSystem Version and Caption; edition: the EditionID (server vs client,
+    LTSC vs general availability). None when the release is unknown: no table is guessed.
+    """
+    return gvlk.windows_release(edition or "", os_version=version, caption=caption)
 
 
-def gvlk_for_product(name: str | None, os_version: str | None = None) -> str | None:
-    """The GVLK for slmgr's product name ("Windows(R), Enterprise edition") on this OS version."""
+def gvlk_for_product(
+    name: str | None, os_version: str | None = None, caption: str | None = None
+) -> str | None:
+    """The GVLK for slmgr's product name ("Windows(R), Enterprise edition") on this OS version.
+
+    Playbooks call gvlk_for_product(facts.license.products[0].name, facts.os.version, facts.os.caption).
+    Without os_version the answer is None: every EditionID's key depends on the release (Professional
+    differs on 7 / 8 / 8.1 / 10, EnterpriseS on each LTSB/LTSC, ServerStandard on each server), so the
+    key is never guessed.
+    """
     edition = gvlk.edition_from_name(name or "")
     if not edition:
         return None
-    product = os_product(os_version) if edition.lower().startswith("server") else "windows"
-    return gvlk.gvlk_for(product, edition)
+    return gvlk.gvlk_for_os(edition, os_version=os_version, caption=caption)
+
+
+def office_gvlk(license_name: str | None) -> str | None:
+    """The GVLK for ospp's LICENSE NAME ("Office 16, Office16ProPlusVL_KMS_Client edition"), else None."""
+    return gvlk.office_gvlk(license_name or "")
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -113,4 +124,5 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "office_kms_target": office_kms_target,
     "office_kms_target_port": office_kms_target_port,
     "gvlk_for_product": gvlk_for_product,
+    "office_gvlk": office_gvlk,
 }

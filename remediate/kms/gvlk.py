@@ -1,15 +1,14 @@
-"""Generic Volume License Keys (GVLKs): the public KMS client setup keys, per product and edition.
+"""Generic Volume License Keys (GVLKs): which KMS client setup key a product needs.
 
-A GVLK turns a Windows or Office install into a KMS client; it activates nothing by itself. The keys
-are published by Microsoft on purpose and transcribed here verbatim from:
+A GVLK turns a Windows or Office install into a KMS client; it activates nothing by itself. The tables
+(Microsoft's published keys, with their sources) live in `gvlk_tables`; this module picks one:
 
-- Windows / Windows Server: https://learn.microsoft.com/windows-server/get-started/kms-client-activation-keys
-  (MicrosoftDocs/windowsserverdocs WindowsServerDocs/get-started/kms-client-activation-keys.md)
-- Office / Project / Visio: https://learn.microsoft.com/office/volume-license-activation/gvlks
-  (MicrosoftDocs/OfficeDocs-DeployOffice office/volume-license-activation/gvlks.md)
+- `gvlk_for_os(edition_id, os_version=..., caption=...)`: Windows, from the EditionID and the OS build.
+- `office_gvlk(license_name)`: Office / Project / Visio, from ospp.vbs' LICENSE NAME.
+- `gvlk_for(product, edition)`: a named release's table ("windows7", "Windows Server 2022", ...).
 
-Editions are keyed by the Windows `EditionID` (registry HKLM\\...\\CurrentVersion\\EditionID, also the
-word in slmgr's "Name: Windows(R), <EditionID> edition"); Office editions by a short SKU word.
+Every answer comes from exactly one release's table; an edition that release has no row for gets None,
+never another release's key.
 """
 
 from __future__ import annotations
@@ -18,155 +17,15 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
-WINDOWS_SOURCE = "https://learn.microsoft.com/windows-server/get-started/kms-client-activation-keys"
-OFFICE_SOURCE = "https://learn.microsoft.com/office/volume-license-activation/gvlks"
-
-# Windows 10 / 11 semi-annual (general availability) channel; the same key serves both versions.
-# EnterpriseS is the LTSC edition id: LTSC 2019, 2021 and Windows 11 LTSC 2024 share one key.
-_WINDOWS = {
-    "Professional": "W269N-WFGWX-YVC9B-4J6C9-T83GX",
-    "ProfessionalN": "MH37W-N47XK-V7XM9-C7227-GCQG9",
-    "ProfessionalWorkstation": "NRG8B-VKK3Q-CXVCJ-9G2XF-6Q84J",
-    "ProfessionalWorkstationN": "9FNHH-K3HBT-3W4TD-6383H-6XYWF",
-    "ProfessionalEducation": "6TP4R-GNPTD-KYYHQ-7B7DP-J447Y",
-    "ProfessionalEducationN": "YVWGF-BXNMC-HTQYQ-CPQ99-66QFC",
-    "Education": "NW6C2-QMPVW-D7KKK-3GKT6-VCFB2",
-    "EducationN": "2WH4N-8QGBV-H22JP-CT43Q-MDWWJ",
-    "Enterprise": "NPPR9-FWDCX-D2C8J-H872K-2YT43",
-    "EnterpriseN": "DPH2V-TTNVB-4X9Q3-TJR4H-KHJW4",
-    "EnterpriseG": "YYVX9-NTFWV-6MDM3-9PT4T-4M68B",
-    "EnterpriseGN": "44RPN-FTY23-9VTTB-MP9BX-T84FV",
-    "EnterpriseS": "M7XTQ-FN8P6-TTKYV-9D4CC-J462D",
-    "EnterpriseSN": "92NFX-8DJQP-P6BBQ-THF9C-7CG2H",
-    "IoTEnterpriseS": "KBN8V-HFGQ4-MGXVD-347P6-PDQGT",
-}
-_WINDOWS_LTSB2016 = {
-    "EnterpriseS": "DCPHK-NFMTC-H88MJ-PFHPY-QJ4BJ",
-    "EnterpriseSN": "QFFDN-GRT3P-VKWWX-X7T3R-8B639",
-}
-_WINDOWS_LTSB2015 = {
-    "EnterpriseS": "WNMTR-4C88C-JK8YV-HQ7T2-76DF9",
-    "EnterpriseSN": "2F77B-TNFGY-69QQF-B8YKP-D69TJ",
-}
-# Windows Server LTSC. ServerSolution is the Essentials edition id.
-_SERVER2025 = {
-    "ServerStandard": "TVRH6-WHNXV-R9WG3-9XRFY-MY832",
-    "ServerDatacenter": "D764K-2NDRG-47T6Q-P8T8W-YP6DF",
-    "ServerDatacenterAzure": "XGN3F-F394H-FD2MY-PP6FD-8MCRC",
-}
-_SERVER2022 = {
-    "ServerStandard": "VDYBN-27WPP-V4HQT-9VMD4-VMK7H",
-    "ServerDatacenter": "WX4NM-KYWYW-QJJR4-XV3QB-6VM33",
-    "ServerDatacenterAzure": "NTBV8-9K7Q8-V27C6-M2BTV-KHMXV",
-}
-_SERVER2019 = {
-    "ServerStandard": "N69G4-B89J2-4G8F4-WWYCC-J464C",
-    "ServerDatacenter": "WMDGN-G9PQG-XVVXX-R3X43-63DFG",
-    "ServerSolution": "WVDHN-86M7X-466P6-VHXV7-YY726",
-}
-_SERVER2016 = {
-    "ServerStandard": "WC2BQ-8NRM3-FDDYY-2BFGV-KHKQY",
-    "ServerDatacenter": "CB7KF-BWN84-R7R2Y-793K2-8XDDG",
-    "ServerSolution": "JCKRF-N37P4-C2D82-9YXRT-4M63B",
-}
-# Windows Server semi-annual channel, versions 1809, 1903, 1909, 2004, 20H2 (all one key pair).
-_SERVER_SAC = {
-    "ServerStandard": "N2KJX-J94YW-TQVFB-DG9YT-724CC",
-    "ServerDatacenter": "6NMRW-2C8FM-D24W7-TQWMY-CWH2D",
-}
-_SERVER1803 = {
-    "ServerStandard": "PTXN8-JFHJM-4WC78-MPCBR-9W4KR",
-    "ServerDatacenter": "2HXDN-KRXHB-GPYC7-YCKFJ-7FVDG",
-}
-_SERVER1709 = {
-    "ServerStandard": "DPCNP-XQFKJ-BJF7R-FRC8D-GF6G4",
-    "ServerDatacenter": "6Y6KB-N82V8-D8CQV-23MJW-BWTG6",
-}
-
-# Office volume editions. Publisher LTSC 2024 has no GVLK in Microsoft's table (Publisher is retired).
-_OFFICE2024 = {
-    "ProPlus": "XJ2XN-FW8RK-P4HMP-DKDBV-GCVGB",
-    "Standard": "V28N4-JG22K-W66P8-VTMGK-H6HGR",
-    "ProjectPro": "FQQ23-N4YCY-73HQ3-FM9WC-76HF4",
-    "ProjectStd": "PD3TT-NTHQQ-VC7CY-MFXK3-G87F8",
-    "VisioPro": "B7TN8-FJ8V3-7QYCP-HQPMV-YY89G",
-    "VisioStd": "JMMVY-XFNQC-KK4HK-9H7R3-WQQTV",
-    "Access": "82FTR-NCHR7-W3944-MGRHM-JMCWD",
-    "Excel": "F4DYN-89BP2-WQTWJ-GR8YC-CKGJG",
-    "Outlook": "D2F8D-N3Q3B-J28PV-X27HD-RJWB9",
-    "PowerPoint": "CW94N-K6GJH-9CTXY-MG2VC-FYCWP",
-    "SkypeForBusiness": "4NKHF-9HBQF-Q3B6C-7YV34-F64P3",
-    "Word": "MQ84N-7VYDM-FXV7C-6K7CC-VFW9J",
-}
-_OFFICE2021 = {
-    "ProPlus": "FXYTK-NJJ8C-GB6DW-3DYQT-6F7TH",
-    "Standard": "KDX7X-BNVR8-TXXGX-4Q7Y8-78VT3",
-    "ProjectPro": "FTNWT-C6WBT-8HMGF-K9PRX-QV9H8",
-    "ProjectStd": "J2JDC-NJCYY-9RGQ4-YXWMH-T3D4T",
-    "VisioPro": "KNH8D-FGHT4-T8RK3-CTDYJ-K2HT4",
-    "VisioStd": "MJVNY-BYWPY-CWV6J-2RKRT-4M8QG",
-    "Access": "WM8YG-YNGDD-4JHDC-PG3F4-FC4T4",
-    "Excel": "NWG3X-87C9K-TC7YY-BC2G7-G6RVC",
-    "Outlook": "C9FM6-3N72F-HFJXB-TM3V9-T86R9",
-    "PowerPoint": "TY7XF-NFRBR-KJ44C-G83KF-GX27K",
-    "Publisher": "2MW9D-N4BXM-9VBPG-Q7W6M-KFBGQ",
-    "SkypeForBusiness": "HWCXN-K3WBT-WJBKY-R8BD9-XK29P",
-    "Word": "TN8H9-M34D3-Y64V9-TR72V-X79KV",
-}
-_OFFICE2019 = {
-    "ProPlus": "NMMKJ-6RK4F-KMJVX-8D9MJ-6MWKP",
-    "Standard": "6NWWJ-YQWMR-QKGCB-6TMB3-9D9HK",
-    "ProjectPro": "B4NPR-3FKK7-T2MBV-FRQ4W-PKD2B",
-    "ProjectStd": "C4F7P-NCP8C-6CQPT-MQHV9-JXD2M",
-    "VisioPro": "9BGNQ-K37YR-RQHF2-38RQ3-7VCBB",
-    "VisioStd": "7TQNQ-K3YQQ-3PFH7-CCPPM-X4VQ2",
-    "Access": "9N9PT-27V4Y-VJ2PD-YXFMF-YTFQT",
-    "Excel": "TMJWT-YYNMB-3BKTF-644FC-RVXBD",
-    "Outlook": "7HD7K-N4PVK-BHBCQ-YWQRW-XW4VK",
-    "PowerPoint": "RRNCX-C64HY-W2MM7-MCH9G-TJHMQ",
-    "Publisher": "G2KWX-3NW6P-PY93R-JXK2T-C9Y9V",
-    "SkypeForBusiness": "NCJ33-JHBBY-HTK98-MYCV8-HMKHJ",
-    "Word": "PBX3G-NWMT6-Q7XBW-PYJGG-WXD33",
-}
-_OFFICE2016 = {
-    "ProPlus": "XQNVK-8JYDB-WJ9W3-YJ8YR-WFG99",
-    "Standard": "JNRGM-WHDWX-FJJG3-K47QV-DRTFM",
-    "ProjectPro": "YG9NW-3K39V-2T3HJ-93F3Q-G83KT",
-    "ProjectStd": "GNFHQ-F6YQM-KQDGJ-327XX-KQBVC",
-    "VisioPro": "PD3PC-RHNGV-FXJ29-8JK7D-RJRJK",
-    "VisioStd": "7WHWN-4T7MP-G96JF-G33KR-W8GF4",
-    "Access": "GNH9Y-D2J4T-FJHGG-QRVH7-QPFDW",
-    "Excel": "9C2PK-NWTVB-JMPW8-BFT28-7FTBF",
-    "OneNote": "DR92N-9HTF2-97XKM-XW2WJ-XW3J6",
-    "Outlook": "R69KK-NTPKF-7M3Q4-QYBHW-6MT9B",
-    "PowerPoint": "J7MQP-HNJ4Y-WJ7YM-PFYGF-BY6C6",
-    "Publisher": "F47MM-N3XJP-TQXJ9-BP99D-8K837",
-    "SkypeForBusiness": "869NQ-FJ69K-466HW-QYCP2-DDBV6",
-    "Word": "WXY84-JN2Q9-RBCCQ-3Q3J3-3PFJ6",
-}
+from remediate.kms.gvlk_tables import RAW_TABLES
 
 TABLES: Mapping[str, Mapping[str, str]] = MappingProxyType(
-    {
-        name: MappingProxyType(table)
-        for name, table in {
-            "windows": _WINDOWS,
-            "windows-ltsb2016": _WINDOWS_LTSB2016,
-            "windows-ltsb2015": _WINDOWS_LTSB2015,
-            "server2025": _SERVER2025,
-            "server2022": _SERVER2022,
-            "server2019": _SERVER2019,
-            "server2016": _SERVER2016,
-            "server-sac": _SERVER_SAC,
-            "server1803": _SERVER1803,
-            "server1709": _SERVER1709,
-            "office2024": _OFFICE2024,
-            "office2021": _OFFICE2021,
-            "office2019": _OFFICE2019,
-            "office2016": _OFFICE2016,
-        }.items()
-    }
+    {name: MappingProxyType(dict(table)) for name, (table, _) in RAW_TABLES.items()}
 )
-"""Product -> EditionID -> GVLK."""
+"""Product (release) -> EditionID / Office SKU word -> GVLK."""
+
+SOURCES: Mapping[str, str] = MappingProxyType({name: url for name, (_, url) in RAW_TABLES.items()})
+"""Product (release) -> URL of the Microsoft page its table is transcribed from."""
 
 ALL_GVLKS: frozenset[str] = frozenset(k for t in TABLES.values() for k in t.values())
 
@@ -180,10 +39,15 @@ _PRODUCT_ALIASES = {
     "windows11": "windows",
     "win10": "windows",
     "win11": "windows",
-    "windowsltsc": "windows",
-    "windowsltsc2019": "windows",
-    "windowsltsc2021": "windows",
-    "windowsltsc2024": "windows",
+    "windowsltsc2019": "windows-ltsc2019",
+    "ltsc2019": "windows-ltsc2019",
+    "windowsltsc2021": "windows-ltsc2021",
+    "ltsc2021": "windows-ltsc2021",
+    "windowsltsc2024": "windows-ltsc2024",
+    "ltsc2024": "windows-ltsc2024",
+    "win7": "windows7",
+    "win8": "windows8",
+    "win81": "windows81",
     "windowsltsb2016": "windows-ltsb2016",
     "ltsb2016": "windows-ltsb2016",
     "windowsltsb2015": "windows-ltsb2015",
@@ -220,9 +84,10 @@ _EDITION_ALIASES = {
     "datacenter": "ServerDatacenter",
     "essentials": "ServerSolution",
     "serveressentials": "ServerSolution",
-    "datacenterazureedition": "ServerDatacenterAzure",
-    "serverdatacenterazureedition": "ServerDatacenterAzure",
-    "azureedition": "ServerDatacenterAzure",
+    "datacenterazureedition": "ServerTurbine",
+    "serverdatacenterazureedition": "ServerTurbine",
+    "azureedition": "ServerTurbine",
+    "groove": "SharePointWorkspace",
     "professionalplus": "ProPlus",
     "projectprofessional": "ProjectPro",
     "projectstandard": "ProjectStd",
@@ -265,12 +130,13 @@ def normalize_edition(product: str, edition: str) -> str | None:
 
 
 def gvlk_for(product: str, edition: str) -> str | None:
-    """The GVLK for a product and edition, e.g. gvlk_for("windows", "Enterprise"), None if unknown.
+    """The GVLK for a named release and edition, e.g. gvlk_for("windows7", "Enterprise"); None if unknown.
 
-    product: windows (10/11 and LTSC 2019+), windows-ltsb2016, windows-ltsb2015, server2016/2019/2022/2025,
-    server-sac, office2016/2019/2021/2024 (aliases like "Windows 11", "Windows Server 2022", "Office LTSC
-    2021" work). edition: the EditionID (Professional, Enterprise, ServerStandard ...) or a common
-    spelling (Pro, Standard, Datacenter, ProPlus, Project Professional ...).
+    product: a TABLES name (windows = 10/11 GA, windows-ltsc2024/2021/2019, windows-ltsb2016/2015,
+    windows81/8/7, server2025 ... server2008r2, server-sac/1803/1709, office2024 ... office2010) or an alias
+    ("Windows 11", "Windows Server 2022", "Office LTSC 2021", "Windows 8.1"). edition: the EditionID
+    (Professional, Enterprise, ServerStandard ...) or a common spelling (Pro, Standard, Datacenter,
+    ProPlus, Project Professional ...). To pick the release from a host's facts use `gvlk_for_os`.
     """
     p = normalize_product(product)
     if p is None:
@@ -302,3 +168,157 @@ def edition_from_name(name: str) -> str | None:
     """EditionID from slmgr's product name: "Windows(R), ServerStandard edition" -> "ServerStandard"."""
     m = _NAME_EDITION_RE.search(name)
     return m.group(1) if m else None
+
+
+# --- Windows: release from the OS version -------------------------------------------------------------
+# Build numbers: learn.microsoft.com Windows 10/11 and Windows Server release information pages.
+_LTSC_EDITIONS = frozenset({"enterprises", "enterprisesn", "iotenterprises"})
+_LTSC_BY_BUILD = {
+    10240: "windows-ltsb2015",
+    14393: "windows-ltsb2016",
+    17763: "windows-ltsc2019",
+    19044: "windows-ltsc2021",
+    26100: "windows-ltsc2024",
+}
+_SERVER_BY_BUILD = {14393: "server2016", 17763: "server2019", 20348: "server2022", 26100: "server2025"}
+# Semi-annual channel servers (EditionID Server<Edition>ACor): 1709, 1803, then 1809 ... 20H2.
+_SAC_BY_BUILD = {
+    16299: "server1709",
+    17134: "server1803",
+    17763: "server-sac",
+    18362: "server-sac",
+    18363: "server-sac",
+    19041: "server-sac",
+    19042: "server-sac",
+}
+# NT 6.x: (major, minor) -> the builds of that release and its (client, server) tables.
+_NT6 = {
+    (6, 1): ((7600, 7601), "windows7", "server2008r2"),
+    (6, 2): ((9200,), "windows8", "server2012"),
+    (6, 3): ((9600,), "windows81", "server2012r2"),
+}
+_VERSION_RE = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+
+
+def parse_os_version(version: str | None) -> tuple[int, int, int] | None:
+    """(major, minor, build) from "10.0.19045", "6.1.7601.24546" or "Version 10.0.19045"; else None."""
+    m = _VERSION_RE.search(version or "")
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
+
+
+def _server_edition(edition_id: str, caption: str | None) -> tuple[bool, str]:
+    """(is_server, EditionID as the server tables spell it).
+
+    Server EditionIDs start with "Server"; a bare "Datacenter" counts as server when the caption says
+    "Windows Server". Server Core installs of 2008 R2 report Server<Edition>Core and 2016+ may report
+    Server<Edition>Cor: same product, same key, so the suffix is dropped ("ACor" marks the semi-annual
+    channel and stays).
+    """
+    ed = edition_id.strip()
+    server = ed.lower().startswith("server")
+    if not server and caption and "server" in caption.lower() and ed:
+        ed, server = "Server" + ed, True
+    if server:
+        ed = ed.removesuffix("Core")
+        if ed.endswith("Cor") and not ed.endswith("ACor"):
+            ed = ed.removesuffix("Cor")
+    return server, ed
+
+
+def windows_release(edition_id: str, *, os_version: str | None, caption: str | None = None) -> str | None:
+    """The TABLES name for this host's release ("windows7", "server2019", "windows-ltsb2016" ...), or None.
+
+    Client editions on 10.0 builds use the general "windows" table except the LTSC editions
+    (EnterpriseS, EnterpriseSN, IoTEnterpriseS), which need an LTSC/LTSB build; server editions need a
+    known server build. An unknown build or a version that does not match its build gives None.
+    """
+    parsed = parse_os_version(os_version)
+    if parsed is None or not edition_id:
+        return None
+    major, minor, build = parsed
+    server, ed = _server_edition(edition_id, caption)
+    if (major, minor) in _NT6:
+        builds, client_table, server_table = _NT6[(major, minor)]
+        if build not in builds:
+            return None
+        return server_table if server else client_table
+    if (major, minor) != (10, 0):
+        return None
+    if server:
+        return (_SAC_BY_BUILD if ed.endswith("ACor") else _SERVER_BY_BUILD).get(build)
+    if ed.lower() in _LTSC_EDITIONS:
+        return _LTSC_BY_BUILD.get(build)
+    return "windows" if build >= 10240 else None
+
+
+def gvlk_for_os(edition_id: str, *, os_version: str | None, caption: str | None = None) -> str | None:
+    """The GVLK for this exact Windows product, or None when Microsoft publishes none for it.
+
+    edition_id: the EditionID ("Enterprise", "ServerStandard", "EnterpriseS"); os_version: Win32_Operating
+    System.Version ("10.0.14393", "6.1.7601"); caption: its Caption, used only to tell server from client
+    when the EditionID lacks the "Server" prefix. None for Home/Core editions, unknown builds, a missing
+    os_version, or an edition that release's table lacks: the key of another release is never used.
+    """
+    release = windows_release(edition_id, os_version=os_version, caption=caption)
+    if release is None:
+        return None
+    _, ed = _server_edition(edition_id, caption)
+    ed = ed.removesuffix("ACor") if release.startswith("server") else ed
+    by_lower = {k.lower(): v for k, v in TABLES[release].items()}
+    return by_lower.get(ed.lower())
+
+
+# --- Office: release and SKU from ospp.vbs' LICENSE NAME ----------------------------------------------
+# Real names (ospp.vbs /dstatus, /act outputs on GitHub): "Office 14, OfficeProPlus-KMS_Client edition",
+# "Office 15, OfficeProPlusVL_KMS_Client edition", "Office 16, Office16VisioProVL_KMS_Client edition",
+# "Office 21, Office21Standard2021VL_KMS_Client_AE edition", "Office 16, Office16StandardVL_MAK edition";
+# C2R license files ProjectPro2024VL_KMS_Client_AE-*.xrm-ms. Not volume: "...R_Retail", "...R_Grace",
+# "O365...R_Subscription" (the SKU part then holds digits or the channel word is not KMS_Client/MAK).
+_OFFICE_RELEASES = {
+    "14": "office2010",
+    "15": "office2013",
+    "16": "office2016",
+    "19": "office2019",
+    "21": "office2021",
+    "24": "office2024",
+}
+_OFFICE_NAME_RE = re.compile(
+    r"^\s*(?:LICENSE NAME:\s*)?Office\s+(\d+)\s*,\s*Office(\d*)([A-Za-z]+?)(20\d\d)?(VL)?([_-])"
+    r"(KMS_Client|MAK)(_AE)?\s+edition\s*$",
+    re.IGNORECASE,
+)
+
+
+def office_release(license_name: str) -> tuple[str, str] | None:
+    """(TABLES name, SKU word) of a volume Office license name, e.g. ("office2019", "ProPlus"); else None."""
+    m = _OFFICE_NAME_RE.match(license_name or "")
+    if m is None:
+        return None
+    number, inner, sku, year, vl, sep, _channel, ae = m.groups()
+    release = _OFFICE_RELEASES.get(number)
+    if release is None:
+        return None
+    if number == "14":  # Office 2010: Office<Sku>-KMS_Client / -MAK
+        shape_ok = not inner and not year and not vl and sep == "-" and not ae
+    elif number == "15":  # Office 2013: Office<Sku>VL_KMS_Client
+        shape_ok = not inner and not year and bool(vl) and sep == "_" and not ae
+    elif number == "16":  # Office 2016: Office16<Sku>VL_KMS_Client
+        shape_ok = inner == "16" and not year and bool(vl) and sep == "_" and not ae
+    else:  # 2019+: Office19<Sku>2019VL_KMS_Client_AE
+        shape_ok = inner == number and year == "20" + number and bool(vl) and sep == "_"
+    return (release, sku) if shape_ok else None
+
+
+def office_gvlk(license_name: str) -> str | None:
+    """The GVLK for an Office volume license name from ospp.vbs /dstatus (LICENSE NAME), else None.
+
+    "Office 19, Office19ProPlus2019VL_KMS_Client_AE edition" -> Office 2019 ProPlus' key. KMS client and
+    volume MAK names get their release's key (installing it turns a VL MAK install into a KMS client);
+    retail, grace and subscription names, unknown releases and SKUs the release's table lacks give None.
+    """
+    found = office_release(license_name)
+    if found is None:
+        return None
+    release, sku = found
+    by_lower = {k.lower(): v for k, v in TABLES[release].items()}
+    return by_lower.get(sku.lower())

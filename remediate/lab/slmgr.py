@@ -73,9 +73,24 @@ def lookup_key(key: str) -> KeyInfo | None:
         return None
     product, edition = found
     act_id = str(uuid.uuid5(uuid.NAMESPACE_OID, "sku." + key))  # stable stand-in SKU id
-    if product.lower() != "windows":
+    if product.startswith("office"):
         return KeyInfo(
             edition, act_id, f"{product}, {edition} edition", f"{product}, VOLUME_KMSCLIENT channel", ""
+        )
+    # slmgr /dli names before Windows 8: "Windows(R) 7, Enterprise edition" / "Windows Operating System -
+    # Windows(R) 7, VOLUME_KMSCLIENT channel" (KB 4487266, learn.microsoft.com/troubleshoot/windows-client/
+    # licensing-and-activation/activation-failures-not-genuine-notifications-volume-licensed-kms-client);
+    # Server 2008 R2: "Windows Server(R), ServerStandard edition" / "Windows Operating System - Windows
+    # Server(R), VOLUME_KMSCLIENT channel" (github.com/Checkmk/checkmk
+    # tests/unit/checks/test_win_license.py, a captured agent output).
+    # 2012 R2 prints the Windows 10 form (same capture); Windows 8 / 8.1 are assumed to (unverified).
+    legacy = {"windows7": "Windows(R) 7", "server2008r2": "Windows Server(R)"}.get(product)
+    if legacy:
+        return KeyInfo(
+            edition,
+            act_id,
+            f"{legacy}, {edition} edition",
+            f"Windows Operating System - {legacy}, VOLUME_KMSCLIENT channel",
         )
     return _win(edition, act_id, edition)
 

@@ -52,7 +52,9 @@ def test_reachable_reads_any_tcp_test_by_name() -> None:
 
 
 def test_gvlk_for_product_uses_the_os_build_for_server_editions() -> None:
-    assert f.gvlk_for_product("Windows(R), Enterprise edition") == "NPPR9-FWDCX-D2C8J-H872K-2YT43"
+    ent = "Windows(R), Enterprise edition"
+    assert f.gvlk_for_product(ent, "10.0.19045") == "NPPR9-FWDCX-D2C8J-H872K-2YT43"
+    assert f.gvlk_for_product(ent) is None  # no OS version: never a guess
     assert (
         f.gvlk_for_product("Windows(R), ServerStandard edition", "10.0.20348")
         == "VDYBN-27WPP-V4HQT-9VMD4-VMK7H"
