@@ -111,7 +111,8 @@ def _windows_product(
                 False, ev,
             )  # fmt: skip
         version, caption = os_fact.get("version"), os_fact.get("caption")
-        if gvlk_for_product(name, version if isinstance(version, str) else None) is None or not version:
+        ver = version if isinstance(version, str) else None
+        if gvlk_for_product(name, ver, caption if isinstance(caption, str) else None) is None:
             return diag(
                 "activation.no_gvlk", None,
                 f"{name} on {caption or version or 'an unknown OS version'} has no published KMS "
