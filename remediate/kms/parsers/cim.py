@@ -31,6 +31,9 @@ KEY_CHANNELS = {
     "oem:nonslp": "OEM_NONSLP",
     "oem:cog": "OEM_COA_NSLP",
 }
+# SoftwareLicensingProduct.VLActivationType: 1 = Active Directory (slmgr.vbs IsADActivated tests
+# `VLActivationType = 1`); the AD* properties then name the activation object.
+VL_ACTIVATION_AD = 1
 
 
 def _str(value: object) -> str | None:
@@ -75,8 +78,26 @@ def parse_cim_license(text: str) -> dict[str, Any]:
             p["kms_port"] = _int(item.get("DiscoveredKeyManagementServiceMachinePort")) or None
         p["activation_interval_minutes"] = _int(item.get("VLActivationInterval"))
         p["renewal_interval_minutes"] = _int(item.get("VLRenewalInterval"))
+        _activation_source(p, item)
         products.append(p)
     return {"products": products, "error_code": None}
+
+
+def _activation_source(p: dict[str, Any], item: dict[str, Any]) -> None:
+    """activated_by / ad_activation / avma_host from the AD, AVMA and KMS properties (P1 selects them)."""
+    p["avma_host"] = _str(item.get("AutomaticVMActivationHostMachineName"))
+    if _int(item.get("VLActivationType")) == VL_ACTIVATION_AD:
+        p["activated_by"] = "ad"
+        p["ad_activation"] = {
+            "object_name": _str(item.get("ADActivationObjectName")),
+            "object_dn": _str(item.get("ADActivationObjectDN")),
+            "extended_pid": _str(item.get("ADActivationCsvlkPid")),
+            "activation_id": _str(item.get("ADActivationCsvlkSkuId")),
+        }
+    elif p["avma_host"]:
+        p["activated_by"] = "avma"
+    elif p["license_status"] == "licensed" and _str(item.get("KeyManagementServiceProductKeyID")):
+        p["activated_by"] = "kms"  # the KMS host's ePID is set only by a KMS activation
 
 
 def parse_cim_service(text: str) -> dict[str, Any]:
