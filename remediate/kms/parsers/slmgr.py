@@ -105,7 +105,7 @@ def parse_dli(text: str) -> dict[str, Any]:
 
 
 def _activated_by(p: dict[str, Any], sections: set[str]) -> str | None:
-    """"ad" / "avma" when slmgr shows that section, "kms" when the KMS client section names a KMS."""
+    """`ad` / `avma` when slmgr shows that section, `kms` when the KMS client section names a KMS."""
     if "ad" in sections:
         return "ad"
     if "avma" in sections or (p["channel"] == "VIRTUAL_MACHINE_ACTIVATION" and p["avma_host"]):
