@@ -117,3 +117,36 @@ def parse_cim_service(text: str) -> dict[str, Any]:
         "client_machine_id": _str(item.get("ClientMachineID")),
         "version": _str(item.get("Version")),
     }
+
+
+# Win32_OperatingSystem.ProductType: 1 Work Station, 2 Domain Controller, 3 Server
+# (https://learn.microsoft.com/en-us/windows/win32/cimwin32prov/win32-operatingsystem).
+PRODUCT_TYPE_WORKSTATION = 1
+
+
+def parse_cim_os(text: str) -> dict[str, Any]:
+    """`Get-CimInstance Win32_OperatingSystem | Select-Object Caption,Version,BuildNumber,
+    OperatingSystemSKU,ProductType | ConvertTo-Json` -> {caption, version, build, sku, product_type, server}.
+
+    `sku` is OperatingSystemSKU (GetProductInfo's PRODUCT_* number: 4 Enterprise, 48 Professional,
+    7 Server Standard, 8 Server Datacenter ...); `server` is true for ProductType 2 or 3.
+    """
+    items = as_records(load_json(text))
+    if len(items) != 1:
+        raise ParseError(f"expected one Win32_OperatingSystem object, got {len(items)}")
+    item = items[0]
+    if "Caption" not in item and "Version" not in item:
+        raise ParseError("not a Win32_OperatingSystem object (no Caption / Version)")
+    version = _str(item.get("Version"))
+    build = _int(item.get("BuildNumber"))  # a string in WMI ("19045")
+    if build is None and version and version.count(".") >= 2:
+        build = _int(version.split(".")[2])
+    product_type = _int(item.get("ProductType"))
+    return {
+        "caption": _str(item.get("Caption")),
+        "version": version,
+        "build": build,
+        "sku": _int(item.get("OperatingSystemSKU")),
+        "product_type": product_type,
+        "server": None if product_type is None else product_type != PRODUCT_TYPE_WORKSTATION,
+    }
