@@ -1,7 +1,9 @@
 """Locale tables for the emulated commands (en-US, ja-JP, zh-CN).
 
 Sources (cited so the strings can be checked, never invented):
-- en-US slmgr strings: the `L_Msg*` constants of slmgr.vbs (Windows 8+), e.g. "License Status: Licensed",
+- en-US slmgr strings: the `L_Msg*` constants of slmgr.vbs (Windows 8+; a copy of the script is
+  public in github.com/jasonadsit/powershell-scripts, PsTokenBasedActivation/1.6/slmgr.vbs), e.g.
+  "License Status: Licensed",
   "Volume activation expiration: %MINUTE% minute(s) (%DAY% day(s))", the `L_MsgError_*` table
   (C004F074, C004F050, C004F038, C004F042, 8007232B) and L_MsgErrorText_6 (the slui fallback used for
   codes outside that table, e.g. 0xC004F012, 0xC004F06C, 0xC004F069, 0x80072EE7).
@@ -37,6 +39,8 @@ EN: Table = {
     "ls_5": "License Status: Notification",
     "ls_6": "License Status: Extended grace period",
     "vl_exp": "Volume activation expiration: %MINUTE% minute(s) (%DAY% day(s))",
+    "tbl_exp": "Timebased activation expiration: %MINUTE% minute(s) (%DAY% day(s))",
+    "avma_exp": "Automatic VM activation expiration: %MINUTE% minute(s) (%DAY% day(s))",
     "time_remaining": "Time remaining: %MINUTE% minute(s) (%DAY% day(s))",
     "notif_reason": "Notification Reason: 0x%ERRCODE%.",
     "notif_reason_exp": "Notification Reason: 0x%ERRCODE% (grace time expired).",
@@ -59,8 +63,26 @@ EN: Table = {
     "renew_interval": "Renewal interval: %INTERVAL% minutes",
     "caching_on": "KMS host caching is enabled",
     "caching_off": "KMS host caching is disabled",
+    # slmgr.vbs L_MsgUseLicenseCertUrl / L_MsgValidationUrl (/dlv, products that activate online)
+    "use_license_url": "Use License URL: ",
+    "validation_url": "Validation URL: ",
+    # slmgr.vbs L_MsgADInfo* (DisplayADClientInformation) and L_MsgAVMA* (DisplayAVMAClientInformation).
+    # No ja-JP / zh-CN output of these sections is public: every locale prints English (unverified).
+    "ad_info": "AD Activation client information",
+    "ao_name": "Activation Object name: ",
+    "ao_dn": "AO DN: ",
+    "ao_pid": "AO extended PID: ",
+    "ao_actid": "AO activation ID: ",
+    "avma_info": "Automatic VM Activation client information",
+    "avma_iaid": "Guest IAID: ",
+    "avma_host": "Host machine name: ",
+    "avma_time": "Activation time: ",
+    "avma_pid2": "Host Digital PID2: ",
+    "not_available": "Not Available",
     "xpr_unlicensed": "Unlicensed",
     "xpr_vl": "Volume activation will expire %ENDDATE%",
+    "xpr_tbl": "Timebased activation will expire %ENDDATE%",
+    "xpr_avma": "Automatic VM activation will expire %ENDDATE%",
     "xpr_perm": "The machine is permanently activated.",
     "xpr_grace": "Initial grace period ends %ENDDATE%",
     "xpr_addgrace": "Additional grace period ends %ENDDATE%",

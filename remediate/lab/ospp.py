@@ -40,7 +40,21 @@ OSPP_ERRORS = {
     0xC004F06C: "The Software Licensing Service reported that the request contains an invalid timestamp.",
     0x80072EE7: "The server name or address could not be resolved",
     0xC004F050: "The Software Licensing Service reported that the product key is invalid.",
+    # ospp's own wording ("product", not slmgr's "computer") and the C2R grace SKU's /act failure, as in
+    # a real two-product /act: https://github.com/21Z/Microsoft-Office-2021/issues/16
+    0xC004F074: "The Software Licensing Service reported that the product could not be activated. No Key "
+    "Management Service (KMS) could be contacted. Please see the Application Event Log for additional "
+    "information.",
+    0xC004F017: "The Software Licensing Service reported that the license is not installed.",
 }
+# ospp.vbs `errorKBs`: codes for which /act adds MSG_ACT_ERROR_FOUND_KB and the KB link (ospp.vbs
+# source; printed as in the real output above, with the https link of current ospp.vbs).
+KB_CODES = frozenset(
+    int(c, 16)
+    for c in "80070422|80070426|C004F074|80070001|80070005|8007000D|8007232B|8007251D|C004F014|C004F038|"
+    "C004F039|C004F041|C004F042|C004C003|4004F040".split("|")
+)
+E_GRACE_SKU_NOT_INSTALLED = 0xC004F017  # /act on a C2R RETAIL(Grace) SKU (same real output)
 
 
 @dataclass(frozen=True)
@@ -104,11 +118,20 @@ def _grace(p: Product, state: HostState) -> int:
     return p.grace_minutes
 
 
+def keyed_products(inst: OfficeInstall) -> list[Product]:
+    """What ospp.vbs lists: products with a key installed. Microsoft 365 Apps on subscription (vNext)
+    have none: ospp prints `<No installed product keys detected>`
+    (https://github.com/MicrosoftDocs/OfficeDocs-DeployOffice/issues/946)."""
+    if inst.kind == "m365":
+        return []
+    return [p for p in inst.products if p.product_key]
+
+
 def dstatus(state: HostState, inst: OfficeInstall) -> str:
     out = [FRAME_START]
     if state.license_store_broken:
         return _store_error(out)
-    products = [p for p in inst.products if p.product_key]
+    products = keyed_products(inst)
     if not products:
         out.append("<No installed product keys detected>\r\n")
     for p in products:
@@ -157,7 +180,7 @@ async def act(state: HostState, inst: OfficeInstall) -> str:
     out = [FRAME_START]
     if state.license_store_broken:
         return _store_error(out)
-    products = [p for p in inst.products if p.product_key]
+    products = keyed_products(inst)
     if not products:
         out.append("<No installed product keys detected>\r\n")
     for p in products:
@@ -169,15 +192,32 @@ async def act(state: HostState, inst: OfficeInstall) -> str:
             outcome = await activation.activate(state, p, (inst.kms_host, inst.kms_port))
             activation.apply_outcome(state, p, outcome)
             hr = outcome.hresult
+            if hr == 0:
+                p.activated_by = "kms"
+        elif "(Grace)" in p.description:
+            hr = E_GRACE_SKU_NOT_INSTALLED  # the placeholder grace SKU cannot be activated
         else:
             hr = p.status_reason = activation.E_NO_INTERNET
         if hr == 0:
             out.append("<Product activation successful>\r\n")
         else:
             out.append(f"ERROR CODE: 0x{hr:08X}\r\nERROR DESCRIPTION: {error_desc(hr)}\r\n")
+            out.append(_kb_notice(hr))
         out.append(FRAME_SEP)
     out.append(FRAME_END)
     return "".join(out)
+
+
+def _kb_notice(hr: int) -> str:
+    lines = []
+    if hr == activation.E_KMS_UNREACHABLE:
+        lines.append("To view the activation event history run: cscript ospp.vbs /dhistorykms")
+    if hr in KB_CODES:
+        lines.append(f"NOTICE: A KB article has been detected for activation failure: 0x{hr:08X}")
+        lines.append(
+            f"FOR MORE INFORMATION PLEASE VISIT: https://support.microsoft.com/kb/2870357#Error0x{hr:08X}"
+        )
+    return "".join(line + "\r\n" for line in lines)
 
 
 def inpkey(state: HostState, inst: OfficeInstall, key: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from remediate.lab import activation
 from remediate.lab.ospp import error_desc
-from remediate.lab.slmgr import channel_label
+from remediate.lab.products import ad_object, avma_host, channel_label
 from remediate.lab.state import HostState, Product
 
 Obj = dict[str, Any]
@@ -168,6 +168,66 @@ def _product_obj(state: HostState, p: Product, kms: tuple[str | None, int | None
         "DiscoveredKeyManagementServiceMachineIpAddress": state.kms_client_ip or "",
         "VLActivationInterval": p.activation_interval,
         "VLRenewalInterval": p.renewal_interval,
+        # SoftwareLicensingProduct properties slmgr.vbs reads for the "Most recent activation
+        # information" block: VLActivationType 1 = AD, the AD* activation object, the AVMA host.
+        "KeyManagementServiceProductKeyID": p.kms_pid or "",
+        "VLActivationType": 1 if p.activated_by == "ad" else 0,
+        **_ad_props(state, p),
+        "AutomaticVMActivationHostMachineName": avma_host(state, p) or "",
+    }
+
+
+def _ad_props(state: HostState, p: Product) -> Obj:
+    name, dn, pid, act_id = ad_object(state, p) if p.activated_by == "ad" else ("", "", "", "")
+    return {
+        "ADActivationObjectName": name,
+        "ADActivationObjectDN": dn,
+        "ADActivationCsvlkPid": pid,
+        "ADActivationCsvlkSkuId": act_id,
+    }
+
+
+# Win32_OperatingSystem.OperatingSystemSKU for an EditionID: GetProductInfo's PRODUCT_* values
+# (https://learn.microsoft.com/en-us/windows/win32/api/sysinfoapi/nf-sysinfoapi-getproductinfo,
+# e.g. PRODUCT_PROFESSIONAL 0x30, PRODUCT_EDUCATION 0x79, PRODUCT_ENTERPRISE_S 0x7D,
+# PRODUCT_STANDARD_EVALUATION_SERVER 0x4F, PRODUCT_DATACENTER_EVALUATION_SERVER 0x50).
+EDITION_SKU = {
+    "enterprise": 4,
+    "enterprisen": 27,
+    "professional": 48,
+    "professionaln": 49,
+    "core": 101,
+    "education": 121,
+    "educationn": 122,
+    "enterprises": 125,
+    "enterprisesn": 126,
+    "professionalworkstation": 161,
+    "serverstandard": 7,
+    "serverdatacenter": 8,
+    "serverenterprise": 10,
+    "serverstandardeval": 79,
+    "serverdatacentereval": 80,
+}
+
+
+def os_object(state: HostState) -> Obj:
+    """Win32_OperatingSystem (the properties the lab knows; BuildNumber is a string in WMI).
+
+    ProductType: 1 Work Station, 3 Server (2 = domain controller is not modelled)
+    (https://learn.microsoft.com/en-us/windows/win32/cimwin32prov/win32-operatingsystem).
+    """
+    server = state.edition_id.lower().startswith("server")
+    return {
+        "Caption": state.os_caption,
+        "Version": state.os_version,
+        "BuildNumber": str(state.os_build),
+        "OperatingSystemSKU": EDITION_SKU.get(state.edition_id.lower(), 0),
+        "ProductType": 3 if server else 1,
+        "CSName": state.name,
+        "Manufacturer": "Microsoft Corporation",
+        "OSArchitecture": "64-bit",
+        "SystemDirectory": "C:\\Windows\\system32",
+        "Locale": {"en-US": "0409", "ja-JP": "0411", "zh-CN": "0804"}.get(state.locale, "0409"),
     }
 
 
@@ -201,6 +261,8 @@ def get_cim(state: HostState, class_name: str, filt: str | None) -> list[Obj]:
                 "HRESULT 0x80041017,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand",
             )
         return objs
+    if cls == "win32_operatingsystem":
+        return [os_object(state)]
     if cls == "softwarelicensingservice":
         if state.license_store_broken:
             raise _store_error()

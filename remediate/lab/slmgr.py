@@ -16,6 +16,18 @@ from datetime import timedelta
 from remediate.kms.gvlk import product_of
 from remediate.lab import activation
 from remediate.lab.messages import error_line, format_date, msg
+from remediate.lab.products import (
+    AVMA_CHANNEL,
+    E_AVMA_NO_HOST,
+    USE_LICENSE_URL,
+    VALIDATION_URL,
+    ad_object,
+    after_gvlk_install,
+    avma_host,
+    channel_label,
+    extended_pid,
+    windows_names,
+)
 from remediate.lab.state import WINDOWS_APP_ID, HostState, LicenseStatus, Product
 
 KEY_RE_PARTS = 5
@@ -110,17 +122,6 @@ def days(minutes: int) -> int:
     return (minutes + 1439) // 1440  # slmgr's GetDaysFromMins (ceiling)
 
 
-def channel_label(product: Product) -> str:
-    return {"VOLUME_KMSCLIENT": "Volume:GVLK", "VOLUME_MAK": "Volume:MAK", "OEM_DM": "OEM:DM"}.get(
-        product.channel, product.channel.title()
-    )
-
-
-def extended_pid(state: HostState, product: Product) -> str:
-    build = state.os_version.split(".")[-1]
-    return f"03612-0{int(product.activation_id[:4], 16) % 10000:04d}-000-000000-03-1033-{build}.0000-0012025"
-
-
 class Slmgr:
     def __init__(self, state: HostState) -> None:
         self.state = state
@@ -194,6 +195,9 @@ class Slmgr:
             self.out(self.m("pid4") + extended_pid(st, p))
             self.out(self.m("channel") + channel_label(p))
             self.out(self.m("iid") + str(int(uuid.uuid5(uuid.NAMESPACE_OID, st.fqdn)))[:63])
+            if not p.is_kms_client and p.channel != AVMA_CHANNEL:
+                self.out(self.m("use_license_url") + USE_LICENSE_URL)
+                self.out(self.m("validation_url") + VALIDATION_URL)
         self.out(self.m("partial") + p.partial_key)
         self.status_lines(p)
         if verbose:
@@ -202,20 +206,53 @@ class Slmgr:
             self.out(self.m("trusted_time") + format_date(self.loc, st.now().replace(tzinfo=None)))
         if p.is_kms_client:
             self.out(self.m("act_type_all"))
-            if p.status != LicenseStatus.LICENSED:
+            if p.activated_by == "ad":
+                self.ad_client_info(p)
+            elif p.status != LicenseStatus.LICENSED:
                 self.out(self.m("please_activate"))
             else:
                 self.kms_client_info(p)
+        if p.channel == AVMA_CHANNEL:
+            self.avma_client_info(p)
         self.out("")
         return 0
+
+    def ad_client_info(self, p: Product) -> None:
+        """slmgr.vbs DisplayADClientInformation."""
+        name, dn, pid, act_id = ad_object(self.state, p)
+        self.out("")
+        self.out(self.m("recent"))
+        self.out(self.m("ad_info"))
+        self.out("    " + self.m("ao_name") + name)
+        self.out("    " + self.m("ao_dn") + dn)
+        self.out("    " + self.m("ao_pid") + pid)
+        self.out("    " + self.m("ao_actid") + act_id)
+
+    def avma_client_info(self, p: Product) -> None:
+        """slmgr.vbs: the `Guest IAID:` line, then DisplayAVMAClientInformation once a host activated it."""
+        st, na = self.state, self.m("not_available")
+        activated = p.activated_by == "avma"
+        iaid = str(uuid.uuid5(uuid.NAMESPACE_OID, "iaid." + st.fqdn)) if activated else na
+        self.out(self.m("avma_iaid") + iaid)
+        host = avma_host(st, p)
+        if host is None:
+            return
+        when = p.licensed_until - timedelta(days=7) if p.licensed_until else st.now()
+        self.out("")
+        self.out(self.m("recent"))
+        self.out(self.m("avma_info"))
+        self.out("    " + self.m("avma_host") + host)
+        self.out("    " + self.m("avma_time") + format_date(self.loc, when.replace(tzinfo=None)))
+        self.out("    " + self.m("avma_pid2") + (p.kms_pid or na))
 
     def status_lines(self, p: Product) -> None:
         ls = int(p.status)
         self.out(self.m(f"ls_{ls}") if ls in range(7) else "License Status: Unknown")
         if ls == 1:
             minutes = self.remaining(p)
-            if minutes:
-                self.out(self.m("vl_exp", minute=minutes, day=days(minutes)))
+            if minutes:  # slmgr.vbs: TBL, then AVMA, else volume wording; nothing when permanent
+                key = {"TIMEBASED_EVAL": "tbl_exp", AVMA_CHANNEL: "avma_exp"}.get(p.channel, "vl_exp")
+                self.out(self.m(key, minute=minutes, day=days(minutes)))
         elif ls == 5:
             code = f"{p.status_reason & 0xFFFFFFFF:X}"
             key = "notif_reason_exp" if p.status_reason == 0xC004F009 else "notif_reason"
@@ -225,8 +262,12 @@ class Slmgr:
             self.out(self.m("time_remaining", minute=minutes, day=days(minutes)))
 
     def remaining(self, p: Product) -> int:
-        """GracePeriodRemaining: minutes until the volume activation expires (0 for permanent)."""
-        if not p.is_kms_client:
+        """GracePeriodRemaining: minutes until the volume activation expires (0 for permanent).
+
+        MAK, RETAIL and OEM activations are permanent (a real licensed MAK /dlv shows no expiration
+        line: https://github.com/alygcode/windows10esu/issues/3); KMS, AD, AVMA and time-based ones expire.
+        """
+        if not (p.is_kms_client or p.channel in (AVMA_CHANNEL, "TIMEBASED_EVAL")):
             return 0
         if p.licensed_until is not None:
             return max(0, int((p.licensed_until - self.state.now()) / timedelta(minutes=1)))
@@ -266,7 +307,8 @@ class Slmgr:
         if ls == 0:
             line = self.m("xpr_unlicensed")
         elif ls == 1:
-            line = self.m("xpr_vl", enddate=ends) if minutes else self.m("xpr_perm")
+            key = {"TIMEBASED_EVAL": "xpr_tbl", AVMA_CHANNEL: "xpr_avma"}.get(p.channel, "xpr_vl")
+            line = self.m(key, enddate=ends) if minutes else self.m("xpr_perm")
         elif ls == 2:
             line = self.m("xpr_grace", enddate=ends)
         elif ls == 3:
@@ -284,6 +326,13 @@ class Slmgr:
             self.out(self.m("err_pkey").replace("product key", "product"))
             return 0
         self.out(self.m("activating", productname=p.name, productid=p.activation_id))
+        if p.status == LicenseStatus.LICENSED and p.activated_by in ("ad", "avma"):
+            self.out(self.m("activated"))  # lab: the AD object / Hyper-V host is always there
+            return 0
+        if p.channel == AVMA_CHANNEL:
+            # "Windows isn't activated on the host machine" (no Hyper-V AVMA host behind this guest):
+            # https://learn.microsoft.com/en-us/troubleshoot/azure/virtual-machines/windows/error-0xc004fd02-activate-windows-vm
+            return self.fail(E_AVMA_NO_HOST)
         if not p.is_kms_client:
             # MAK / retail / OEM activate online against Microsoft, which the lab network cannot reach.
             p.status_reason = activation.E_NO_INTERNET
@@ -292,6 +341,7 @@ class Slmgr:
         activation.apply_outcome(st, p, outcome)
         if outcome.hresult:
             return self.fail(outcome.hresult)
+        p.activated_by = "kms"
         self.out(self.m("activated"))
         return 0
 
@@ -319,10 +369,12 @@ class Slmgr:
             return self.fail(0xC004F050)
         if info.application_id != WINDOWS_APP_ID or info.edition.lower() != st.edition_id.lower():
             return self.fail(0xC004F069)
-        st.windows = Product(
-            info.name, info.description, info.application_id, info.activation_id, info.channel, key.upper()
-        )
-        self.out(self.m("installed_pkey", pkey=key.upper()))
+        name, description = windows_names(st.os_version, info.edition, info.channel)
+        act_id, key = info.activation_id, key.upper()
+        st.windows = Product(name, description, info.application_id, act_id, info.channel, key)
+        if info.channel == "VOLUME_KMSCLIENT":
+            after_gvlk_install(st, st.windows)
+        self.out(self.m("installed_pkey", pkey=key))
         return 0
 
     def rilc(self) -> int:

@@ -7,7 +7,16 @@ import asyncio
 import pytest
 
 from remediate.lab.host import WindowsHost
-from remediate.lab.state import OFFICE_APP_ID, WINDOWS_APP_ID, HostState, OfficeInstall, Product
+from remediate.lab.kms import KmsListener
+from remediate.lab.products import windows_names
+from remediate.lab.state import (
+    OFFICE_APP_ID,
+    WINDOWS_APP_ID,
+    HostState,
+    LicenseStatus,
+    OfficeInstall,
+    Product,
+)
 
 SLMGR = r"cscript //nologo %SystemRoot%\System32\slmgr.vbs"
 
@@ -137,3 +146,148 @@ def test_password_never_in_repr() -> None:
     h = host()
     h.state.password = "S3cret!"
     assert "S3cret" not in repr(h) and "S3cret" not in repr(h.state)
+
+
+# ---- channels, OS versions, ADBA, AVMA ---------------------------------------------------------
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _product(channel: str, status: LicenseStatus, **kw: object) -> Product:
+    p = Product(
+        "Windows(R), Enterprise edition",
+        f"Windows(R) Operating System, {channel} channel",
+        WINDOWS_APP_ID,
+        "73111121-5638-40f6-bc11-f1d7b0d64300",
+        channel,
+        "XGVPP-NMH47-7TTHJ-W3FW7-8HV2C",
+        status=status,
+        status_reason=0,
+        grace_minutes=0,
+    )
+    for k, v in kw.items():
+        setattr(p, k, v)
+    return p
+
+
+async def test_ipk_gvlk_then_ato_turns_a_retail_product_into_a_kms_client() -> None:
+    h = host()
+    h.state.windows = _product("RETAIL", LicenseStatus.LICENSED, activated_by="online")
+    rc, out, _ = await run(h, f"{SLMGR} /ipk NPPR9-FWDCX-D2C8J-H872K-2YT43")
+    p = h.state.windows
+    assert rc == 0 and p is not None and p.channel == "VOLUME_KMSCLIENT" and p.activated_by is None
+    assert (p.status, p.status_reason) == (LicenseStatus.NOTIFICATION, 0xC004F056)
+    _, out, _ = await run(h, f"{SLMGR} /dli")
+    assert "License Status: Notification\r\nNotification Reason: 0xC004F056.\r\n" in out
+    assert "Please use slmgr.vbs /ato to activate" in out
+    kms = KmsListener("kms01.lab.test", "127.0.0.1", _free_port())
+    await kms.start()
+    try:
+        rc, out, _ = await run(h, f"{SLMGR} /skms 127.0.0.1:{kms.port} & {SLMGR} /ato")
+    finally:
+        await kms.stop()
+    assert "Product activated successfully." in out
+    assert p.status == LicenseStatus.LICENSED and p.activated_by == "kms"
+
+
+async def test_ipk_on_windows_7_and_2008_r2_uses_their_names_and_grace() -> None:
+    h = host()
+    h.state.os_version, h.state.windows = "6.1.7601", None
+    await run(h, f"{SLMGR} /ipk NPPR9-FWDCX-D2C8J-H872K-2YT43")  # an Enterprise GVLK the lab knows
+    p = h.state.windows
+    assert p is not None and p.name == "Windows(R) 7, Enterprise edition"
+    assert p.description == "Windows Operating System - Windows(R) 7, VOLUME_KMSCLIENT channel"
+    assert p.status == LicenseStatus.OOB_GRACE and p.grace_minutes == 43200
+    _, out, _ = await run(h, f"{SLMGR} /dli")
+    assert "License Status: Initial grace period\r\nTime remaining: 43200 minute(s) (30 day(s))" in out
+    assert windows_names("6.1.7601", "ServerEnterprise", "VOLUME_KMSCLIENT") == (
+        "Windows Server(R), ServerEnterprise edition",
+        "Windows Operating System - Windows Server(R), VOLUME_KMSCLIENT channel",
+    )
+    assert (
+        windows_names("6.3.9600", "ServerStandard", "VOLUME_KMSCLIENT")[0]
+        == "Windows(R), ServerStandard edition"
+    )
+
+
+@pytest.mark.parametrize(
+    ("channel", "label"), [("RETAIL", "Retail"), ("OEM_DM", "OEM:DM"), ("VOLUME_MAK", "Volume:MAK")]
+)
+async def test_permanently_licensed_channels_show_no_expiry_and_no_kms_section(
+    channel: str, label: str
+) -> None:
+    h = host()
+    h.state.windows = _product(channel, LicenseStatus.LICENSED, activated_by="online")
+    _, dli, _ = await run(h, f"{SLMGR} /dli")
+    assert dli.endswith("Partial Product Key: 8HV2C\r\nLicense Status: Licensed\r\n\r\n\r\n")
+    _, dlv, _ = await run(h, f"{SLMGR} /dlv")
+    assert f"Product Key Channel: {label}\r\n" in dlv and "Validation URL: https://" in dlv
+    assert "Key Management Service" not in dlv and "expiration" not in dlv
+    _, xpr, _ = await run(h, f"{SLMGR} /xpr")
+    assert "The machine is permanently activated." in xpr
+
+
+async def test_ad_activated_client_prints_the_activation_object() -> None:
+    h = host()
+    h.state.windows = _product(
+        "VOLUME_KMSCLIENT", LicenseStatus.LICENSED, activated_by="ad", grace_minutes=259200
+    )
+    _, out, _ = await run(h, f"{SLMGR} /dli")
+    assert (
+        "Configured Activation Type: All\r\n\r\nMost recent activation information:\r\n"
+        "AD Activation client information\r\n    Activation Object name: Lab ADBA\r\n"
+        "    AO DN: CN=Lab ADBA,CN=Activation Objects,CN=Microsoft SPP,CN=Services,CN=Configuration,"
+        "DC=lab,DC=test\r\n    AO extended PID: "
+    ) in out
+    assert "Key Management Service client information" not in out
+
+
+async def test_avma_guest_shows_vm_activation_lines_and_fails_without_a_host() -> None:
+    h = host()
+    avma = "VIRTUAL_MACHINE_ACTIVATION"
+    h.state.windows = _product(avma, LicenseStatus.LICENSED, activated_by="avma", grace_minutes=10080)
+    _, out, _ = await run(h, f"{SLMGR} /dli")
+    assert "Description: Windows(R) Operating System, VIRTUAL_MACHINE_ACTIVATION channel" in out
+    assert "Automatic VM activation expiration: 10080 minute(s) (7 day(s))\r\nGuest IAID: " in out
+    assert "Automatic VM Activation client information\r\n    Host machine name: HV-HOST01\r\n" in out
+    h.state.windows = _product(avma, LicenseStatus.NOTIFICATION, status_reason=0xC004FD02)
+    rc, out, _ = await run(h, f"{SLMGR} /ato")
+    assert "Error: 0xC004FD02" in out and rc == -1073414910
+
+
+async def test_ospp_click_to_run_grace_sku_and_m365() -> None:
+    h = host()
+    inst = h.state.office[0]
+    inst.kind = "c2r"
+    inst.products.insert(
+        0,
+        Product(
+            "Office 16, Office16O365ProPlusR_Grace edition",
+            "Office 16, RETAIL(Grace) channel",
+            OFFICE_APP_ID,
+            "3ad61e22-e4fe-497f-bdb1-3e51bd872173",
+            "RETAIL",
+            "XXXXX-XXXXX-XXXXX-XXXXX-VMFTK",
+            status=LicenseStatus.OOB_GRACE,
+            status_reason=0x4004F00C,
+            grace_minutes=7195,
+        ),
+    )
+    ospp = r'cscript //nologo "C:\Program Files (x86)\Microsoft Office\Office16\ospp.vbs"'
+    _, out, _ = await run(h, f"{ospp} /dstatus")
+    assert "LICENSE DESCRIPTION: Office 16, RETAIL(Grace) channel\r\n" in out
+    assert "REMAINING GRACE: 4 days  (7195 minute(s) before expiring)\r\n" in out
+    _, out, _ = await run(h, f"{ospp} /act")
+    grace_block = out.split("Installed product key detected")[1]
+    assert (
+        "ERROR CODE: 0xC004F017\r\n"
+        "ERROR DESCRIPTION: The Software Licensing Service reported that the license is not installed.\r\n"
+        in grace_block
+    )
+    inst.kind = "m365"
+    _, out, _ = await run(h, f"{ospp} /dstatus")
+    assert "<No installed product keys detected>" in out and "LICENSE NAME" not in out

@@ -200,3 +200,20 @@ def test_mutated_real_outputs_never_raise_anything_but_parse_error() -> None:
                 parse(path.parent.name, bytes(cut))
             except ParseError:
                 pass
+
+
+@pytest.mark.parametrize(
+    ("description", "channel"),
+    [
+        ("Windows(R) Operating System, VOLUME_KMSCLIENT channel", "VOLUME_KMSCLIENT"),
+        ("Windows Operating System - Windows(R) 7, VOLUME_KMSCLIENT channel", "VOLUME_KMSCLIENT"),
+        ("Office 16, RETAIL(Grace) channel", "RETAIL"),  # C2R grace SKU (real ospp /dstatus)
+        ("Office 16, RETAIL(Free) channel", "RETAIL"),
+        ("Windows(R) Operating System, VIRTUAL_MACHINE_ACTIVATION channel", "VIRTUAL_MACHINE_ACTIVATION"),
+        ("Windows(R) Operating System, OEM_DM channel", "OEM_DM"),
+    ],
+)
+def test_channel_of_reads_the_channel_word(description: str, channel: str) -> None:
+    from remediate.kms.parsers.slmgr import channel_of
+
+    assert channel_of(description) == channel

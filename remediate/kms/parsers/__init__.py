@@ -28,6 +28,7 @@ _PARSERS: dict[str, Callable[[str], dict[str, Any]]] = {
     "resolve-srv": net.parse_resolve_srv,
     "cim-license": cim.parse_cim_license,
     "cim-service": cim.parse_cim_service,
+    "cim-os": cim.parse_cim_os,
     "utc-time": misc.parse_utc_time,
     "spp-events": misc.parse_spp_events,
 }

@@ -31,6 +31,9 @@ KEY_CHANNELS = {
     "oem:nonslp": "OEM_NONSLP",
     "oem:cog": "OEM_COA_NSLP",
 }
+# SoftwareLicensingProduct.VLActivationType: 1 = Active Directory (slmgr.vbs IsADActivated tests
+# `VLActivationType = 1`); the AD* properties then name the activation object.
+VL_ACTIVATION_AD = 1
 
 
 def _str(value: object) -> str | None:
@@ -75,8 +78,26 @@ def parse_cim_license(text: str) -> dict[str, Any]:
             p["kms_port"] = _int(item.get("DiscoveredKeyManagementServiceMachinePort")) or None
         p["activation_interval_minutes"] = _int(item.get("VLActivationInterval"))
         p["renewal_interval_minutes"] = _int(item.get("VLRenewalInterval"))
+        _activation_source(p, item)
         products.append(p)
     return {"products": products, "error_code": None}
+
+
+def _activation_source(p: dict[str, Any], item: dict[str, Any]) -> None:
+    """activated_by / ad_activation / avma_host from the AD, AVMA and KMS properties (P1 selects them)."""
+    p["avma_host"] = _str(item.get("AutomaticVMActivationHostMachineName"))
+    if _int(item.get("VLActivationType")) == VL_ACTIVATION_AD:
+        p["activated_by"] = "ad"
+        p["ad_activation"] = {
+            "object_name": _str(item.get("ADActivationObjectName")),
+            "object_dn": _str(item.get("ADActivationObjectDN")),
+            "extended_pid": _str(item.get("ADActivationCsvlkPid")),
+            "activation_id": _str(item.get("ADActivationCsvlkSkuId")),
+        }
+    elif p["avma_host"]:
+        p["activated_by"] = "avma"
+    elif p["license_status"] == "licensed" and _str(item.get("KeyManagementServiceProductKeyID")):
+        p["activated_by"] = "kms"  # the KMS host's ePID is set only by a KMS activation
 
 
 def parse_cim_service(text: str) -> dict[str, Any]:
@@ -95,4 +116,37 @@ def parse_cim_service(text: str) -> dict[str, Any]:
         "kms_dns_port": _int(item.get("DiscoveredKeyManagementServiceMachinePort")) or None,
         "client_machine_id": _str(item.get("ClientMachineID")),
         "version": _str(item.get("Version")),
+    }
+
+
+# Win32_OperatingSystem.ProductType: 1 Work Station, 2 Domain Controller, 3 Server
+# (https://learn.microsoft.com/en-us/windows/win32/cimwin32prov/win32-operatingsystem).
+PRODUCT_TYPE_WORKSTATION = 1
+
+
+def parse_cim_os(text: str) -> dict[str, Any]:
+    """`Get-CimInstance Win32_OperatingSystem | Select-Object Caption,Version,BuildNumber,
+    OperatingSystemSKU,ProductType | ConvertTo-Json` -> {caption, version, build, sku, product_type, server}.
+
+    `sku` is OperatingSystemSKU (GetProductInfo's PRODUCT_* number: 4 Enterprise, 48 Professional,
+    7 Server Standard, 8 Server Datacenter ...); `server` is true for ProductType 2 or 3.
+    """
+    items = as_records(load_json(text))
+    if len(items) != 1:
+        raise ParseError(f"expected one Win32_OperatingSystem object, got {len(items)}")
+    item = items[0]
+    if "Caption" not in item and "Version" not in item:
+        raise ParseError("not a Win32_OperatingSystem object (no Caption / Version)")
+    version = _str(item.get("Version"))
+    build = _int(item.get("BuildNumber"))  # a string in WMI ("19045")
+    if build is None and version and version.count(".") >= 2:
+        build = _int(version.split(".")[2])
+    product_type = _int(item.get("ProductType"))
+    return {
+        "caption": _str(item.get("Caption")),
+        "version": version,
+        "build": build,
+        "sku": _int(item.get("OperatingSystemSKU")),
+        "product_type": product_type,
+        "server": None if product_type is None else product_type != PRODUCT_TYPE_WORKSTATION,
     }

@@ -102,7 +102,25 @@ SLMGR: dict[str, tuple[str, ...]] = {
     "renewal_interval": ("Renewal interval", "更新間隔", "更新の間隔", "续订间隔"),
     "dns_autodiscovery": ("DNS auto-discovery", "DNS 自動検出", "DNS 自动发现"),
     "error": ("Error", "エラー", "错误"),
+    # Active Directory-based activation and Automatic VM Activation (slmgr.vbs L_MsgADInfo*,
+    # L_MsgAVMA*, L_MsgLicenseStatusAVMA_1). English only: no ja-JP / zh-CN output of these
+    # sections has been found in public sources (docs/lab-commands.md lists them as unverified).
+    "avma_expiration": ("Automatic VM activation expiration",),
+    "ao_name": ("Activation Object name",),
+    "ao_dn": ("AO DN",),
+    "ao_pid": ("AO extended PID",),
+    "ao_actid": ("AO activation ID",),
+    "avma_host": ("Host machine name",),
 }
+
+# Header lines of slmgr's "Most recent activation information:" block, per kind of activation.
+SLMGR_KMS_SECTION: tuple[str, ...] = (
+    "Key Management Service client information",
+    "キー管理サービス クライアント情報",
+    "密钥管理服务客户端信息",
+)
+SLMGR_AD_SECTION: tuple[str, ...] = ("AD Activation client information",)
+SLMGR_AVMA_SECTION: tuple[str, ...] = ("Automatic VM Activation client information",)
 
 # slmgr `License Status:` values -> contract word. Values are matched as prefixes (slmgr appends
 # "(KMS license expired or hardware out of tolerance)" and a trailing period to some).
@@ -241,6 +259,15 @@ def find_in(text: str, table: Mapping[str, Iterable[str]]) -> str | None:
     return None
 
 
+def find_exact(text: str, table: Mapping[str, Iterable[str]]) -> str | None:
+    """The key one of whose candidates is the whole of `text` (normalised)."""
+    key = norm(text)
+    for word, candidates in table.items():
+        if any(norm(c) == key for c in candidates):
+            return word
+    return None
+
+
 class LabelTable:
     """Splits `Label: value` lines whose label is in a table into (field, value)."""
 
@@ -272,7 +299,7 @@ def all_known_labels() -> list[str]:
             out.extend(norm(x) for x in labels)
     for words in SLMGR_STATUS.values():
         out.extend(norm(x) for x in words)
-    for phrases in (ATO_SUCCESS, XPR_PERMANENT, XPR_EXPIRES, XPR_NOT_ACTIVATED):
+    for phrases in (ATO_SUCCESS, XPR_PERMANENT, XPR_EXPIRES, XPR_NOT_ACTIVATED, SLMGR_KMS_SECTION):
         out.extend(norm(x) for x in phrases)
     for errors in (NSLOOKUP_ERRORS, RESOLVE_ERRORS):
         for words in errors.values():

@@ -10,6 +10,7 @@ from typing import Any
 
 from . import labels as L
 from .common import ParseError, find_code, looks_like_host, split_host_port
+from .slmgr import channel_of, is_grace_sku
 from .text import logical_lines
 
 _TABLE = L.LabelTable(L.OSPP)
@@ -19,6 +20,8 @@ _SEPARATOR = re.compile(r"^-{20,}$")
 PRODUCT_FIELDS = (
     "license_name",
     "license_description",
+    "channel",
+    "grace_sku",
     "license_status",
     "error_code",
     "partial_key",
@@ -44,7 +47,11 @@ def _status(value: str) -> str | None:
 
 
 def parse_dstatus(text: str) -> dict[str, Any]:
-    """`ospp.vbs /dstatus` -> {"products": [...]} (empty when no product key is installed)."""
+    """`ospp.vbs /dstatus` -> {"products": [...], "error_code", "no_keys"}.
+
+    `no_keys` is true when ospp printed `<No installed product keys detected>` (Microsoft 365 Apps
+    licensed by subscription, or Office not yet licensed): `products` is then empty.
+    """
     products: list[dict[str, Any]] = []
     error_code: str | None = None
     for block in _blocks(text):
@@ -56,6 +63,8 @@ def parse_dstatus(text: str) -> dict[str, Any]:
         p: dict[str, Any] = dict.fromkeys(PRODUCT_FIELDS)
         p["license_name"] = fields.get("license_name") or None
         p["license_description"] = fields.get("license_description") or None
+        p["channel"] = channel_of(p["license_description"])
+        p["grace_sku"] = is_grace_sku(p["license_description"])
         if "license_status" in fields:
             p["license_status"] = _status(fields["license_status"])
         if "error_code" in fields:
@@ -73,25 +82,32 @@ def parse_dstatus(text: str) -> dict[str, Any]:
                 p["kms_machine"], p["kms_port"] = host, port
                 break
         products.append(p)
-    if not products and error_code is None and not L.contains_any(text, L.OSPP_NO_KEYS):
+    no_keys = not products and L.contains_any(text, L.OSPP_NO_KEYS)
+    if not products and error_code is None and not no_keys:
         raise ParseError("no ospp.vbs license block found (expected 'LICENSE NAME:' lines)")
-    return {"products": products, "error_code": error_code}
+    return {"products": products, "error_code": error_code, "no_keys": no_keys}
 
 
 def parse_act(text: str) -> dict[str, Any]:
-    """`ospp.vbs /act` -> {"success", "error_code"}: success only if every product activated."""
-    outcomes: list[str | None] = []  # None = success, else the error code ("" when unknown)
+    """`ospp.vbs /act` -> {"success", "error_code", "products": [{license_name, success, error_code}],
+    "no_keys"}.
+
+    ospp tries every installed key in turn (e.g. a C2R `RETAIL(Grace)` SKU failing 0xC004F017 next
+    to a volume SKU): `success` only if every product activated; `error_code` is the first failure.
+    """
+    products: list[dict[str, Any]] = []
     for block in _blocks(text):
         fields = {f: v for f, v in block if f is not None}
+        name = fields.get("license_name") or None
         if "error_code" in fields:
-            outcomes.append(find_code(fields["error_code"]) or "")
+            code = find_code(fields["error_code"])
+            products.append({"license_name": name, "success": False, "error_code": code})
         elif any(f is None and L.contains_any(v, L.OSPP_ACT_SUCCESS) for f, v in block):
-            outcomes.append(None)
-    if not outcomes:
+            products.append({"license_name": name, "success": True, "error_code": None})
+    if not products:
         if L.contains_any(text, L.OSPP_NO_KEYS):
-            return {"success": False, "error_code": None}
+            return {"success": False, "error_code": None, "products": [], "no_keys": True}
         raise ParseError("no ospp.vbs /act result found")
-    failures = [code for code in outcomes if code is not None]
-    if not failures:
-        return {"success": True, "error_code": None}
-    return {"success": False, "error_code": failures[0] or None}
+    failures = [p for p in products if not p["success"]]
+    first = failures[0]["error_code"] if failures else None
+    return {"success": not failures, "error_code": first, "products": products, "no_keys": False}

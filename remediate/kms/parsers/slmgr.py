@@ -12,7 +12,9 @@ from .text import logical_lines
 _TABLE = L.LabelTable(L.SLMGR)
 _ERROR_ONLY = L.LabelTable({"error": L.SLMGR["error"]})
 _WRAPPABLE = frozenset({"name", "description", "error", "notification_reason"})
-_CHANNEL_RE = re.compile(r"([A-Za-z][A-Za-z0-9_\-]*)\s+channel\b", re.IGNORECASE)
+# `VOLUME_KMSCLIENT channel`; Click-to-Run grace/free SKUs qualify the word: `RETAIL(Grace) channel`
+# (real ospp.vbs /dstatus, tests/cases/ospp-dstatus/en-c2r-retail-grace-oob.txt).
+_CHANNEL_RE = re.compile(r"([A-Za-z][A-Za-z0-9_\-]*)(?:\(([A-Za-z]+)\))?\s+channel\b", re.IGNORECASE)
 _DATE_RE = re.compile(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}(?:\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp][Mm])?)?")
 
 PRODUCT_FIELDS = (
@@ -29,7 +31,20 @@ PRODUCT_FIELDS = (
     "kms_ip",
     "activation_interval_minutes",
     "renewal_interval_minutes",
+    "activated_by",
+    "ad_activation",
+    "avma_host",
 )
+
+# Section headers slmgr prints after "Most recent activation information:" (slmgr.vbs
+# DisplayKMSClientInformation / DisplayADClientInformation / DisplayAVMAClientInformation).
+_SECTIONS = {"kms": L.SLMGR_KMS_SECTION, "ad": L.SLMGR_AD_SECTION, "avma": L.SLMGR_AVMA_SECTION}
+_AD_FIELDS = {
+    "ao_name": "object_name",
+    "ao_dn": "object_dn",
+    "ao_pid": "extended_pid",
+    "ao_actid": "activation_id",
+}
 
 
 def empty_product() -> dict[str, Any]:
@@ -37,11 +52,20 @@ def empty_product() -> dict[str, Any]:
 
 
 def channel_of(description: str | None) -> str | None:
-    """`Windows(R) Operating System, VOLUME_KMSCLIENT channel` -> `VOLUME_KMSCLIENT`."""
+    """`Windows(R) Operating System, VOLUME_KMSCLIENT channel` -> `VOLUME_KMSCLIENT`.
+
+    `Office 16, RETAIL(Grace) channel` -> `RETAIL` (the qualifier is `grace_sku`'s business).
+    """
     if not description:
         return None
     m = _CHANNEL_RE.search(description)
     return m.group(1).upper().replace("-", "_") if m else None
+
+
+def is_grace_sku(description: str | None) -> bool:
+    """Click-to-Run's placeholder grace SKU: `Office 16, RETAIL(Grace) channel`."""
+    m = _CHANNEL_RE.search(description or "")
+    return bool(m and (m.group(2) or "").lower() == "grace")
 
 
 def parse_dli(text: str) -> dict[str, Any]:
@@ -51,6 +75,7 @@ def parse_dli(text: str) -> dict[str, Any]:
     cur: dict[str, Any] | None = None
     error_code: str | None = None
     saw_error = False
+    sections: list[set[str]] = []
     for field, value in logical_lines(text, _TABLE, _WRAPPABLE):
         if field == "error":
             saw_error = True
@@ -61,15 +86,34 @@ def parse_dli(text: str) -> dict[str, Any]:
             cur["name"] = value or None
             products.append(cur)
             ports.append({"registered": None, "dns": None})
+            sections.append(set())
             continue
-        if field is None or cur is None:
+        if cur is None:
+            continue
+        if field is None:
+            section = L.find_exact(value, _SECTIONS)
+            if section:
+                sections[-1].add(section)
             continue
         _assign(cur, ports[-1], field, value)
     if not products and not saw_error:
         raise ParseError("no slmgr product found (expected a 'Name:' line or an 'Error:' line)")
-    for product, port in zip(products, ports, strict=True):
+    for product, port, seen in zip(products, ports, sections, strict=True):
         product["kms_port"] = port["registered"] if product["kms_registered"] else port["dns"]
+        product["activated_by"] = _activated_by(product, seen)
     return {"products": products, "error_code": error_code}
+
+
+def _activated_by(p: dict[str, Any], sections: set[str]) -> str | None:
+    """`ad` / `avma` when slmgr shows that section, `kms` when the KMS client section names a KMS."""
+    if "ad" in sections:
+        return "ad"
+    if "avma" in sections or (p["channel"] == "VIRTUAL_MACHINE_ACTIVATION" and p["avma_host"]):
+        return "avma"
+    kms_seen = p["kms_registered"] or p["kms_dns"] or p["kms_ip"]
+    if "kms" in sections and kms_seen:
+        return "kms"
+    return None
 
 
 def _assign(p: dict[str, Any], ports: dict[str, int | None], field: str, value: str) -> None:
@@ -82,7 +126,7 @@ def _assign(p: dict[str, Any], ports: dict[str, int | None], field: str, value: 
         p["license_status"] = L.match_prefix(value, L.SLMGR_STATUS)
     elif field == "notification_reason":
         p["status_reason"] = find_code(value)
-    elif field in ("time_remaining", "volume_expiration", "timebased_expiration"):
+    elif field in ("time_remaining", "volume_expiration", "timebased_expiration", "avma_expiration"):
         p["remaining_minutes"] = first_int(value)
     elif field in ("kms_registered", "kms_dns"):
         host, port = split_host_port(value)
@@ -95,6 +139,11 @@ def _assign(p: dict[str, Any], ports: dict[str, int | None], field: str, value: 
         p["activation_interval_minutes"] = first_int(value)
     elif field == "renewal_interval":
         p["renewal_interval_minutes"] = first_int(value)
+    elif field in _AD_FIELDS:
+        ad = p["ad_activation"] = p["ad_activation"] or dict.fromkeys(_AD_FIELDS.values())
+        ad[_AD_FIELDS[field]] = value or None
+    elif field == "avma_host":
+        p["avma_host"] = value if looks_like_host(value) else None
 
 
 def parse_xpr(text: str) -> dict[str, Any]:
