@@ -47,20 +47,19 @@ def fingerprint(plans: list[HostPlan]) -> str:
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
 
 
+SPEC_200 = {
+    "hosts": 200,
+    "seed": 42,
+    "latency": "realistic",
+    "locales": {"en-US": 50, "ja-JP": 30, "zh-CN": 20},
+    "profiles": {"healthy": 30, "kms_unreachable": 10, "no_srv": 10, "wrong_kms_host": 10,
+                 "non_vl_key": 10, "office_unactivated": 10, "broken_store": 5,
+                 "clock_skew": 10, "slow": 5},
+    "office": 60,
+}  # fmt: skip
 SPECS = {
     "demo": lambda: FleetSpec.from_yaml(DEMO.read_text(encoding="utf-8"), source="demo.yml"),
-    "200": lambda: FleetSpec.from_dict(
-        {
-            "hosts": 200,
-            "seed": 42,
-            "latency": "realistic",
-            "locales": {"en-US": 50, "ja-JP": 30, "zh-CN": 20},
-            "profiles": {"healthy": 30, "kms_unreachable": 10, "no_srv": 10, "wrong_kms_host": 10,
-                         "non_vl_key": 10, "office_unactivated": 10, "broken_store": 5,
-                         "clock_skew": 10, "slow": 5},
-            "office": 60,
-        }  # fmt: skip
-    ),
+    "200": lambda: FleetSpec.from_dict(SPEC_200),
     "plain": lambda: FleetSpec(),
 }
 EXPECTED = {
