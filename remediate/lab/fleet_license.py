@@ -168,7 +168,7 @@ def windows_product(rng: random.Random, pick: Pick) -> tuple[Product, tuple[str,
                 nv_id,
                 nv_key,
             )
-        if channel not in ("RETAIL", "VOLUME_MAK"):
+        if channel == KMS and not pick.fixed_channel:  # matrix mode keeps its channel axis
             channel = nv_channel
         elif legacy and channel != nv_channel:
             act_id, key = activation_id("win10", edition, channel), _random_key(rng)

@@ -6,6 +6,8 @@ picks as before they existed (`os_release is None`: fleet_hosts keeps its legacy
 
 `matrix: true` replaces the shuffles by the full cross product channel x license state x profile
 x locale, in that order (host 1 is the first channel, first state, first profile, first locale).
+There the channel axis wins over non_vl_key: a non_vl_key host on VOLUME_KMSCLIENT keeps its GVLK
+(the combination exists; the profile only names it), on the other channels it is that channel.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Pick:
     edition: str | None = None
     activation: str | None = None  # "ad" | "avma" | None (the channel's own method)
     office_kind: str | None = None  # None: no Office
+    fixed_channel: bool = False  # matrix mode: non_vl_key does not move a KMS client to RETAIL/MAK
 
 
 def spread(items: Mapping[str, int], rng: random.Random) -> list[str]:
@@ -45,7 +48,7 @@ def base_picks(spec: FleetSpec) -> list[Pick]:
     """Profiles and locales (the shuffles fleets had before channels existed), or the matrix."""
     if spec.matrix:
         return [
-            Pick(profile, locale, channel, state)
+            Pick(profile, locale, channel, state, fixed_channel=True)
             for channel in CHANNELS
             for state in LICENSE_STATES
             for profile in spec.matrix_profiles
