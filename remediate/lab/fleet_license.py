@@ -282,6 +282,10 @@ def office_install(rng: random.Random, state: HostState, kind: str, kms: KmsCont
             _unactivated(prod, failure[0], failure[1], rng)
         else:
             _licensed(prod, rng, kms.now, kms.epid)
+            # Office found the KMS host by DNS even where Windows does not use KMS (non_vl_key
+            # hosts keep the legacy fleet's state: nothing discovered)
+            if state.windows and state.windows.activated_by != "kms" and kms.profile != "non_vl_key":
+                state.kms_discovered = kms.discovered
     return inst
 
 

@@ -243,3 +243,14 @@ def test_inventory_host_vars_and_channel_groups() -> None:
         assert hv[p.name]["lab_office"] == (p.office_kind or "none")
     assert len(children["lab_channel_volume_mak"]["hosts"]) == 2
     assert len(children["lab_channel_volume_kmsclient"]["hosts"]) == 2
+
+
+def test_office_on_a_mak_host_still_activates_by_kms() -> None:
+    plans = _plans(hosts=4, channels={"VOLUME_MAK": 100}, office=100, profiles={"healthy": 50, "no_srv": 50})
+    for p in plans:
+        (office,) = p.state.office[0].products
+        assert office.activated_by == "kms" and p.state.windows and p.state.windows.channel == "VOLUME_MAK"
+        if p.profile == "healthy":
+            assert office.status == LicenseStatus.LICENSED and p.state.kms_discovered == "kms01.lab.test:1688"
+        else:  # a KMS-path fault fails Office's KMS activation, not the MAK Windows
+            assert office.status_reason == 0x8007232B and p.license_state == "licensed"
