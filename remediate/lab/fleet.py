@@ -9,6 +9,13 @@
     srv_records: [kms01]
     profiles: {healthy: 40, kms_unreachable: 10, ...}
     office: 40
+    channels: {VOLUME_MAK: 20, RETAIL: 5, OEM_DM: 5}   # rest VOLUME_KMSCLIENT
+    license_states: {licensed: 80, oob_grace: 10, notification: 10}   # Windows product state
+    os_versions: {win10: 50, win11: 30, server2022: 20}
+    editions: {Enterprise: 60, Professional: 20, ServerDatacenter: 20}
+    activation: {ad: 10, avma: 5}      # of the fleet; only eligible KMS clients
+    office_kinds: {msi: 50, c2r_volume: 30, c2r_retail: 10, m365: 10}
+    matrix: false                      # true: one host per channel x state x profile x locale
 
 Errors name the file, line and field path: `fleet.yml:7: profiles.kms_unreachable: expected a
 number 0-100, got 'lots'`. Turning a spec into hosts is `fleet_hosts.build_hosts`.
@@ -27,6 +34,7 @@ from typing import Any
 import yaml
 
 from remediate.lab.kms import KMS_BEHAVIOURS, KmsBehaviour
+from remediate.lab.os_releases import DEFAULT_OS_MIX, EDITIONS, OS_NAMES, OS_RELEASES
 
 PROFILES: tuple[str, ...] = (
     "healthy",
@@ -42,6 +50,12 @@ PROFILES: tuple[str, ...] = (
     "auth_fail",
 )
 LOCALES: tuple[str, ...] = ("en-US", "ja-JP", "zh-CN")
+CHANNELS: tuple[str, ...] = ("VOLUME_KMSCLIENT", "VOLUME_MAK", "RETAIL", "OEM_DM")
+LICENSE_STATES: tuple[str, ...] = ("licensed", "oob_grace", "notification")
+ACTIVATIONS: tuple[str, ...] = ("ad", "avma")
+OFFICE_KINDS: tuple[str, ...] = ("msi", "c2r_retail", "c2r_volume", "m365")
+# matrix: true without `profiles:` crosses every profile but the ones that make a host unreachable
+MATRIX_PROFILES: tuple[str, ...] = tuple(p for p in PROFILES if p not in ("winrm_down", "auth_fail", "slow"))
 # Latency kinds the host emulator (host.py) reads from HostState.latency, in seconds: "cmd" is paid
 # by every WinRS/SSH command, "ps" by every PowerShell start, the others by that program.
 LATENCY_KINDS: tuple[str, ...] = ("slmgr", "ospp", "nslookup", "ps", "cmd")
@@ -69,6 +83,13 @@ TOP_FIELDS = (
     "name_prefix",
     "decommissioned_kms",
     "slow_seconds",
+    "channels",
+    "license_states",
+    "editions",
+    "os_versions",
+    "activation",
+    "office_kinds",
+    "matrix",
 )
 MAX_HOSTS = 5000
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -110,6 +131,15 @@ class FleetSpec:
     name_prefix: str = "WIN-"
     decommissioned_kms: str = "oldkms"  # wrong_kms_host points here: an A record, nothing listening
     slow_seconds: float = 5.0  # per-command latency floor of the `slow` profile
+    # None: not given (the fleet is built as before these keys existed)
+    channels: Mapping[str, int] | None = None
+    license_states: Mapping[str, int] | None = None
+    editions: Mapping[str, int] | None = None
+    os_versions: Mapping[str, int] | None = None
+    activation: Mapping[str, int] | None = None
+    office_kinds: Mapping[str, int] | None = None
+    matrix: bool = False
+    matrix_profiles: tuple[str, ...] = MATRIX_PROFILES  # the profile axis of matrix: true
     source: str = "<spec>"
 
     # -- loading ---------------------------------------------------------------------------------
@@ -145,6 +175,8 @@ class FleetSpec:
     def with_overrides(self, *, hosts: int | None = None, seed: int | None = None) -> FleetSpec:
         """The CLI's --hosts / --seed on top of a spec."""
         spec = self
+        if hosts is not None and self.matrix and hosts != self.hosts:
+            raise SpecError(f"--hosts: matrix: true builds {self.hosts} hosts, got --hosts {hosts}")
         if hosts is not None:
             if not 1 <= hosts <= MAX_HOSTS:
                 raise SpecError(f"--hosts: expected a number 1-{MAX_HOSTS}, got {hosts}")
@@ -282,7 +314,53 @@ class _Validator:
             kw["srv_records"] = tuple(names)
         if kw.get("decommissioned_kms", "oldkms") in names:
             raise self.fail("decommissioned_kms", "must differ from every kms_hosts name")
+        self.license_mix(d, kw)
         return FleetSpec(**kw)
+
+    def license_mix(self, d: Mapping[str, Any], kw: dict[str, Any]) -> None:
+        """channels, license_states, editions, os_versions, activation, office_kinds, matrix."""
+        for key, allowed in (
+            ("channels", CHANNELS),
+            ("license_states", LICENSE_STATES),
+            ("editions", EDITIONS),
+            ("os_versions", OS_NAMES),
+            ("activation", ACTIVATIONS),
+            ("office_kinds", OFFICE_KINDS),
+        ):
+            if key in d:
+                kw[key] = self.percentages(d[key], key, allowed)
+        releases = [r for r, p in (kw.get("os_versions") or DEFAULT_OS_MIX).items() if p > 0]
+        if "os_versions" in kw and not releases:
+            releases = ["win10"]  # every percentage 0: the remainder goes to win10
+        for edition, pct in (kw.get("editions") or {}).items():
+            if pct and not any(edition in OS_RELEASES[r].editions for r in releases):
+                raise self.fail(
+                    f"editions.{edition}",
+                    f"no OS release of the mix ({', '.join(releases)}) has this edition",
+                )
+        activation = kw.get("activation") or {}
+        if activation.get("ad") and not any(OS_RELEASES[r].adba for r in releases):
+            raise self.fail("activation.ad", "needs Windows 8 / Server 2012 or later in os_versions")
+        if activation.get("avma") and not any(OS_RELEASES[r].avma for r in releases):
+            raise self.fail("activation.avma", "needs Windows Server 2012 R2-2022 in os_versions")
+        if "matrix" in d:
+            if not isinstance(d["matrix"], bool):
+                raise self.fail("matrix", f"expected true or false, got {d['matrix']!r}")
+            kw["matrix"] = d["matrix"]
+        if not kw.get("matrix"):
+            return
+        if "activation" in d:
+            raise self.fail("activation", "not used with matrix: true (it would change channels)")
+        if "profiles" in d:
+            kw["matrix_profiles"] = tuple(kw["profiles"])
+        locales = kw.get("locales", {"en-US": 100})
+        total = len(CHANNELS) * len(LICENSE_STATES) * len(kw.get("matrix_profiles", MATRIX_PROFILES))
+        total *= len(locales)
+        if total > MAX_HOSTS:
+            raise self.fail("matrix", f"the matrix has {total} hosts, more than {MAX_HOSTS}")
+        if "hosts" in d and kw["hosts"] != total:
+            raise self.fail("hosts", f"matrix: true builds {total} hosts; remove hosts or set it to {total}")
+        kw["hosts"] = total
 
     def latency(self, v: Any) -> str | dict[str, float]:
         if isinstance(v, str):

@@ -6,11 +6,16 @@ Shape (ansible-inventory reads it unmodified):
       children:
         windows:
           hosts:
-            WIN-0001: {ansible_host: 127.41.7.50, ansible_port: 5985, lab_profile: healthy, ...}
+            WIN-0001: {ansible_host: 127.41.7.50, ansible_port: 5985, lab_profile: healthy,
+                       lab_channel: VOLUME_KMSCLIENT, lab_license_state: licensed, lab_os: win10,
+                       lab_office: msi, ...}
           vars: {ansible_user: admin, ansible_password: ..., ansible_connection: winrm,
                  ansible_winrm_transport: ntlm, ansible_winrm_scheme: http, kms_host: ..., ...}
         locale_en_us: {hosts: {WIN-0001: {}}}
         lab_healthy: {hosts: {WIN-0001: {}}}
+        lab_channel_volume_kmsclient: {hosts: {WIN-0001: {}}}
+
+lab_office is the Office kind (msi, c2r_retail, c2r_volume, m365) or `none`.
 
 auth_fail hosts carry their own (wrong) `ansible_password`. The file holds passwords: it is
 written with mode 0600.
@@ -38,6 +43,10 @@ class InventoryHost:
     locale: str
     password: str  # what the inventory gives for this host (wrong for auth_fail)
     fqdn: str
+    channel: str = "VOLUME_KMSCLIENT"  # the Windows product's channel
+    license_state: str = "licensed"
+    os_release: str = "win10"
+    office_kind: str | None = None
 
 
 def group_name(prefix: str, value: str) -> str:
@@ -67,6 +76,10 @@ def build_inventory(
             "lab_profile": h.profile,
             "lab_locale": h.locale,
             "lab_fqdn": h.fqdn,
+            "lab_channel": h.channel,
+            "lab_license_state": h.license_state,
+            "lab_os": h.os_release,
+            "lab_office": h.office_kind or "none",
         }
         if h.ssh_port is not None:
             hv["remediate_ssh_port"] = h.ssh_port
@@ -75,6 +88,7 @@ def build_inventory(
         host_vars[h.name] = hv
         groups.setdefault(group_name("locale", h.locale), {})[h.name] = {}
         groups.setdefault(group_name("lab", h.profile), {})[h.name] = {}
+        groups.setdefault(group_name("lab_channel", h.channel), {})[h.name] = {}
     win_vars: dict[str, Any] = {
         "ansible_user": user,
         "ansible_password": password,

@@ -62,6 +62,11 @@ class LabHost:
     inventory_password: str = field(repr=False)
     emulated: EmulatedHost | None = field(default=None, repr=False)
     servers: list[Any] = field(default_factory=list, repr=False)
+    # copied from the HostPlan (fleet_hosts) so tests and the inventory can group hosts
+    channel: str = "VOLUME_KMSCLIENT"
+    license_state: str = "licensed"
+    os_release: str = "win10"
+    office_kind: str | None = None
 
 
 class Lab:
@@ -155,7 +160,16 @@ class Lab:
             addr = self.address(HOST_OFF + i)
             self.dns.add_a(plan.state.fqdn, addr)
             self.hosts[plan.name] = LabHost(
-                plan.name, addr, {}, plan.state, plan.profile, plan.inventory_password
+                plan.name,
+                addr,
+                {},
+                plan.state,
+                plan.profile,
+                plan.inventory_password,
+                channel=plan.channel,
+                license_state=plan.license_state,
+                os_release=plan.os_release,
+                office_kind=plan.office_kind,
             )
         self.dns_server = await self._listen_dns(self.address(DNS_OFF), 53, DEFAULT_VIEW)
         self.firewalled_dns_server = await self._listen_dns(
@@ -230,6 +244,10 @@ class Lab:
                 locale=h.state.locale,
                 password=h.inventory_password,
                 fqdn=h.state.fqdn,
+                channel=h.channel,
+                license_state=h.license_state,
+                os_release=h.os_release,
+                office_kind=h.office_kind,
             )
             for h in self.hosts.values()
         ]

@@ -1,0 +1,74 @@
+"""The default fleet must not change: same seed -> the same hosts as before channels/editions existed.
+
+The fingerprints were recorded from build_hosts() before the channel/edition/OS-release work; any
+change to how a spec without `channels:`, `license_states:`, `editions:`, `os_versions:`,
+`activation:` or `office_kinds:` builds its hosts shows up here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from remediate.lab.fleet import FleetSpec
+from remediate.lab.fleet_hosts import HostPlan, build_hosts
+from remediate.lab.state import Product
+
+DEMO = resources.files("remediate").joinpath("data/fleets/demo.yml")
+
+
+def _product(p: Product) -> list[Any]:
+    return [
+        p.name, p.description, p.application_id, p.activation_id, p.channel, p.product_key,
+        int(p.status), p.status_reason, p.grace_minutes, p.licensed_until is None, p.kms_pid,
+    ]  # fmt: skip
+
+
+def fingerprint(plans: list[HostPlan]) -> str:
+    """sha256 over everything seeded in a plan (not the wall-clock times)."""
+    rows = []
+    for plan in plans:
+        s = plan.state
+        assert s.windows is not None
+        rows.append(
+            [
+                plan.name, plan.profile, plan.inventory_password, s.domain, s.locale, s.os_caption,
+                s.os_version, s.edition_id, _product(s.windows), s.kms_registered_host,
+                s.kms_registered_port, s.kms_discovered, s.clock_offset.total_seconds(),
+                s.license_store_broken, s.winrm_enabled, sorted(s.latency.items()),
+                [(e.id, e.level) for e in s.events],
+                [(o.version, o.bitness, [_product(p) for p in o.products]) for o in s.office],
+            ]
+        )  # fmt: skip
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+SPEC_200 = {
+    "hosts": 200,
+    "seed": 42,
+    "latency": "realistic",
+    "locales": {"en-US": 50, "ja-JP": 30, "zh-CN": 20},
+    "profiles": {"healthy": 30, "kms_unreachable": 10, "no_srv": 10, "wrong_kms_host": 10,
+                 "non_vl_key": 10, "office_unactivated": 10, "broken_store": 5,
+                 "clock_skew": 10, "slow": 5},
+    "office": 60,
+}  # fmt: skip
+SPECS = {
+    "demo": lambda: FleetSpec.from_yaml(DEMO.read_text(encoding="utf-8"), source="demo.yml"),
+    "200": lambda: FleetSpec.from_dict(SPEC_200),
+    "plain": lambda: FleetSpec(),
+}
+EXPECTED = {
+    "demo": "8ff3dab7920af23609c80afd6e4fd610f5f233258e16310909532a218f8e6e3c",
+    "200": "5c910e5956a859cb543dcb0d7e868353970591b537503a5dde2fb2bf9a24019a",
+    "plain": "2223a9dfebb35e84d3bcc79c7bb7f1dfff6f9272223f28893991d7b0df192808",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_default_fleet_fingerprint_unchanged(name: str) -> None:
+    assert fingerprint(build_hosts(SPECS[name](), "pw")) == EXPECTED[name]
