@@ -17,7 +17,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from remediate.kms.gvlk import gvlk_for
+from remediate.kms.gvlk import gvlk_for_os
 from remediate.lab import activation
 from remediate.lab.fleet import FleetSpec, KmsHostSpec
 from remediate.lab.fleet_picks import Pick
@@ -186,9 +186,9 @@ def windows_product(rng: random.Random, pick: Pick) -> tuple[Product, tuple[str,
         if pick.activation == "avma":
             channel, key = AVMA_CHANNEL, AVMA_KEYS[(release, edition)]
         elif channel == KMS:
-            # the GVLK where remediate.kms.gvlk has one; releases it does not list yet get a
+            # the release's published GVLK (remediate.kms.gvlk); an edition without one gets a
             # well-formed made-up key (the lab's KMS host does not check keys)
-            key = gvlk_for(rel.gvlk_product, edition) or _random_key(rng)
+            key = gvlk_for_os(edition, os_version=version, caption=caption) or _random_key(rng)
         else:  # MAK / RETAIL / OEM keys are secret: made up
             key = _random_key(rng)
         act_id, description = activation_id(release, edition, channel), rel.description(channel)

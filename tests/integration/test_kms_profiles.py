@@ -181,8 +181,13 @@ def test_dry_runs_change_nothing_anywhere(change: Change) -> None:
     assert change.activations_after_dry == []  # no activation request reached the KMS host
 
 
+def _mak(change: Change, name: str) -> bool:
+    return bool(change.before[name]["windows"]["channel"] == "VOLUME_MAK")
+
+
 def test_apply_changes_exactly_the_fixable_hosts(change: Change) -> None:
-    fixable = {h.name for p in ("no_srv", "wrong_kms_host", "non_vl_key") for h in change.hosts(p)}
+    fixable = {h.name for p in ("no_srv", "wrong_kms_host") for h in change.hosts(p)}
+    fixable |= {h.name for h in change.hosts("non_vl_key") if _mak(change, h.name)}  # never RETAIL
     assert changed(change.before, change.after_win_apply) == fixable
     # Office: the office_unactivated hosts, and Office on the hosts whose KMS path was broken
     office = {h.name for p in OFFICE_FIXABLE for h in change.hosts(p) if h.state.office}
@@ -207,7 +212,8 @@ def test_every_verdict_is_the_profiles(change: Change) -> None:
     want_apply = {**want_dry, "no_srv": "fixed", "wrong_kms_host": "fixed", "non_vl_key": "fixed"}
     for name, profile in change.profiles.items():
         assert change.win_dry[name].verdict == want_dry[profile], (profile, change.win_dry[name])
-        assert change.win_apply[name].verdict == want_apply[profile], (profile, change.win_apply[name])
+        want = "failed" if profile == "non_vl_key" and not _mak(change, name) else want_apply[profile]
+        assert change.win_apply[name].verdict == want, (profile, change.win_apply[name])
 
 
 @pytest.mark.parametrize("connection", ["psrp", "ssh"])
@@ -295,11 +301,17 @@ def test_kms_path_fixed_by_set_kms_and_activate(change: Change, profile: str) ->
 def test_non_vl_key_needs_allow_gvlk(change: Change) -> None:
     hosts = change.hosts("non_vl_key")
     channels = {change.before[h.name]["windows"]["channel"] for h in hosts}
-    assert channels <= {"RETAIL", "VOLUME_MAK"} and channels
+    assert channels == {"RETAIL", "VOLUME_MAK"}
     for h in hosts:
         for hr in (change.win_dry[h.name], change.win_apply_no_gvlk[h.name]):
-            assert hr.verdict == "failed" and "Not a KMS client key" in titles(hr), hr
-            assert steps(hr, "fix") == []
+            assert hr.verdict == "failed" and steps(hr, "fix") == [], hr
+            want = "MAK key not activated" if _mak(change, h.name) else "Retail/OEM Windows not activated"
+            assert any(t.startswith(want) for t in titles(hr)), hr
+        if not _mak(change, h.name):  # RETAIL: never a GVLK, whatever the admin allowed
+            for hr in (change.win_dry_gvlk[h.name], change.win_apply[h.name]):
+                assert hr.verdict == "failed" and hr.planned == [] and steps(hr, "fix") == [], hr
+            assert change.after_win_apply[h.name] == change.before[h.name]
+            continue
         assert planned(change.win_dry_gvlk[h.name]) == ["install-gvlk", "activate"]
         hr = change.win_apply[h.name]
         assert hr.verdict == "fixed" and steps(hr, "fix") == ["install-gvlk", "activate"], hr
