@@ -1,0 +1,65 @@
+"""The applies that did harm before the fix policy, replayed on the lab (states set on the hosts).
+
+- A licensed MAK host whose clock is off, run with allow_gvlk: true, got the GVLK and ended
+  unactivated (the clock rule then blocked /ato).
+- A RETAIL host that cannot discover KMS got `slmgr /skms` (KMS settings on a retail machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from remediate.credentials import CredentialResolver
+from remediate.engine import RunOptions, run_playbook
+from remediate.inventory import Inventory
+from remediate.lab.fleet import FleetSpec
+from remediate.lab.runtime import LabThread
+from remediate.lab.state import LicenseStatus
+from remediate.playbook import Playbook, resolve
+from remediate.results import HostResult
+
+
+def _run(inventory: Path, apply: bool, **extra: Any) -> dict[str, HostResult]:
+    pb = Playbook.load(resolve("windows-kms.yml"))
+    hosts = Inventory.load(inventory, extra_vars=extra).select(pb.targets)
+    options = RunOptions(apply=apply, extra_vars=extra, retries=0)
+    result = asyncio.run(run_playbook(pb, hosts, options, credentials=CredentialResolver()))
+    return {h.host: h for h in result.hosts}
+
+
+def test_licensed_mak_with_clock_skew_keeps_its_key(tmp_path: Path) -> None:
+    spec = FleetSpec.from_dict({"hosts": 2, "seed": 3, "profiles": {"clock_skew": 100}, "office": 0})
+    with LabThread(spec, tmp_path) as lab:
+        for h in lab.hosts.values():  # a MAK-activated machine, permanently licensed
+            w = h.state.windows
+            assert w is not None
+            w.channel, w.description = "VOLUME_MAK", "Windows(R) Operating System, VOLUME_MAK channel"
+            w.status, w.status_reason, w.grace_minutes = LicenseStatus.LICENSED, 0, 0
+        before = {n: copy.deepcopy(dataclasses.asdict(h.state.windows)) for n, h in lab.hosts.items()}  # type: ignore[arg-type]
+        inv = lab.write_inventory(tmp_path / "inv.yml")
+        results = _run(inv, True, allow_gvlk=True)
+        for name, h in lab.hosts.items():
+            assert dataclasses.asdict(h.state.windows) == before[name]  # type: ignore[arg-type]
+            assert [s.id for s in results[name].steps if s.phase == "fix"] == []
+            assert results[name].verdict == "failed"  # the clock, explained, not "fixed" by a new key
+
+
+def test_retail_host_never_gets_kms_settings(tmp_path: Path) -> None:
+    spec = FleetSpec.from_dict({"hosts": 2, "seed": 3, "profiles": {"no_srv": 100}, "office": 0})
+    with LabThread(spec, tmp_path) as lab:
+        for h in lab.hosts.values():  # a shop PC with a retail key, not activated
+            w = h.state.windows
+            assert w is not None
+            w.channel, w.description = "RETAIL", "Windows(R) Operating System, RETAIL channel"
+        inv = lab.write_inventory(tmp_path / "inv.yml")
+        dry = _run(inv, False, allow_gvlk=True)
+        applied = _run(inv, True, allow_gvlk=True)
+        for name, h in lab.hosts.items():
+            assert h.state.kms_registered_host is None  # no /skms
+            assert h.state.windows is not None and h.state.windows.channel == "RETAIL"  # no GVLK
+            assert dry[name].planned == [] and applied[name].planned == []
+            assert any("Retail" in d.title for d in dry[name].diagnosis), dry[name].diagnosis
