@@ -329,11 +329,12 @@ def _office(name: str, desc: str, status: str, kms: str | None = None) -> dict[s
 
 def test_office_click_to_run_grace_and_subscription_get_no_kms_cause() -> None:
     grace = _office(
-        "Office 16, Office16O365ProPlusR_Grace edition", "Office 16, RETAIL(Grace) channel", "oob_grace"
-    )
+        "Office 16, Office16O365ProPlusR_Grace edition", "Office 16, RETAIL(Grace) channel", "notification"
+    ) | {"error_code": "0xC004F009"}
     f = healthy() | {"office": {"products": [grace]}}
     ds = diagnose(f, [])
     assert [d.cause_id for d in ds] == ["office.retail_grace"] and not ds[0].automatable
+    assert not any("slmgr /ato" in d.action or "/sethst" in d.action for d in ds)
     m365 = healthy() | {"office": {"products": [], "no_keys": True}}
     assert [d.cause_id for d in diagnose(m365, [])] == ["office.subscription"]
 
