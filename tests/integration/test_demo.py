@@ -20,12 +20,14 @@ def test_demo_every_profile_ends_as_expected(tmp_path: Path) -> None:
             "slow_seconds": 0.2,
             "profiles": {p: 10 if p == "healthy" else 9 for p in EXPECTED},  # 2 hosts each
             "office": 50,
+            "channels": {"VOLUME_MAK": 20, "RETAIL": 20, "OEM_DM": 10},
         }
     )
     out = io.StringIO()
     code = run_demo(Console(out, plain=True), workdir=tmp_path, spec=spec)
     text = out.getvalue()
     assert "dry run changed 0 hosts (as it must)" in text
+    assert "The dry run predicted the apply: the same fixes ran on all" in text
     assert "demo: every host ended as expected" in text, text[-3000:]
     assert code == 0
     for title in ("Firewall between host and KMS", "License store damaged", "Clock skew"):

@@ -63,3 +63,29 @@ def test_retail_host_never_gets_kms_settings(tmp_path: Path) -> None:
             assert h.state.windows is not None and h.state.windows.channel == "RETAIL"  # no GVLK
             assert dry[name].planned == [] and applied[name].planned == []
             assert any("Retail" in d.title for d in dry[name].diagnosis), dry[name].diagnosis
+
+
+def test_json_report_keeps_the_license_contract(tmp_path: Path) -> None:
+    """Scripts and dashboards read hosts[].facts.license.products[].{name, channel, license_status}."""
+    import json
+
+    from click.testing import CliRunner
+
+    from remediate.cli import main
+
+    spec = {"hosts": 4, "seed": 2, "profiles": {"no_srv": 50}, "channels": {"RETAIL": 25}, "office": 50}
+    with LabThread(FleetSpec.from_dict(spec), tmp_path) as lab:
+        inv = lab.write_inventory(tmp_path / "inv.yml")
+        for book in ("kms-health.yml", "windows-kms.yml"):
+            out = tmp_path / f"{book}.json"
+            args = ["run", book, "-i", str(inv), "--json", str(out), "--no-history"]
+            r = CliRunner().invoke(main, args, catch_exceptions=False)
+            assert r.exit_code in (0, 2), r.output
+            hosts = json.loads(out.read_text(encoding="utf-8"))["hosts"]
+            assert len(hosts) == 4
+            for h in hosts:
+                (p,) = h["facts"]["license"]["products"]
+                state = lab.hosts[h["host"]].state.windows
+                assert state is not None
+                assert (p["name"], p["channel"]) == (state.name, state.channel), book
+                assert p["license_status"] in ("licensed", "notification", "unlicensed", "oob_grace"), book
