@@ -23,9 +23,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from remediate.lab import http as lab_http
-from remediate.lab.fleet import FleetSpec
+from remediate.lab.fleet.spec import FleetSpec
 from remediate.lab.runtime import Lab
+from remediate.lab.wire import http as lab_http
 
 PASSWORD = "Bench-Passw0rd!"  # loopback lab only
 

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from remediate import __version__
-from remediate.errors import ConfigError, RemediateError, error_text
-from remediate.results import EXIT_INTERRUPTED, EXIT_USAGE, RunResult
+from remediate.core.errors import ConfigError, RemediateError, error_text
+from remediate.core.results import EXIT_INTERRUPTED, EXIT_USAGE, RunResult
 
 if TYPE_CHECKING:
+    from remediate.core.playbook import Playbook
     from remediate.inventory import Host
-    from remediate.playbook import Playbook
 
 
 class _Group(click.Group):
@@ -50,7 +50,7 @@ def _console(verbose: bool = False) -> Any:
 
 def _extra_vars(items: Sequence[str]) -> dict[str, Any]:
     """-e values as given (no playbook here to type them): k=v, @vars.yml, or a JSON mapping."""
-    from remediate.variables import parse_extra_vars
+    from remediate.core.variables import parse_extra_vars
 
     return parse_extra_vars(items).values
 
@@ -60,10 +60,10 @@ def _load_targets(
 ) -> tuple[Playbook, list[Host], dict[str, Any]]:
     """(playbook, selected hosts, typed -e vars): every -e and inventory value of a variable the
     playbook declares is converted to its type here, before anything connects."""
+    from remediate.core.playbook import Playbook
+    from remediate.core.playbook import resolve as resolve_playbook
+    from remediate.core.variables import apply_types, parse_extra_vars, typed_extra_vars
     from remediate.inventory import Inventory
-    from remediate.playbook import Playbook
-    from remediate.playbook import resolve as resolve_playbook
-    from remediate.variables import apply_types, parse_extra_vars, typed_extra_vars
 
     raw = parse_extra_vars(extra_vars)
     pb = Playbook.load(resolve_playbook(playbook))
@@ -141,10 +141,10 @@ def run(
     verbose: bool,
 ) -> None:
     """Run PLAYBOOK on the inventory's hosts: checks, then fixes (with --apply), then verify."""
-    from remediate.credentials import CredentialResolver
     from remediate.engine import RunOptions, run_playbook
-    from remediate.engine.batches import make_batches
-    from remediate.writers import write_hosts_file, write_json, write_junit
+    from remediate.engine.serial import make_batches
+    from remediate.inventory.credentials import CredentialResolver
+    from remediate.output.writers import write_hosts_file, write_json, write_junit
 
     pb, hosts, ev = _load_targets(playbook, inventory, limit, extra_vars)
     options = RunOptions(
@@ -210,7 +210,7 @@ def run(
 
 
 def _record(result: RunResult, db: str | None, console: Any) -> None:
-    from remediate.store import Store
+    from remediate.output.store import Store
 
     try:
         store = Store(db)
@@ -228,8 +228,8 @@ def _record(result: RunResult, db: str | None, console: Any) -> None:
 @click.option("-e", "--extra-vars", multiple=True)
 def render(playbook: str, inventory: str, limit: str | None, extra_vars: tuple[str, ...]) -> None:
     """Print each host's rendered scripts without connecting (facts are unknown here)."""
+    from remediate.core.render import Renderer
     from remediate.engine.hostrun import template_context
-    from remediate.render import Renderer
 
     pb, hosts, _ = _load_targets(playbook, inventory, limit, extra_vars)
     renderer = Renderer()
@@ -291,36 +291,53 @@ def inventory_host(name: str, path: str, extra_vars: tuple[str, ...]) -> None:
     click.echo(json.dumps(host.masked_vars(), indent=2, ensure_ascii=False, default=str))
 
 
-# ---- kms / explain --------------------------------------------------------------------------
-@main.group(cls=_Group)
-def kms() -> None:
-    """KMS tools."""
+# ---- domains: parse / explain ----------------------------------------------------------------
+def _parse_command(domain_name: str | None) -> click.Command:
+    @click.command("parse")
+    @click.argument("kind")
+    @click.argument("file", default="-")
+    def parse_cmd(kind: str, file: str) -> None:
+        """Parse saved command output (slmgr /dli, w32tm /query /status, ...) into JSON."""
+        from remediate.core.domain import parsers
+
+        table = parsers(domain_name)
+        if kind not in table:
+            _fail(f"unknown parser kind {kind!r}; known kinds: {', '.join(table)}")
+        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+        try:
+            parsed = table[kind][0](data)  # a domain parser takes bytes in any console encoding
+        except ValueError as e:
+            _fail(str(e))
+        click.echo(json.dumps(parsed, indent=2, ensure_ascii=False))
+
+    return parse_cmd
 
 
-@kms.command("parse")
-@click.argument("kind")
-@click.argument("file", default="-")
-def kms_parse(kind: str, file: str) -> None:
-    """Parse saved command output (slmgr /dli, ospp /dstatus, nslookup...) into JSON."""
-    from remediate.kms.parsers import parse
+main.add_command(_parse_command(None))
 
-    data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
-    try:
-        parsed = parse(kind, data)
-    except ValueError as e:
-        _fail(str(e))
-    click.echo(json.dumps(parsed, indent=2, ensure_ascii=False))
+
+def _domain_groups() -> None:
+    """`remediate <domain> parse KIND [FILE]` for every installed domain (`remediate kms parse`)."""
+    from remediate.core.domain import domains
+
+    for name, d in domains().items():
+        group = _Group(name, help=f"{d.description}: tools.")
+        group.add_command(_parse_command(name))
+        main.add_command(group)
+
+
+_domain_groups()
 
 
 @main.command()
 @click.argument("code")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def explain(code: str, as_json: bool) -> None:
-    """What an activation error code (or SPP event id) means and what to do."""
-    from remediate.kms.errors import explain as kb_explain
+    """What an error code (or event id) means and what to do, from every domain's knowledge base."""
+    from remediate.core.domain import explain as domain_explain
 
     try:
-        entry = kb_explain(code)
+        entry = domain_explain(code)
     except (LookupError, ValueError) as e:
         _fail(str(e).strip("'\""))
     if as_json:
@@ -379,7 +396,7 @@ def demo() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def history(db: str | None, run_id: int | None, host: str | None, limit: int, as_json: bool) -> None:
     """Past runs, newest first."""
-    from remediate.store import Store
+    from remediate.output.store import Store
 
     store = Store(db)
     try:

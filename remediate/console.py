@@ -24,8 +24,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from remediate.core.results import VERDICTS, HostResult, Phase, RunResult, StepResult
 from remediate.engine.events import RunEvents
-from remediate.results import VERDICTS, HostResult, Phase, RunResult, StepResult
 
 STYLE = {
     "compliant": "green",
@@ -145,7 +145,7 @@ class Console:
 
     # ---- other commands -----------------------------------------------------------------
     def explain(self, entry: Mapping[str, Any]) -> None:
-        """A knowledge-base entry (remediate.kms.errors.explain): code, title, then each field."""
+        """A knowledge-base entry (remediate.domains.kms.kb.explain): code, title, then each field."""
         code, title = str(entry.get("code", "")), str(entry.get("title", entry.get("name", "")))
         self.rule(f"{code} {title}".strip())
         for key, value in entry.items():
@@ -160,7 +160,7 @@ class Console:
                 self.print(f"{label}: {value}", None)
 
     def history(self, runs: Sequence[Any]) -> None:
-        """Runs from the store (remediate.store.RunSummary), newest first."""
+        """Runs from the store (remediate.output.store.RunSummary), newest first."""
         rows = [
             (
                 str(r.id),

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from remediate.console import Console
-    from remediate.lab.fleet import FleetSpec
-    from remediate.lab.state import HostState
-    from remediate.results import RunResult
+    from remediate.core.results import RunResult
+    from remediate.lab.fleet.spec import FleetSpec
+    from remediate.lab.windows.state import HostState
 
 FLEET = Path(__file__).parent / "data" / "fleets" / "demo.yml"
 
@@ -79,7 +79,7 @@ def run_demo(
     console: Console, *, workdir: Path | None = None, forks: int = 50, spec: FleetSpec | None = None
 ) -> int:
     """Run the demo; 0 when every host ended as expected and nothing else changed, else 2."""
-    from remediate.lab.fleet import FleetSpec
+    from remediate.lab.fleet.spec import FleetSpec
     from remediate.lab.runtime import LabThread
 
     spec = spec or FleetSpec.load(FLEET)
@@ -139,11 +139,11 @@ def _predicted(console: Console, results: dict[tuple[str, bool], RunResult]) -> 
 
 
 def _run(console: Console, book: str, inventory: Path, apply: bool, forks: int) -> RunResult:
-    from remediate.credentials import CredentialResolver
+    from remediate.core.playbook import Playbook, resolve
+    from remediate.core.variables import apply_types
     from remediate.engine import RunOptions, run_playbook
     from remediate.inventory import Inventory
-    from remediate.playbook import Playbook, resolve
-    from remediate.variables import apply_types
+    from remediate.inventory.credentials import CredentialResolver
 
     extra = VARIABLES.get(book, {})
     pb = Playbook.load(resolve(book))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from remediate.lab.fleet import FleetSpec
+from remediate.lab.fleet.spec import FleetSpec
 from remediate.lab.runtime import LabThread
 
 LabFactory = Callable[..., LabThread]

@@ -6,8 +6,8 @@ import asyncio
 import random
 from collections.abc import Callable
 
+from remediate.core.errors import error_text
 from remediate.engine.lockout import CredentialGuard, Outcome
-from remediate.errors import error_text
 from remediate.transports.base import (
     AuthenticationError,
     CertificateError,

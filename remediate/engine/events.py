@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from remediate.results import HostResult, Phase, RunResult, StepResult
+from remediate.core.results import HostResult, Phase, RunResult, StepResult
 
 
 class RunEvents:

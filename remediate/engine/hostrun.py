@@ -11,25 +11,25 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from remediate import diagnosis, parsing
-from remediate.diagnosis import CHECK_CAUSE, Diagnosis
-from remediate.engine import batching
+from remediate.core import diagnosis, parsing
+from remediate.core.diagnosis import CHECK_CAUSE, Diagnosis
+from remediate.core.errors import error_text as _err
+from remediate.core.playbook import Check
+from remediate.core.redact import Redactor
+from remediate.core.render import context_for
+from remediate.core.results import HostResult, Phase, StepResult, Verdict
+from remediate.engine import cmdjoin
 from remediate.engine.connect import STEP_GRACE, connect, safe_close
 from remediate.engine.events import RunEvents
 from remediate.engine.lockout import CredentialGuard
 from remediate.engine.reachability import unreachable_diagnosis
-from remediate.errors import error_text as _err
-from remediate.playbook import Check
-from remediate.redact import Redactor
-from remediate.render import context_for
-from remediate.results import HostResult, Phase, StepResult, Verdict
 from remediate.transports.base import CommandTimeout, ConnectionSpec, Transport, TransportError
 
 if TYPE_CHECKING:
+    from remediate.core.playbook import Fix, Playbook
+    from remediate.core.render import Renderer
     from remediate.engine.scheduler import RunOptions
     from remediate.inventory import Host
-    from remediate.playbook import Fix, Playbook
-    from remediate.render import Renderer
 
 
 class Interrupted(Exception):
@@ -223,7 +223,7 @@ class HostRun:
 
     # ---- steps --------------------------------------------------------------------------
     async def _run_checks(self, checks: Sequence[Check], phase: Phase) -> list[StepResult]:
-        """Run checks in order; runs of independent plain cmd checks go as one command (batching.py)."""
+        """Run checks in order; runs of independent plain cmd checks go as one command (cmdjoin.py)."""
         out: list[StepResult] = []
         pending: list[tuple[Check, str]] = []
 
@@ -236,7 +236,7 @@ class HostRun:
 
         for check in checks:
             self._check_stop()
-            batchable = self.options.batch and batching.independent(check, self.renderer)
+            batchable = self.options.batch and cmdjoin.independent(check, self.renderer)
             if not batchable:
                 await flush()  # a dependent check sees the facts of every check before it
             if not self._applies(check):
@@ -247,7 +247,7 @@ class HostRun:
                     script = self.renderer.script(check.run, check.shell, self._context())
                 except Exception:
                     script = ""  # _step renders again and records the error
-                if batching.plain(script):
+                if cmdjoin.plain(script):
                     pending.append((check, script))
                     continue
                 await flush()
@@ -259,17 +259,17 @@ class HostRun:
         """One WinRS command for several checks; falls back to one by one if it cannot split."""
         for check, _ in group:
             self.events.step_started(self.host.name, check.id, phase)
-        mark = batching.marker()
+        mark = cmdjoin.marker()
         timeout = sum(c.timeout for c, _ in group)
         started, t0 = time.time(), time.monotonic()
         parts: list[str] | None = None
         assert self.transport is not None
-        script, shell = batching.combine([s for _, s in group], mark), group[0][0].shell
+        script, shell = cmdjoin.combine([s for _, s in group], mark), group[0][0].shell
         try:
             res = await asyncio.wait_for(
                 self.transport.run(script, shell=shell, timeout=timeout), timeout + STEP_GRACE
             )
-            parts = batching.split(res.stdout, mark, len(group))
+            parts = cmdjoin.split(res.stdout, mark, len(group))
         except (CommandTimeout, TimeoutError, TransportError):
             parts = None
         if parts is None:

@@ -11,7 +11,7 @@ https://learn.microsoft.com/en-us/windows-server/administration/openssh/openssh_
 
 from __future__ import annotations
 
-from remediate.diagnosis import Diagnosis
+from remediate.core.diagnosis import Diagnosis
 
 
 def unreachable_diagnosis(reason: str, connection: str, port: int | None = None) -> Diagnosis:

@@ -14,21 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from remediate.engine.batches import make_batches
+from remediate.core.errors import error_text
+from remediate.core.redact import MASK, Redactor
+from remediate.core.results import HostResult, RunResult
 from remediate.engine.events import RunEvents
 from remediate.engine.hostrun import HostRun
 from remediate.engine.lockout import CredentialGuard
-from remediate.errors import error_text
-from remediate.redact import MASK, Redactor
-from remediate.results import HostResult, RunResult
+from remediate.engine.serial import make_batches
+from remediate.output.writers import JsonlWriter
 from remediate.transports.base import ConnectionSpec, Transport
-from remediate.writers import JsonlWriter
 
 if TYPE_CHECKING:
-    from remediate.credentials import CredentialResolver
+    from remediate.core.playbook import Playbook
+    from remediate.core.render import Renderer
     from remediate.inventory import Host
-    from remediate.playbook import Playbook
-    from remediate.render import Renderer
+    from remediate.inventory.credentials import CredentialResolver
 
 
 @dataclass
@@ -42,7 +42,7 @@ class RunOptions:
     retry_backoff: float = 1.0  # seconds; doubles per attempt
     auth_fail_limit: int = 3
     extra_vars: dict[str, Any] = field(default_factory=dict)
-    batch: bool = True  # run independent plain cmd checks of a host as one command (batching.py)
+    batch: bool = True  # run independent plain cmd checks of a host as one command (cmdjoin.py)
 
 
 def make_transport(spec: ConnectionSpec) -> Transport:
@@ -141,7 +141,7 @@ async def run_playbook(
 ) -> RunResult:
     """Run `playbook` on `hosts`. `stop`: set it to stop gracefully (Ctrl-C)."""
     if renderer is None:
-        from remediate.render import Renderer
+        from remediate.core.render import Renderer
 
         renderer = Renderer()
     events = events or RunEvents()

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from remediate.errors import ConfigError
+from remediate.core.errors import ConfigError
 from remediate.inventory.model import Group, Host, Origin
 
 _RANGE = re.compile(r"\[([^\]]*)\]")

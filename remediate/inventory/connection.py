@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 from typing import Any, Literal, cast
 
-from remediate.errors import ConfigError, did_you_mean
+from remediate.core.errors import ConfigError, did_you_mean
 from remediate.inventory.model import Host
 from remediate.transports.base import ConnectionSpec
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from remediate.errors import ConfigError, did_you_mean
+from remediate.core.errors import ConfigError, did_you_mean
 from remediate.inventory import connection, loaders, patterns
 from remediate.inventory.builder import Builder
 from remediate.inventory.model import Group, Host
@@ -26,7 +26,7 @@ class Inventory:
         Every connection variable and password reference is validated here: a broken inventory
         raises ConfigError (file, line, field) before anything connects.
         """
-        from remediate.credentials import validate_source
+        from remediate.inventory.credentials import validate_source
 
         p = Path(path)
         b = Builder()

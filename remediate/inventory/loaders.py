@@ -8,11 +8,11 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from remediate import yamlpos
-from remediate.errors import ConfigError, did_you_mean
+from remediate.core import yamlpos
+from remediate.core.errors import ConfigError, did_you_mean
+from remediate.core.yamlpos import PosDict, VaultValue
 from remediate.inventory.builder import Builder, expand_host_range
 from remediate.inventory.model import Origin
-from remediate.yamlpos import PosDict, VaultValue
 
 YAML_EXTS = (".yml", ".yaml", ".json")
 VARS_EXTS = ("", ".yml", ".yaml", ".json")  # Ansible's host_group_vars plugin

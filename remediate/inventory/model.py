@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from remediate.transports.base import ConnectionSpec
 
 if TYPE_CHECKING:
-    from remediate.credentials import CredentialResolver
+    from remediate.inventory.credentials import CredentialResolver
 
 MASK = "********"
 

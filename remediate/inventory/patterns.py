@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from remediate.errors import ConfigError, did_you_mean
+from remediate.core.errors import ConfigError, did_you_mean
 
 _SUBSCRIPT = re.compile(r"^(.+)\[(?:(-?\d+)|(-?\d+)?:(-?\d+)?)\]$")
 _GLOB_CHARS = set("*?[")

@@ -32,16 +32,16 @@ from typing import Any, TypeVar
 import asyncssh
 
 from remediate.lab.api import EmulatedHost
-from remediate.lab.dns import DEFAULT_VIEW, LabDns
-from remediate.lab.fleet import FleetSpec
-from remediate.lab.fleet_hosts import FIREWALLED_VIEW, build_hosts
-from remediate.lab.host import WindowsHost
-from remediate.lab.inventory_writer import InventoryHost, build_inventory, write_inventory
-from remediate.lab.kms import KmsListener
-from remediate.lab.ssh_server import serve_ssh
-from remediate.lab.state import HostState
-from remediate.lab.tls import LabCA
-from remediate.lab.wsman_server import serve_wsman
+from remediate.lab.fleet.hosts import FIREWALLED_VIEW, build_hosts
+from remediate.lab.fleet.inventory import InventoryHost, build_inventory, write_inventory
+from remediate.lab.fleet.spec import FleetSpec
+from remediate.lab.network.dns import DEFAULT_VIEW, LabDns
+from remediate.lab.network.kms import KmsListener
+from remediate.lab.windows.host import WindowsHost
+from remediate.lab.windows.state import HostState
+from remediate.lab.wire.ssh_server import serve_ssh
+from remediate.lab.wire.tls import LabCA
+from remediate.lab.wire.wsman_server import serve_wsman
 
 log = logging.getLogger(__name__)
 

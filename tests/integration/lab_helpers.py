@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from remediate.lab.api import ExecResult, PSResult, Stdin
-from remediate.lab.host import WindowsHost
-from remediate.lab.state import HostState, Product
+from remediate.lab.windows.host import WindowsHost
+from remediate.lab.windows.state import HostState, Product
 
 T = TypeVar("T")
 

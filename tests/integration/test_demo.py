@@ -7,7 +7,7 @@ from pathlib import Path
 
 from remediate.console import Console
 from remediate.demo import EXPECTED, run_demo
-from remediate.lab.fleet import FleetSpec
+from remediate.lab.fleet.spec import FleetSpec
 
 
 def test_demo_every_profile_ends_as_expected(tmp_path: Path) -> None:

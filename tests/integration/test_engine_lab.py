@@ -24,15 +24,15 @@ from typing import Any
 import pytest
 import yaml
 
-from remediate.credentials import CredentialResolver
+from remediate.core.playbook import Playbook
+from remediate.core.results import HostResult, Phase, RunResult
 from remediate.engine import RunEvents, RunOptions, run_playbook
 from remediate.inventory import Inventory
-from remediate.lab import ssh_server, wsauth
-from remediate.lab.fleet import FleetSpec
+from remediate.inventory.credentials import CredentialResolver
+from remediate.lab.fleet.spec import FleetSpec
 from remediate.lab.runtime import LabThread
-from remediate.lab.state import LicenseStatus
-from remediate.playbook import Playbook
-from remediate.results import HostResult, Phase, RunResult
+from remediate.lab.windows.state import LicenseStatus
+from remediate.lab.wire import ssh_server, wsauth
 from tests.conftest import LabFactory
 
 PW = "Lab-Passw0rd!"

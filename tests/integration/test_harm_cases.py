@@ -13,14 +13,14 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from remediate.credentials import CredentialResolver
+from remediate.core.playbook import Playbook, resolve
+from remediate.core.results import HostResult
 from remediate.engine import RunOptions, run_playbook
 from remediate.inventory import Inventory
-from remediate.lab.fleet import FleetSpec
+from remediate.inventory.credentials import CredentialResolver
+from remediate.lab.fleet.spec import FleetSpec
 from remediate.lab.runtime import LabThread
-from remediate.lab.state import LicenseStatus
-from remediate.playbook import Playbook, resolve
-from remediate.results import HostResult
+from remediate.lab.windows.state import LicenseStatus
 
 
 def _run(inventory: Path, apply: bool, **extra: Any) -> dict[str, HostResult]:

@@ -21,14 +21,14 @@ from typing import Any
 
 import pytest
 
-from remediate.credentials import CredentialResolver
+from remediate.core.playbook import Playbook, resolve
+from remediate.core.results import HostResult
+from remediate.core.variables import apply_types, parse_extra_vars, typed_extra_vars
 from remediate.engine import RunOptions, run_playbook
 from remediate.inventory import Inventory
-from remediate.lab.fleet import CHANNELS, LICENSE_STATES, MATRIX_PROFILES, FleetSpec
+from remediate.inventory.credentials import CredentialResolver
+from remediate.lab.fleet.spec import CHANNELS, LICENSE_STATES, MATRIX_PROFILES, FleetSpec
 from remediate.lab.runtime import LabThread
-from remediate.playbook import Playbook, resolve
-from remediate.results import HostResult
-from remediate.variables import apply_types, parse_extra_vars, typed_extra_vars
 
 SPEC = {
     "matrix": True,

@@ -6,11 +6,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from remediate.credentials import CredentialResolver
+from remediate.core.playbook import Playbook
+from remediate.core.results import RunResult
 from remediate.engine import RunOptions, run_playbook
 from remediate.inventory import Inventory
-from remediate.playbook import Playbook
-from remediate.results import RunResult
+from remediate.inventory.credentials import CredentialResolver
 
 PLAYBOOK = Path(__file__).resolve().parents[2] / "playbooks" / "kms-host-set.yml"
 

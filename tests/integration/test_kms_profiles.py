@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 
-from remediate.credentials import CredentialResolver
+from remediate.core.playbook import Playbook
+from remediate.core.results import HostResult, RunResult
 from remediate.engine import RunOptions, run_playbook
 from remediate.inventory import Inventory
-from remediate.lab.fleet import FleetSpec
+from remediate.inventory.credentials import CredentialResolver
+from remediate.lab.fleet.spec import FleetSpec
 from remediate.lab.runtime import LabHost, LabThread
-from remediate.lab.state import LicenseStatus
-from remediate.playbook import Playbook
-from remediate.results import HostResult, RunResult
+from remediate.lab.windows.state import LicenseStatus
 
 pytestmark = pytest.mark.timeout(120)  # covers the module fixture: the whole change window
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from remediate.kms.events import parse_kms_info
-from remediate.lab.dns import LabDns
-from remediate.lab.host import WindowsHost
-from remediate.lab.kms import KmsListener
-from remediate.lab.state import (
+from remediate.domains.kms.events import parse_kms_info
+from remediate.lab.network.dns import LabDns
+from remediate.lab.network.kms import KmsListener
+from remediate.lab.windows.host import WindowsHost
+from remediate.lab.windows.state import (
     OFFICE_APP_ID,
     WINDOWS_APP_ID,
     HostState,
@@ -210,7 +210,7 @@ async def test_powershell_network_cmdlets(lab: Lab) -> None:
 
 @pytest.mark.parametrize("state", ["grace", "licensed", "broken"])
 async def test_dli_round_trips_through_parser(lab: Lab, state: str) -> None:
-    parsers = pytest.importorskip("remediate.kms.parsers")
+    parsers = pytest.importorskip("remediate.domains.kms.parsers")
     h = lab.host()
     if state == "licensed":
         await run(h, f"{SLMGR} /ato")

@@ -9,7 +9,7 @@ from pypsrp.client import Client
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
-from remediate.lab.wsman_server import serve_wsman
+from remediate.lab.wire.wsman_server import serve_wsman
 from tests.integration.lab_helpers import EchoHost, LoopThread
 
 

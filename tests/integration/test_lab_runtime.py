@@ -26,7 +26,7 @@ import pytest
 import winrm
 import yaml
 
-from remediate.lab.kms import kms_activate
+from remediate.lab.network.kms import kms_activate
 from remediate.lab.runtime import Lab, LabHost, LabThread, serve
 from tests.conftest import LabFactory
 

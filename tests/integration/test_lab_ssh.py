@@ -12,7 +12,7 @@ import asyncssh
 import pytest
 
 from remediate.lab.api import ExecResult, PSResult, Stdin
-from remediate.lab.ssh_server import serve_ssh
+from remediate.lab.wire.ssh_server import serve_ssh
 from remediate.transports import make_transport
 from remediate.transports.base import (
     AuthenticationError,

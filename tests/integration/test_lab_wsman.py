@@ -15,9 +15,9 @@ from pypsrp.client import Client
 from pypsrp.exceptions import AuthenticationError as PsrpAuthError
 from winrm.exceptions import InvalidCredentialsError
 
-from remediate.lab.http import REQUEST_COUNTS
-from remediate.lab.tls import LabCA
-from remediate.lab.wsman_server import serve_wsman
+from remediate.lab.wire.http import REQUEST_COUNTS
+from remediate.lab.wire.tls import LabCA
+from remediate.lab.wire.wsman_server import serve_wsman
 from tests.integration.lab_helpers import EchoHost, LoopThread, windows_host
 
 

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from remediate.lab.api import ExecResult, PSResult, Stdin
-from remediate.lab.psrp import PS_URI, PSRPService
-from remediate.lab.soap import ACTION_CREATE
-from remediate.lab.tls import LabCA
-from remediate.lab.winrs import WinRSService
-from remediate.lab.wsman_server import serve_wsman
+from remediate.lab.wire.psrp import PS_URI, PSRPService
+from remediate.lab.wire.soap import ACTION_CREATE
+from remediate.lab.wire.tls import LabCA
+from remediate.lab.wire.winrs import WinRSService
+from remediate.lab.wire.wsman_server import serve_wsman
 from remediate.transports import make_transport
 from remediate.transports.base import (
     AuthenticationError,
@@ -289,8 +289,8 @@ async def test_psrp_hanging_pipeline_times_out(lab: Lab) -> None:
 @pytest.mark.parametrize("connection", ["winrm", "psrp"])
 async def test_real_ja_host_slmgr_reads_in_utf8(connection: str) -> None:
     """The lab's ja-JP WindowsHost honours codepage 65001: Japanese arrives readable, no override."""
-    from remediate.lab.host import WindowsHost
-    from remediate.lab.state import HostState, Product
+    from remediate.lab.windows.host import WindowsHost
+    from remediate.lab.windows.state import HostState, Product
 
     st = HostState(name="WIN-0042", domain="lab.test", locale="ja-JP", password="Lab!pass42")
     st.windows = Product(

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from remediate.credentials import CredentialResolver
+from remediate.core.playbook import Check, Fix, Playbook
+from remediate.core.results import HostResult, RunResult
 from remediate.engine import RunOptions, run_playbook
 from remediate.engine.scheduler import is_harmful
 from remediate.inventory import Host
-from remediate.playbook import Check, Fix, Playbook
-from remediate.results import HostResult, RunResult
+from remediate.inventory.credentials import CredentialResolver
 from remediate.transports.base import ConnectError
 from remediate.transports.fake import FakeFleet, Reply
 

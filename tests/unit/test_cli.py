@@ -240,8 +240,8 @@ def test_console_rich_mode_renders_progress_and_recap() -> None:
     import io
 
     from remediate.console import Console
-    from remediate.diagnosis import Diagnosis
-    from remediate.results import HostResult, RunResult, StepResult
+    from remediate.core.diagnosis import Diagnosis
+    from remediate.core.results import HostResult, RunResult, StepResult
 
     buf = io.StringIO()
     c = Console(buf, plain=False, verbose=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from remediate.diagnosis import Diagnosis
-from remediate.kms.diagnose import FIREWALL, diagnose
+from remediate.core.diagnosis import Diagnosis
+from remediate.domains.kms.diagnose import FIREWALL, diagnose
 
 KMS = "kms01.lab.test"
 

@@ -12,14 +12,15 @@ from typing import Any
 
 import pytest
 
-from remediate import diagnosis
-from remediate.credentials import CredentialResolver
-from remediate.diagnosis import Diagnosis
+from remediate.core import diagnosis
+from remediate.core.diagnosis import Diagnosis
+from remediate.core.playbook import Check, Fix, Playbook
+from remediate.core.results import HostResult, RunResult
 from remediate.engine import RunEvents, RunOptions, hostrun, run_playbook
 from remediate.inventory import Host
-from remediate.playbook import Check, Fix, Playbook
-from remediate.results import HostResult, RunResult
-from remediate.store import Store
+from remediate.inventory.credentials import CredentialResolver
+from remediate.output.store import Store
+from remediate.output.writers import read_jsonl, write_json, write_junit
 from remediate.transports.base import (
     AuthenticationError,
     CertificateError,
@@ -27,7 +28,6 @@ from remediate.transports.base import (
     ProtocolError,
 )
 from remediate.transports.fake import FakeFleet, Reply
-from remediate.writers import read_jsonl, write_json, write_junit
 
 PASSWORD = "Tr0ub4dor&3-secret"
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from remediate import diagnosis
-from remediate.credentials import CredentialResolver
-from remediate.diagnosis import Diagnoser, Diagnosis
+from remediate.core import diagnosis
+from remediate.core.diagnosis import Diagnoser, Diagnosis
+from remediate.core.playbook import Check, Fix, Playbook
+from remediate.core.results import HostResult
 from remediate.engine import RunOptions, run_playbook
 from remediate.inventory import Host
-from remediate.playbook import Check, Fix, Playbook
-from remediate.results import HostResult
+from remediate.inventory.credentials import CredentialResolver
 from remediate.transports.fake import FakeFleet, Reply
 
 

@@ -9,12 +9,19 @@ from typing import Any
 
 import pytest
 
-from remediate.kms.gvlk import gvlk_for
-from remediate.lab.fleet import CHANNELS, LICENSE_STATES, MATRIX_PROFILES, FleetSpec, SpecError
-from remediate.lab.fleet_hosts import HostPlan, build_hosts
-from remediate.lab.inventory_writer import InventoryHost, build_inventory
-from remediate.lab.os_releases import AVMA_CHANNEL, AVMA_KEYS, EDITIONS, HOME_EDITIONS, OS_NAMES, OS_RELEASES
-from remediate.lab.state import LicenseStatus
+from remediate.domains.kms.gvlk import gvlk_for
+from remediate.lab.fleet.hosts import HostPlan, build_hosts
+from remediate.lab.fleet.inventory import InventoryHost, build_inventory
+from remediate.lab.fleet.spec import CHANNELS, LICENSE_STATES, MATRIX_PROFILES, FleetSpec, SpecError
+from remediate.lab.windows.os_releases import (
+    AVMA_CHANNEL,
+    AVMA_KEYS,
+    EDITIONS,
+    HOME_EDITIONS,
+    OS_NAMES,
+    OS_RELEASES,
+)
+from remediate.lab.windows.state import LicenseStatus
 from tests.unit.test_fleet_fingerprint import fingerprint
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from remediate.lab.fleet import FleetSpec
-from remediate.lab.fleet_hosts import HostPlan, build_hosts
-from remediate.lab.state import Product
+from remediate.lab.fleet.hosts import HostPlan, build_hosts
+from remediate.lab.fleet.spec import FleetSpec
+from remediate.lab.windows.state import Product
 
 # The demo fleet as it was when the fingerprint was recorded (the shipped demo.yml now adds
 # `channels:`); a copy, so the pin keeps testing the builder, not the demo's choices.

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from remediate.lab.fleet import PROFILES, FleetSpec, SpecError, exact_counts
-from remediate.lab.fleet_hosts import build_hosts, latency_for
-from remediate.lab.state import LicenseStatus
+from remediate.lab.fleet.hosts import build_hosts, latency_for
+from remediate.lab.fleet.spec import PROFILES, FleetSpec, SpecError, exact_counts
+from remediate.lab.windows.state import LicenseStatus
 
 DEMO = resources.files("remediate").joinpath("data/fleets/demo.yml")
 DEFAULT = resources.files("remediate").joinpath("data/fleets/default.yml")

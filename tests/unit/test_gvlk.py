@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from remediate.kms import gvlk
-from remediate.kms.functions import gvlk_for_product
-from remediate.kms.gvlk import (
+from remediate.domains.kms import gvlk
+from remediate.domains.kms.functions import gvlk_for_product
+from remediate.domains.kms.gvlk import (
     ALL_GVLKS,
     KEY_RE,
     SOURCES,
@@ -22,8 +22,8 @@ from remediate.kms.gvlk import (
     product_of,
     windows_release,
 )
-from remediate.lab.slmgr import lookup_key, run_slmgr
-from remediate.lab.state import WINDOWS_APP_ID, HostState
+from remediate.lab.windows.slmgr import lookup_key, run_slmgr
+from remediate.lab.windows.state import WINDOWS_APP_ID, HostState
 
 # One Win32_OperatingSystem.Version per Windows table; server-sac/1803/1709 hosts report Server<Ed>ACor.
 RELEASE_VERSION = {

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from remediate.credentials import CredentialResolver
-from remediate.errors import ConfigError, CredentialError
+from remediate.core.errors import ConfigError, CredentialError
 from remediate.inventory import MASK, Inventory
+from remediate.inventory.credentials import CredentialResolver
 
 CASES = Path(__file__).parent.parent / "cases" / "inventories"
 

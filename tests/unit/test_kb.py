@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from remediate.kms.errors import CATEGORIES, ENTRIES, explain, lookup, normalize_code
-from remediate.kms.events import EVENTS, lookup_event, parse_kms_info
+from remediate.domains.kms.events import EVENTS, lookup_event, parse_kms_info
+from remediate.domains.kms.kb import CATEGORIES, ENTRIES, explain, lookup, normalize_code
 
 REQUIRED = [
     "0xC004F074", "0x8007232B", "0xC004F012", "0x80072EE7", "0xC004F038", "0xC004F06C", "0xC004C003",

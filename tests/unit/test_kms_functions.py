@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from remediate.kms import functions as f
-from remediate.lab.host import WindowsHost
-from remediate.lab.state import HostState
-from remediate.parsing import parse
+from remediate.core.parsing import parse
+from remediate.domains.kms import functions as f
+from remediate.lab.windows.host import WindowsHost
+from remediate.lab.windows.state import HostState
 
 SRV = {
     "records": [

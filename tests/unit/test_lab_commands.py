@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from remediate.lab.host import WindowsHost
-from remediate.lab.kms import KmsListener
-from remediate.lab.products import windows_names
-from remediate.lab.state import (
+from remediate.lab.network.kms import KmsListener
+from remediate.lab.windows.host import WindowsHost
+from remediate.lab.windows.products import windows_names
+from remediate.lab.windows.state import (
     OFFICE_APP_ID,
     WINDOWS_APP_ID,
     HostState,

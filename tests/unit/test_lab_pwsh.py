@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from remediate.lab.host import WindowsHost
-from remediate.lab.pwsh_cmdlets import to_json
-from remediate.lab.state import WINDOWS_APP_ID, HostState, Product, SppEvent
+from remediate.lab.windows.host import WindowsHost
+from remediate.lab.windows.pwsh_cmdlets import to_json
+from remediate.lab.windows.state import WINDOWS_APP_ID, HostState, Product, SppEvent
 
 P1 = (
     'Get-CimInstance -ClassName SoftwareLicensingProduct -Filter "PartialProductKey IS NOT NULL" | '
@@ -126,8 +126,8 @@ def test_to_json_array_and_compress() -> None:
 def test_get_childitem_finds_installed_ospp_only() -> None:
     import asyncio
 
-    from remediate.lab.host import WindowsHost
-    from remediate.lab.state import HostState, OfficeInstall
+    from remediate.lab.windows.host import WindowsHost
+    from remediate.lab.windows.state import HostState, OfficeInstall
 
     script = (
         "Get-ChildItem -Path 'C:\\Program Files*\\Microsoft Office\\Office1*\\ospp.vbs' "
@@ -153,11 +153,11 @@ def test_native_command_with_equals_parameter_runs_as_typed(monkeypatch: pytest.
     """PowerShell passes `-type=SRV` to nslookup verbatim (the grammar alone cannot parse it)."""
     import asyncio
 
-    from remediate.lab import activation
-    from remediate.lab.host import WindowsHost
+    from remediate.lab.windows import activation
+    from remediate.lab.windows.host import WindowsHost
 
     monkeypatch.setattr(activation, "DNS_TIMEOUT", 0.02)  # nothing answers on port 1
-    from remediate.lab.state import HostState
+    from remediate.lab.windows.state import HostState
 
     host = WindowsHost(HostState(name="W1", domain="lab.test", dns_server=("127.0.0.1", 1)))
     r = asyncio.run(host.run_powershell("nslookup -type=SRV _vlmcs._tcp.lab.test"))

@@ -1,4 +1,4 @@
-"""remediate.kms.parsers: every case file parses to its expected JSON; bad input is a ParseError.
+"""remediate.domains.kms.parsers: every case file parses to its expected JSON; bad input is a ParseError.
 
 Case files: tests/cases/<kind>/<name>.txt|.json, expected parse in <name>.expected.json, source
 URL in a first line `# source: ...` (stripped here) or a sidecar <name>.source. Names starting
@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from remediate.kms.parsers import KINDS, ParseError, normalize_code, parse
-from remediate.kms.parsers.common import find_code
-from remediate.kms.parsers.misc import parse_utc_time
+from remediate.domains.kms.parsers import KINDS, ParseError, normalize_code, parse
+from remediate.domains.kms.parsers.common import find_code
+from remediate.domains.kms.parsers.misc import parse_utc_time
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 
@@ -214,6 +214,6 @@ def test_mutated_real_outputs_never_raise_anything_but_parse_error() -> None:
     ],
 )
 def test_channel_of_reads_the_channel_word(description: str, channel: str) -> None:
-    from remediate.kms.parsers.slmgr import channel_of
+    from remediate.domains.kms.parsers.slmgr import channel_of
 
     assert channel_of(description) == channel

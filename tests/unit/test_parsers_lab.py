@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from remediate.kms.parsers import parse
-from remediate.lab.host import WindowsHost
-from remediate.lab.state import (
+from remediate.domains.kms.parsers import parse
+from remediate.lab.windows.host import WindowsHost
+from remediate.lab.windows.state import (
     OFFICE_APP_ID,
     WINDOWS_APP_ID,
     HostState,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from remediate.errors import ConfigError
+from remediate.core.errors import ConfigError
 from remediate.inventory import Inventory
 
 INV = """\

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from remediate.errors import ConfigError
-from remediate.playbook import DEFAULT_TIMEOUT, Playbook, parse_duration
+from remediate.core.errors import ConfigError
+from remediate.core.playbook import DEFAULT_TIMEOUT, Playbook, parse_duration
 
 CASES = Path(__file__).parent.parent / "cases" / "playbooks"
 

@@ -6,9 +6,9 @@ import pytest
 import tree_sitter
 import tree_sitter_powershell
 
-from remediate.errors import RenderError
-from remediate.quoting import PS_QUOTES, UnsafeValue, quote_cmd, quote_powershell, quote_sh
-from remediate.render import Renderer
+from remediate.core.errors import RenderError
+from remediate.core.quoting import PS_QUOTES, UnsafeValue, quote_cmd, quote_powershell, quote_sh
+from remediate.core.render import Renderer
 
 HOSTILE = [
     "kms01.lab.test",

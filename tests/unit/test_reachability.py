@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from remediate.credentials import CredentialResolver
-from remediate.diagnosis import Diagnosis
+from remediate.core.diagnosis import Diagnosis
+from remediate.core.playbook import Check, Playbook
 from remediate.engine import RunOptions, run_playbook
 from remediate.engine.reachability import unreachable_diagnosis
 from remediate.inventory import Host
-from remediate.playbook import Check, Playbook
+from remediate.inventory.credentials import CredentialResolver
 from remediate.transports.base import AuthenticationError, CertificateError, ConnectError
 from remediate.transports.fake import FakeFleet
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import yaml
 
 from remediate.console import VARIES, Console, planned_phrase
-from remediate.diagnosis import Diagnosis
-from remediate.results import HostResult, RunResult
-from remediate.writers import write_hosts_file, write_json
+from remediate.core.diagnosis import Diagnosis
+from remediate.core.results import HostResult, RunResult
+from remediate.output.writers import write_hosts_file, write_json
 
 SET_KMS = {"id": "set-kms", "describe": "KMS host none -> kms01.lab.test:1688", "cause": "No KMS host"}
 ACTIVATE = {"id": "activate", "describe": "activate against kms01.lab.test"}

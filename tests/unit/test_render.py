@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from remediate.core.errors import RenderError
+from remediate.core.render import Renderer, context_for
 from remediate.engine.hostrun import template_context
-from remediate.errors import RenderError
 from remediate.inventory import Inventory
-from remediate.render import Renderer, context_for
 from tests.unit.test_engine import playbook
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from remediate import parsing
-from remediate.diagnosis import Diagnosis
-from remediate.redact import MASK, Redactor
-from remediate.results import HostResult, RunResult, StepResult
-from remediate.writers import JsonlWriter, junit_xml, read_jsonl, write_json, write_junit
+from remediate.core import parsing
+from remediate.core.diagnosis import Diagnosis
+from remediate.core.redact import MASK, Redactor
+from remediate.core.results import HostResult, RunResult, StepResult
+from remediate.output.writers import JsonlWriter, junit_xml, read_jsonl, write_json, write_junit
 
 
 def _host(name: str, verdict: str, **kw: object) -> HostResult:

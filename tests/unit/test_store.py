@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from remediate.diagnosis import Diagnosis
-from remediate.results import HostResult, RunResult, StepResult
-from remediate.store import Store, default_url
+from remediate.core.diagnosis import Diagnosis
+from remediate.core.results import HostResult, RunResult, StepResult
+from remediate.output.store import Store, default_url
 
 
 def _run(started: float, verdict: str = "failed") -> RunResult:

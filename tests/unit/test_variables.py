@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from remediate.errors import ConfigError
-from remediate.inventory import Inventory
-from remediate.playbook import Playbook
-from remediate.variables import (
+from remediate.core.errors import ConfigError
+from remediate.core.playbook import Playbook
+from remediate.core.variables import (
     VarSpec,
     VarType,
     apply_types,
@@ -20,6 +19,7 @@ from remediate.variables import (
     typed_extra_vars,
     typed_host_vars,
 )
+from remediate.inventory import Inventory
 
 
 def conv(type_: VarType, value: Any, choices: tuple[str, ...] | None = None) -> Any:

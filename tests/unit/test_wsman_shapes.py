@@ -20,9 +20,9 @@ import pytest
 import yaml
 
 from remediate.lab.api import ExecResult, PSResult, Stdin
-from remediate.lab.shellservice import RSP, RequestContext
-from remediate.lab.soap import NS_RSP
-from remediate.lab.wsman_server import HostEndpoint
+from remediate.lab.wire.shellservice import RSP, RequestContext
+from remediate.lab.wire.soap import NS_RSP
+from remediate.lab.wire.wsman_server import HostEndpoint
 
 # A copy of shared/fixtures/real-windows-wsman (pypsrp test suite, MIT; LICENSE.pypsrp beside it)
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "real-windows-wsman"

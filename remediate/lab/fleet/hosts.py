@@ -1,0 +1,127 @@
+"""From a FleetSpec to HostState objects: the hosts of a lab fleet, in name order.
+
+Deterministic for a seed: what each host is (profile, locale, channel, license state, OS, Office)
+comes from fleet_picks (exact counts, seeded shuffles); its licence state, products and SPP events
+from fleet_license; the fault profile's environment (DNS domain, registered KMS host, clock, store,
+WinRM, credentials, latency) from here.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from remediate.lab.fleet.license import (
+    LICENSE_STATE_NAMES,
+    KmsContext,
+    office_install,
+    set_windows_license,
+    windows_product,
+)
+from remediate.lab.fleet.picks import Pick, add_activation, add_office, add_os, base_picks
+from remediate.lab.fleet.spec import REALISTIC_LATENCY, FleetSpec
+from remediate.lab.windows.state import HostState
+
+BRANCH_LABEL = "branch"  # no_srv hosts live in branch.<domain>, which has no _vlmcs record
+FIREWALLED_VIEW = "firewalled"  # DNS view of kms_unreachable hosts (see dns.py)
+
+
+@dataclass
+class HostPlan:
+    """One host to start: its state, its fault profile, and what the inventory says about it."""
+
+    state: HostState
+    profile: str
+    inventory_password: str = field(repr=False)  # differs from state.password for auth_fail
+    channel: str = "VOLUME_KMSCLIENT"  # the Windows product's channel
+    license_state: str = "licensed"  # LICENSE_STATE_NAMES of the Windows product's status
+    os_release: str = "win10"  # os_releases.OS_RELEASES key
+    office_kind: str | None = None  # msi | c2r_retail | c2r_volume | m365; None: no Office
+
+    @property
+    def name(self) -> str:
+        return self.state.name
+
+
+def latency_for(spec: FleetSpec, rng: random.Random, profile: str) -> dict[str, float]:
+    if spec.latency == "zero":
+        lat: dict[str, float] = {}
+    elif spec.latency == "realistic":
+        lat = {k: round(rng.uniform(lo, hi), 3) for k, (lo, hi) in REALISTIC_LATENCY.items()}
+    else:
+        lat = dict(spec.latency)  # type: ignore[arg-type]
+    if profile == "slow":  # every command (and PowerShell start) takes at least slow_seconds
+        for kind in ("slmgr", "ospp", "nslookup"):
+            lat[kind] = lat.get(kind, 0.0) * 5
+        for kind in ("cmd", "ps"):
+            lat[kind] = max(lat.get(kind, 0.0) * 5, spec.slow_seconds)
+    return lat
+
+
+def build_hosts(spec: FleetSpec, password: str) -> list[HostPlan]:
+    """Every host of the fleet, in name order; same spec and seed -> same fleet."""
+    picks = base_picks(spec)
+    n = len(picks)
+    profiles = [p.profile for p in picks]
+    rng = random.Random(f"{spec.seed}:hosts")  # noqa: S311 - seeded on purpose: same seed, same fleet
+    # Office: every office_unactivated host, then enough others to reach the percentage
+    unact = {i for i, p in enumerate(profiles) if p == "office_unactivated"}
+    if spec.matrix:  # matrix: Office on every host, or only where the profile needs it
+        has_office = set(range(n)) if spec.office else unact
+    else:
+        want_office = max(round(spec.office * n / 100), len(unact))
+        others = [i for i, p in enumerate(profiles) if p != "office_unactivated"]
+        has_office = unact | set(rng.sample(others, min(len(others), want_office - len(unact))))
+    add_os(spec, picks)
+    add_activation(spec, picks)
+    add_office(spec, picks, sorted(has_office))
+    width = max(4, len(str(n)))
+    return [
+        host_plan(spec, rng, f"{spec.name_prefix}{i + 1:0{width}d}".upper(), pick, password)
+        for i, pick in enumerate(picks)
+    ]
+
+
+def host_plan(spec: FleetSpec, rng: random.Random, name: str, pick: Pick, password: str) -> HostPlan:
+    profile = pick.profile
+    srv_kms = spec.kms(spec.srv_records[0]) if spec.srv_records else spec.kms_hosts[0]
+    domain = f"{BRANCH_LABEL}.{spec.domain}" if profile == "no_srv" else spec.domain
+    win, os_id = windows_product(rng, pick)
+    caption, version, edition, release = os_id
+    state = HostState(
+        name=name,
+        domain=domain,
+        locale=pick.locale,
+        os_caption=caption,
+        os_version=version,
+        edition_id=edition,
+        username=spec.user,
+        password=password,
+        latency=latency_for(spec, rng, profile),
+        winrm_enabled=profile != "winrm_down",
+        license_store_broken=profile == "broken_store",
+    )
+    now = datetime.now(UTC)
+    if profile == "clock_skew":  # KMS tolerates 4 hours; these hosts are 5-9 hours off
+        state.clock_offset = timedelta(
+            hours=rng.choice((-1, 1)) * rng.randint(5, 9), minutes=rng.randint(0, 59)
+        )
+    if profile == "wrong_kms_host":
+        state.kms_registered_host = f"{spec.decommissioned_kms}.{spec.domain}"
+        state.kms_registered_port = 1688
+    state.windows = win
+    kms = KmsContext(spec, srv_kms, profile, now)
+    set_windows_license(state, win, rng, kms, pick.license_state)
+    if pick.office_kind:
+        state.office.append(office_install(rng, state, pick.office_kind, kms))
+    inv_password = password + "-expired" if profile == "auth_fail" else password
+    return HostPlan(
+        state=state,
+        profile=profile,
+        inventory_password=inv_password,
+        channel=win.channel,
+        license_state=LICENSE_STATE_NAMES[win.status],
+        os_release=release,
+        office_kind=pick.office_kind,
+    )

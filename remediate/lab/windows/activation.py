@@ -1,0 +1,228 @@
+"""The network side of `slmgr /ato` and `ospp /act`: real DNS SRV discovery and a real TCP KMS handshake.
+
+Discovery follows Windows' KMS client order: the registered host (`/skms`, `/sethst`) if any, else the
+`_vlmcs._tcp.<domain>` SRV records from the host's DNS server (dnspython, real UDP with TCP fallback).
+The wire handshake (the lab's stand-in for the KMS RPC protocol) is kms.py's, client and server:
+connect refused / 3 s timeout -> 0xC004F074.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import dns.asyncquery
+import dns.exception
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdatatype
+
+from remediate.lab.network.kms import kms_activate
+from remediate.lab.windows.state import HostState, LicenseStatus, Product, SppEvent
+
+KMS_DEFAULT_PORT = 1688
+CONNECT_TIMEOUT = 3.0
+DNS_TIMEOUT = 2.0
+CLOCK_TOLERANCE = timedelta(hours=4)  # KMS rejects requests whose timestamp is off by more (0xC004F06C)
+
+E_KMS_UNREACHABLE = 0xC004F074
+E_DNS_NAME_NOT_EXIST = 0x8007232B
+E_DNS_SERVER_FAILURE = 0x8007232A
+E_CLOCK = 0xC004F06C
+E_NO_INTERNET = 0x80072EE7  # online (MAK/retail) activation cannot reach Microsoft from the lab
+E_LICENSE_STORE = 0xC004F012
+
+
+@dataclass
+class SrvRecord:
+    target: str
+    port: int
+    priority: int
+    weight: int
+
+
+@dataclass
+class SrvAnswer:
+    """Result of one SRV query: records, additional A records, and how the server answered."""
+
+    rcode: int  # dns.rcode value; NXDOMAIN = 3
+    records: list[SrvRecord] = field(default_factory=list)
+    addresses: dict[str, str] = field(default_factory=dict)  # target -> IPv4 from the additional section
+    names: list[str] = field(default_factory=list)  # PTR targets
+    authoritative: bool = False
+    error: str | None = None  # "timeout" when the server did not answer
+
+
+@dataclass
+class ActivationOutcome:
+    hresult: int  # 0 on success
+    kms_host: str | None = None
+    kms_port: int | None = None
+    kms_ip: str | None = None
+    epid: str | None = None
+    discovered: bool = False  # True when the host came from DNS
+
+
+async def query(
+    server: tuple[str, int],
+    name: str,
+    rdtype: str,
+    waits: tuple[float, ...] | None = None,
+) -> SrvAnswer:
+    """A real DNS query against `server` (UDP, over TCP when truncated), retransmitted after each of
+    `waits` (default: DNS_TIMEOUT, then twice it, twice, like the Windows DNS client) before it times out."""
+    q = dns.message.make_query(name, rdtype)
+    ip, port = server
+    resp: dns.message.Message | None = None
+    for wait in waits or (DNS_TIMEOUT, 2 * DNS_TIMEOUT, 2 * DNS_TIMEOUT):
+        try:
+            resp = await dns.asyncquery.udp(q, ip, port=port, timeout=wait)
+            if resp.flags & dns.flags.TC:
+                resp = await dns.asyncquery.tcp(q, ip, port=port, timeout=wait)
+            break
+        except dns.exception.Timeout:
+            continue
+        except OSError as exc:
+            return SrvAnswer(rcode=dns.rcode.SERVFAIL, error=str(exc))
+    if resp is None:
+        return SrvAnswer(rcode=dns.rcode.SERVFAIL, error="timeout")
+    ans = SrvAnswer(rcode=resp.rcode(), authoritative=bool(resp.flags & dns.flags.AA))
+    for rrset in resp.answer:
+        for rd in rrset:
+            if rrset.rdtype == dns.rdatatype.SRV:
+                ans.records.append(SrvRecord(str(rd.target).rstrip("."), rd.port, rd.priority, rd.weight))
+            elif rrset.rdtype == dns.rdatatype.A:
+                ans.addresses[str(rrset.name).rstrip(".")] = str(rd.address)
+            elif rrset.rdtype == dns.rdatatype.PTR:
+                ans.names.append(str(rd.target).rstrip("."))
+    for rrset in resp.additional:
+        if rrset.rdtype == dns.rdatatype.A:
+            for rd in rrset:
+                ans.addresses[str(rrset.name).rstrip(".")] = str(rd.address)
+    return ans
+
+
+async def resolve_host(state: HostState, host: str) -> str | None:
+    """IPv4 for `host`: a literal IP as is, `localhost`, else an A query to the lab DNS server."""
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        pass
+    if host.lower() == "localhost":
+        return "127.0.0.1"
+    name = host if "." in host else f"{host}.{state.domain}"
+    ans = await query(state.dns_server, name, "A")
+    return ans.addresses.get(name.rstrip(".").lower()) or next(iter(ans.addresses.values()), None)
+
+
+def srv_order(records: list[SrvRecord]) -> list[SrvRecord]:
+    """Lowest priority first, heavier weight first within a priority (deterministic RFC 2782 order)."""
+    return sorted(records, key=lambda r: (r.priority, -r.weight, r.target))
+
+
+async def handshake(ip: str, port: int, activation_id: str, client_fqdn: str) -> tuple[int, str | None]:
+    """Run the lab KMS exchange over a real TCP connection; (hresult, epid)."""
+    try:
+        line = await kms_activate(ip, port, activation_id, client_fqdn, CONNECT_TIMEOUT)
+    except (OSError, TimeoutError):
+        return E_KMS_UNREACHABLE, None
+    parts = line.split()
+    if len(parts) >= 2 and parts[0] == "OK":
+        return 0, parts[1]
+    if len(parts) >= 2 and parts[0] == "ERR":
+        try:
+            return int(parts[1], 16), None
+        except ValueError:
+            pass
+    return E_KMS_UNREACHABLE, None
+
+
+async def activate(
+    state: HostState, product: Product, registered: tuple[str | None, int | None]
+) -> ActivationOutcome:
+    """Resolve a KMS host (registered, else SRV), contact it, return the outcome (state untouched)."""
+    host, port = registered
+    candidates: list[tuple[str, int, str | None]] = []
+    discovered = False
+    if host:
+        candidates.append((host, port or KMS_DEFAULT_PORT, None))
+    else:
+        ans = await query(state.dns_server, f"_vlmcs._tcp.{state.domain}", "SRV")
+        if ans.error:
+            return ActivationOutcome(E_DNS_SERVER_FAILURE)
+        if not ans.records:
+            return ActivationOutcome(E_DNS_NAME_NOT_EXIST)
+        discovered = True
+        for r in srv_order(ans.records):
+            candidates.append((r.target, r.port, ans.addresses.get(r.target.lower())))
+    last = ActivationOutcome(E_KMS_UNREACHABLE, candidates[0][0], candidates[0][1], discovered=discovered)
+    for name, kport, ip in candidates:
+        ip = ip or await resolve_host(state, name)
+        if ip is None:
+            continue
+        hr, epid = await handshake(ip, kport, product.activation_id, state.fqdn)
+        last = ActivationOutcome(hr, name, kport, ip, epid, discovered)
+        if hr == 0 and abs(state.clock_offset) > CLOCK_TOLERANCE:
+            last.hresult, last.epid = E_CLOCK, None
+        if hr != E_KMS_UNREACHABLE:
+            break  # the KMS answered (OK or a definitive error): Windows stops trying other hosts
+    return last
+
+
+def _stamp(t: datetime) -> str:
+    return f"{t.year}/{t.month}/{t.day} {t.hour}:{t.minute:02d}"  # 12288's "Client Time" format
+
+
+def request_event(
+    state: HostState, product: Product, hresult: int, server: str, t: datetime, status: int, minutes: int
+) -> SppEvent:
+    """12288: the client sent an activation request (hr, KMS host:port, CMID, time, status, minutes)."""
+    info = (
+        f"0x{hresult & 0xFFFFFFFF:08X}, 0x0, {server}, {state.cmid}, {_stamp(t)}, 0, "
+        f"{status}, {minutes}, {product.activation_id}, 25"
+    )
+    head = "The client has sent an activation request to the key management service machine."
+    return SppEvent(12288, t, "Information", f"{head}\r\nInfo:\r\n{info}")
+
+
+def response_event(product: Product, t: datetime) -> SppEvent:
+    """12289: the client processed the KMS host's answer (activated, KMS count, intervals)."""
+    info = f"0x0, 0x4000008, 1, 0, 50, {product.activation_interval}, {product.renewal_interval}"
+    head = "The client has processed an activation response from the key management service machine."
+    return SppEvent(12289, t, "Information", f"{head}\r\nInfo:\r\n{info}")
+
+
+def failed_event(product: Product, hresult: int, t: datetime) -> SppEvent:
+    """8198: slui.exe's activation failed with `hresult`."""
+    msg = (
+        "License Activation (slui.exe) failed with the following error code:\r\n"
+        f"hr=0x{hresult & 0xFFFFFFFF:08X}\r\nCommand-line arguments:\r\n"
+        f"RuleId=31e71c49-8da7-4a2f-ad92-45d98a1c79ba;Action=AutoActivate;AppId={product.application_id};"
+        f"SkuId={product.activation_id};NotificationInterval=1440;Trigger=TimerEvent"
+    )
+    return SppEvent(8198, t, "Error", msg)
+
+
+def apply_outcome(state: HostState, product: Product, out: ActivationOutcome) -> None:
+    """Change state as Windows does after an activation attempt, and log the SPP events."""
+    now = state.now()
+    where = f"{out.kms_host}:{out.kms_port}" if out.kms_host else "(none)"
+    state.events.append(
+        request_event(state, product, out.hresult, where, now, int(product.status), product.grace_minutes)
+    )
+    if out.discovered and out.kms_host:
+        state.kms_discovered = f"{out.kms_host}:{out.kms_port}"
+    if out.kms_ip and out.hresult != E_KMS_UNREACHABLE:
+        state.kms_client_ip = out.kms_ip
+    if out.hresult == 0:
+        product.status = LicenseStatus.LICENSED
+        product.status_reason = 0
+        product.grace_minutes = 259200
+        product.licensed_until = now + timedelta(days=180)
+        product.kms_pid = out.epid
+        state.events.append(response_event(product, now))
+    else:
+        product.status_reason = out.hresult
+        state.events.append(failed_event(product, out.hresult, now))
