@@ -76,7 +76,7 @@ class Playbook:
     checks: list[Check]
     fixes: list[Fix]
     verify: list[str]  # check ids re-run after fixes
-    diagnose: str | None  # "kms" -> remediate.domains.kms.diagnose.diagnose
+    diagnose: str | None  # a diagnoser by name ("kms": the KMS domain's), see core/diagnosis.py
     description: str | None = None
     check_by_id: dict[str, Check] = field(default_factory=dict, repr=False, compare=False)
     var_specs: dict[str, VarSpec] = field(default_factory=dict, repr=False, compare=False)
