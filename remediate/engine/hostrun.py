@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from remediate.inventory import Host
 
 
+DIAGNOSIS_FAILED = "Diagnosis failed"
+
+
 class Interrupted(Exception):
     """The run was asked to stop (Ctrl-C) between two steps of this host."""
 
@@ -174,9 +177,14 @@ class HostRun:
                 why = step.error or (_rc_text(step.rc) if step.rc else "its output reports failure")
                 return self._diagnosed("failed", f"fix {fix.id} failed: {why}")
         if not self.fixes_ran:
+            if held and self._latest_checks_pass():
+                return self._result("compliant")  # the recheck found the host fine: nothing to do
             if held:
-                why = f"fix {', '.join(held)} not run: its precondition no longer held when rechecked"
-                return self._diagnosed("failed", why)
+                failed_diag = any(d.title == DIAGNOSIS_FAILED for d in self.findings or [])
+                why = "the diagnosis failed on the rechecked facts" if failed_diag else (
+                    "its precondition no longer held when rechecked"
+                )
+                return self._diagnosed("failed", f"fix {', '.join(held)} not run: {why}")
             return self._diagnosed("failed", self._no_fix_text())
         by_id = {c.id: c for c in pb.checks}
         verify = [by_id[i] for i in pb.verify if i in by_id] or list(pb.checks)
@@ -184,6 +192,10 @@ class HostRun:
         if bad:
             return self._diagnosed("failed", "verify failed: " + ", ".join(bad))
         return self._result("fixed")
+
+    def _latest_checks_pass(self) -> bool:
+        last = {s.id: s for s in self.steps if s.phase in ("check", "recheck")}
+        return all(s.passed for s in last.values())
 
     # ---- plan: which fixes, for which diagnosed causes --------------------------------------
     def _failed_steps(self) -> list[str]:
@@ -426,7 +438,7 @@ class HostRun:
             return list(found.diagnose(self.facts, failed_steps, self.base_context))
         except Exception as e:  # a diagnosis bug must not hide the verdict (and plans no fix)
             return [
-                Diagnosis(None, "Diagnosis failed", _err(e), "report this as a bug", False),
+                Diagnosis(None, DIAGNOSIS_FAILED, _err(e), "report this as a bug", False),
             ]
 
     def _redacted(self, r: HostResult) -> HostResult:

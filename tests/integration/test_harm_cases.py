@@ -89,3 +89,24 @@ def test_json_report_keeps_the_license_contract(tmp_path: Path) -> None:
                 assert state is not None
                 assert (p["name"], p["channel"]) == (state.name, state.channel), book
                 assert p["license_status"] in ("licensed", "notification", "unlicensed", "oob_grace"), book
+
+
+def test_kms_host_set_leaves_retail_and_mak_alone(tmp_path: Path) -> None:
+    spec = {"hosts": 6, "seed": 4, "channels": {"RETAIL": 34, "VOLUME_MAK": 33}, "office": 0}
+    with LabThread(FleetSpec.from_dict(spec), tmp_path) as lab:
+        inv = lab.write_inventory(tmp_path / "inv.yml")
+        before = {n: (h.state.kms_registered_host, h.state.registry.copy()) for n, h in lab.hosts.items()}
+        pb = Playbook.load(resolve("kms-host-set.yml"))
+        extra = {"new_kms_host": "kms01.lab.test"}
+        hosts = Inventory.load(inv, extra_vars=extra).select(pb.targets)
+        options = RunOptions(apply=True, extra_vars=extra, retries=0)
+        result = asyncio.run(run_playbook(pb, hosts, options, credentials=CredentialResolver()))
+        by_channel = {h.host: lab.hosts[h.host].state.windows.channel for h in result.hosts}  # type: ignore[union-attr]
+        assert set(by_channel.values()) == {"RETAIL", "VOLUME_MAK", "VOLUME_KMSCLIENT"}
+        for h in result.hosts:
+            state = lab.hosts[h.host].state
+            if by_channel[h.host] == "VOLUME_KMSCLIENT":
+                assert h.verdict == "fixed" and state.kms_registered_host == "kms01.lab.test", h
+            else:  # compliant: nothing to move, nothing recorded
+                assert h.verdict == "compliant" and h.planned == [], h
+                assert (state.kms_registered_host, state.registry) == before[h.host]

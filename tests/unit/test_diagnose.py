@@ -109,6 +109,9 @@ def test_no_srv_record() -> None:
     (d,) = [d for d in diagnose(f, []) if "Office" not in d.title]
     assert d.title == "No KMS SRV record" and d.code == "0x8007232B"
     assert d.automatable is False and "_vlmcs._tcp" in d.action
+    untested = diagnose(f, [], variables={"kms_host": "kms02.lab.test:1688"})
+    assert [d.automatable for d in untested if "Office" not in d.title] == [False]  # not known to answer
+    f["kms_host_port"] = tnc("kms02.lab.test", True)
     (d2,) = [
         d for d in diagnose(f, [], variables={"kms_host": "kms02.lab.test:1688"}) if "Office" not in d.title
     ]
@@ -162,8 +165,26 @@ def test_mak_converts_only_with_consent_a_known_os_and_a_working_kms_path() -> N
     assert diagnose(mak, [], variables={"allow_gvlk": True})[0].cause_id == "activation.no_gvlk"
     # KMS path closed: the key is left alone
     closed = mak | os10 | {"kms_port": tnc(KMS, False)}
-    ids = [d.cause_id for d in diagnose(closed, [], variables={"allow_gvlk": True})]
-    assert "kms.convert_key" not in ids and "kms.firewall" in ids
+    ds = diagnose(closed, [], variables={"allow_gvlk": True})
+    assert [d.cause_id for d in ds] == [None, "activation.mak"] and ds[0].title == FIREWALL
+    # no SRV and a kms_host that does not answer: no conversion, and nothing for set-kms either
+    dead = mak | os10 | {"srv": srv(error="nxdomain"), "kms_port": tnc("dead.lab.test", False)}
+    ds = diagnose(dead, [], variables={"allow_gvlk": True, "kms_host": "dead.lab.test"})
+    assert not any(d.cause_id in ("kms.convert_key", "kms.no_srv") for d in ds), ds
+    # ... and one that answers: set-kms, then the conversion
+    alive = dead | {"kms_port": tnc("kms02.lab.test", True)}
+    opted = {"allow_gvlk": True, "kms_host": "kms02.lab.test"}
+    ids = [d.cause_id for d in diagnose(alive, [], variables=opted)]
+    assert ids == ["kms.no_srv", "kms.convert_key"]
+
+
+def test_unknown_channel_is_not_a_kms_client() -> None:
+    p = win("notification")
+    p["products"][0]["channel"] = None
+    p["products"][0]["description"] = "Windows(R) Operating System"
+    f = healthy() | {"license": p, "srv": srv(error="nxdomain"), "kms_host_port": tnc(KMS, True)}
+    ids = [d.cause_id for d in diagnose(f, [], variables={"kms_host": KMS})]
+    assert ids == ["activation.unknown_channel"]
 
 
 def test_home_adba_and_avma_are_explained_not_fixed() -> None:
@@ -307,13 +328,15 @@ def _event(eid: int, code: str, msg: str = "") -> dict[str, Any]:
 def test_status_events_on_a_healthy_host_raise_no_finding() -> None:
     # 1003 may carry 0xC004E002 at service start; 8200/8208 carry 0x80072EE7 on every KMS client
     # without Internet (Microsoft calls them noise). Neither is a license problem.
+    events = [_event(1003, "0xC004E002"), _event(8200, "0x80072EE7"), _event(8208, "0x80072EE7")]
     f = healthy() | {
         "clock": {"skew_seconds": 6 * 3600.0},  # the host is non-compliant for another reason
-        "events": {
-            "events": [_event(1003, "0xC004E002"), _event(8200, "0x80072EE7"), _event(8208, "0x80072EE7")]
-        },
+        "events": {"events": events},
     }
     assert [d.cause_id for d in diagnose(f, ["clock"])] == ["kms.clock_skew"]
+    # ... and on a host that is not activated they are still not findings
+    pending = healthy() | {"license": win("oob_grace"), "events": {"events": events}}
+    assert [d.cause_id for d in diagnose(pending, [])] == ["kms.not_activated"]
 
 
 def test_freshly_installed_gvlk_reason_is_not_a_kms_refusal() -> None:

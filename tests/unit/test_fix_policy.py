@@ -114,5 +114,20 @@ async def test_recheck_holds_a_fix_whose_precondition_no_longer_holds() -> None:
     fleet.host("a").on("state", show_then_heal)
     r = (await _run(pb, fleet, hosts, apply=True))["a"]
     assert fleet.scripts_for("a") == ["state", "state"]  # check, recheck; never `repair`
-    assert r.verdict == "failed" and "precondition no longer held" in (r.error or "") and not r.changed
+    assert r.verdict == "compliant" and not r.changed  # the recheck found it fine
     assert [s.phase for s in r.steps] == ["check", "recheck"]
+
+
+async def test_recheck_that_still_fails_without_the_cause_holds_the_fix() -> None:
+    pb = _playbook([_fix("repair", ["t.fixable"], recheck=["state"])])
+    fleet, hosts = _fleet({"a": "cause:t.fixable"})
+
+    def show_then_other(script: str, st: dict[str, Any]) -> Reply:
+        text, st["s"] = st["s"], "cause:t.other"
+        return Reply(stdout=text)
+
+    fleet.host("a").rules.clear()
+    fleet.host("a").on("state", show_then_other)
+    r = (await _run(pb, fleet, hosts, apply=True))["a"]
+    assert fleet.scripts_for("a") == ["state", "state"]
+    assert r.verdict == "failed" and "precondition no longer held" in (r.error or "") and not r.changed

@@ -29,6 +29,7 @@ _CAUSES = {
     "activation.mak": "MAK key not activated",
     "activation.no_gvlk": "No published KMS client key for this product",
     "activation.retail": "Retail/OEM Windows not activated (activates with Microsoft, not KMS)",
+    "activation.unknown_channel": "License channel unknown (not treated as a KMS client)",
     "activation.home": "Home edition: no volume activation",
     "activation.adba": "Activated by Active Directory (ADBA)",
     "activation.avma": "Automatic VM activation (AVMA)",

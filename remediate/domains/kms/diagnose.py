@@ -12,6 +12,7 @@ cause id from causes.py; fixes declare which ids they address.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from remediate.core.diagnosis import Diagnoser, Diagnosis
@@ -21,6 +22,7 @@ from remediate.domains.kms.evidence import (
     KMS_CHANNEL,
     View,
     as_map,
+    host_name,
     licensed,
     product_channel,
     read_facts,
@@ -101,7 +103,14 @@ def _windows_product(
             "or slui 4 (phone). Do not install a KMS client key on it.",
             False, ev,
         )  # fmt: skip
-    if channel and channel != KMS_CHANNEL:
+    if not channel:
+        return diag(
+            "activation.unknown_channel", None,
+            f"The license channel of {name} could not be read, so it is not treated as a KMS client.",
+            "Check slmgr /dli's Description line on the host (…, <CHANNEL> channel).",
+            False, ev,
+        )  # fmt: skip
+    if channel != KMS_CHANNEL:
         if channel not in convert:
             return diag(
                 "activation.mak" if channel == "VOLUME_MAK" else "kms.error", None,
@@ -176,16 +185,21 @@ def diagnose(
             out.append(what)
         else:
             (converting if what == "convert" else kms_pending).append(p)
-    office_kms = [
-        p for p in v.office if not licensed(p) and (product_channel(p) or KMS_CHANNEL) == KMS_CHANNEL
-    ]
+    office_kms = [p for p in v.office if not licensed(p) and product_channel(p) == KMS_CHANNEL]
     net = None
     if kms_pending or converting or office_kms:
         handled |= HANDLED
         net = network(v, kms_host)
-        if net is not None and (kms_pending or converting):
-            out.append(net)
-    path_ok = (net is None and reachable_host(v) is not None) or (net is not None and net.automatable)
+    # The conversion replaces a key: only when a KMS host answers now (the one this host uses,
+    # or kms_host, which set-kms points it at), and nothing else blocks activation.
+    given = host_name(kms_host)
+    path_ok = (net is None and reachable_host(v) is not None) or (
+        net is not None and net.automatable and given is not None and v.reach.get(given) is True
+    )
+    if net is not None and (kms_pending or (converting and path_ok and not blocked)):
+        out.append(net)
+    elif net is not None and converting:  # shown, but it names no cause: no /skms for a kept MAK
+        out.append(replace(net, automatable=False, cause_id=None))
     if converting and path_ok and not blocked:
         for p in converting:
             name = str(p.get("name") or "Windows")

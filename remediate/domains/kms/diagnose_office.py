@@ -47,7 +47,7 @@ def office_findings(
     pending = [p for p in v.office if not licensed(p)]
     kms_pending: list[Mapping[str, Any]] = []
     for p in pending:
-        channel = product_channel(p) or KMS_CHANNEL
+        channel = product_channel(p) or "unknown"  # an unread channel is never taken for KMS
         ev = [f"{_name(p)}: {p.get('license_status')} ({channel})"]
         if channel == "RETAIL" and _grace_sku(p):
             out.append(

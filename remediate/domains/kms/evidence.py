@@ -139,10 +139,10 @@ def read_facts(facts: Mapping[str, Any]) -> View:
     # Click-to-Run grace SKU is explained by its channel, and its codes (e.g. 0xC004F009 on a
     # grace SKU) must not turn into KMS advice such as "slmgr /ato".
     for p in lic:
-        if not licensed(p) and (product_channel(p) or KMS_CHANNEL) == KMS_CHANNEL:
+        if not licensed(p) and product_channel(p) == KMS_CHANNEL:
             v.see(code_of(p.get("status_reason")), f"{p.get('name') or 'Windows'} status reason")
     for p in office:
-        if not licensed(p) and (product_channel(p) or KMS_CHANNEL) == KMS_CHANNEL:
+        if not licensed(p) and product_channel(p) == KMS_CHANNEL:
             v.see(code_of(p.get("error_code")), f"{p.get('license_name') or 'Office'} error")
     if not any(not licensed(p) for p in (*lic, *office)):
         return v  # every product licensed: old event codes are history, not findings

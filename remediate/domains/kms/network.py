@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from remediate.core.diagnosis import Diagnosis
 from remediate.domains.kms.causes import CAUSES
-from remediate.domains.kms.evidence import View
+from remediate.domains.kms.evidence import View, host_name
 
 NETWORK = frozenset({"0xC004F074", "0xC0020017", "0x8007139F", "0xC004F039", "0x800706BA"})
 DNS_MISSING = frozenset({"0x8007232B", "0x8007007B", "0x8007251D", "0x80092328"})
@@ -41,6 +41,7 @@ def network(v: View, kms_host: str | None) -> Diagnosis | None:
     targets = [t for t, _ in v.srv_targets]
     port_of = dict(v.srv_targets)
     given = kms_host.lower() if kms_host else None
+    given_answers = bool(given) and v.reach.get(host_name(given) or "") is True
 
     def firewall(hosts: list[str]) -> Diagnosis:
         names = ", ".join(hosts)
@@ -102,14 +103,14 @@ def network(v: View, kms_host: str | None) -> Diagnosis | None:
         )
     if v.srv_known and not targets:
         if v.srv_error in (None, "nxdomain"):
-            return no_srv(v, kms_host)
+            return no_srv(v, kms_host, given_answers)
         return diag(
             "kms.dns_failed",
             first(DNS_FAIL, v) or code,
             f"The _vlmcs._tcp query failed ({v.srv_error}); the host cannot discover a KMS host.",
             "Repair DNS (server reachability, forwarders) or set kms_host so the host does not "
             "need discovery (slmgr /skms).",
-            bool(kms_host),
+            given_answers,
             [*ev, v.srv_words()],
         )
     if targets:
@@ -126,7 +127,7 @@ def network(v: View, kms_host: str | None) -> Diagnosis | None:
         )
     # No SRV fact and no registered host: rely on the codes and any port test.
     if set(v.codes) & DNS_MISSING:
-        return no_srv(v, kms_host)
+        return no_srv(v, kms_host, given_answers)
     closed = [h for h, ok in v.reach.items() if not ok]
     if closed and not any(v.reach.values()):
         return firewall(closed)
@@ -139,7 +140,8 @@ def network(v: View, kms_host: str | None) -> Diagnosis | None:
     )
 
 
-def no_srv(v: View, kms_host: str | None) -> Diagnosis:
+def no_srv(v: View, kms_host: str | None, fixable: bool) -> Diagnosis:
+    """No SRV record; fixable (by slmgr /skms kms_host) only when kms_host answers on TCP 1688."""
     action = (
         f"Set the KMS host: slmgr /skms {kms_host}, then slmgr /ato (windows-kms.yml does this)."
         if kms_host
@@ -152,7 +154,7 @@ def no_srv(v: View, kms_host: str | None) -> Diagnosis:
         "DNS has no _vlmcs._tcp record for this host's domain and no KMS host is set, so KMS "
         "discovery finds nothing.",
         action,
-        bool(kms_host),
+        fixable,
         [*v.evidence_for(DNS_MISSING | NETWORK), v.srv_words(), "registered KMS host: none"],
     )
 
