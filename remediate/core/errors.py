@@ -1,4 +1,21 @@
-"""The exception tree users see: one place, one format ("file:line: field: message")."""
+"""Every exception remediate raises on purpose, in one tree (as httpx writes out its own):
+
+* RemediateError                  base; the CLI prints "error: <message>" and exits 1
+  + ConfigError                   broken inventory / playbook / pattern / template, before connecting
+  + CredentialError               a password reference could not be resolved
+  + RenderError                   a template could not be rendered for one host
+  + ParseError                    a step's output could not be parsed (also a ValueError)
+  + TransportError                reaching or talking to a host failed; `.host` names it
+    - AuthenticationError         credentials rejected (HTTP 401, SSH auth): never retried
+    - ConnectError                refused, DNS, reset, TLS handshake: transient, retried
+      . CertificateError          server certificate / host key not trusted: not retried
+    - CommandTimeout              a step exceeded its timeout; the command was told to stop
+    - ProtocolError               the peer answered something unusable (bad reply, HTTP status)
+      . WSManFault                a SOAP fault from a WS-Man endpoint; `.code` is its WSManFault code
+
+Domains subclass these (the KMS parsers' ParseError is a ParseError). Transports raise only
+TransportError subclasses: whatever a client library raises is translated at the transport's edge.
+"""
 
 from __future__ import annotations
 
@@ -49,6 +66,55 @@ class RenderError(RemediateError):
 
 class CredentialError(RemediateError):
     """A password reference could not be resolved (unset variable, unreadable file)."""
+
+
+class ParseError(RemediateError, ValueError):
+    """The output could not be parsed by the named parser (or the name is unknown)."""
+
+
+class TransportError(RemediateError):
+    """Base of every transport failure."""
+
+    def __init__(self, message: str, *, host: str | None = None) -> None:
+        super().__init__(message)
+        self.host = host
+
+
+class AuthenticationError(TransportError):
+    """Credentials rejected (HTTP 401, SSH auth failure). Never retried."""
+
+
+class ConnectError(TransportError):
+    """Could not reach the host (refused, DNS, TLS handshake, reset). Transient: retried.
+
+    `unanswered` is True when a reused connection closed before a single byte of the answer
+    (the server never saw the request, so sending it again cannot run a command twice).
+    """
+
+    def __init__(self, message: str, *, host: str | None = None, unanswered: bool = False) -> None:
+        super().__init__(message, host=host)
+        self.unanswered = unanswered
+
+
+class CertificateError(ConnectError):
+    """TLS certificate validation failed. Not retried: it will not fix itself."""
+
+
+class CommandTimeout(TransportError):
+    """A step exceeded its timeout; the remote command was signalled to stop."""
+
+
+class ProtocolError(TransportError):
+    """The peer answered with something the client cannot use (WS-Man fault, bad reply)."""
+
+
+class WSManFault(ProtocolError):
+    """A SOAP fault from a WS-Man endpoint. `code` is the WSManFault Code (MS-WSMV), when given."""
+
+    def __init__(self, message: str, *, code: int | None, reason: str, host: str | None = None) -> None:
+        super().__init__(message, host=host)
+        self.code = code
+        self.reason = reason
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:

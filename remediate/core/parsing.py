@@ -13,12 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from remediate.core import domain
+from remediate.core.errors import ParseError
 
 BUILTINS: dict[str, Callable[[str], Any]] = {}
-
-
-class ParseError(ValueError):
-    """The output could not be parsed by the named parser (or the name is unknown)."""
 
 
 def _builtin(name: str) -> Callable[[Callable[[str], Any]], Callable[[str], Any]]:
@@ -83,5 +80,5 @@ def parse(name: str, stdout: str, stderr: str = "") -> Any:
         stdout = stdout.rstrip("\r\n") + "\r\n" + stderr
     try:
         return parser(stdout)
-    except ValueError as e:  # a domain's ParseError subclasses ValueError
+    except ValueError as e:  # a domain's ParseError (a ParseError, so a ValueError) or a plain one
         raise ParseError(f"{name}: {e}") from None

@@ -16,11 +16,11 @@ from jinja2 import TemplateSyntaxError
 
 from remediate.core import diagnosis, domain, yamlpos
 from remediate.core.errors import ConfigError, did_you_mean
+from remediate.core.model import Shell
 from remediate.core.parsing import known_parsers
 from remediate.core.render import Renderer
 from remediate.core.variables import VarSpec, declare
 from remediate.core.yamlpos import PosDict, PosList
-from remediate.transports.base import Shell
 
 SHELLS: tuple[Shell, ...] = ("powershell", "cmd", "sh")
 DEFAULT_TIMEOUT = 60.0

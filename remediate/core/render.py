@@ -18,8 +18,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from remediate.core import domain
 from remediate.core.errors import RenderError
+from remediate.core.model import Shell
 from remediate.core.quoting import UnsafeValue, quote
-from remediate.transports.base import Shell
 
 _QUOTE_FILTER = "_remediate_quote"
 

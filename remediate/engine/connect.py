@@ -6,16 +6,16 @@ import asyncio
 import random
 from collections.abc import Callable
 
-from remediate.core.errors import error_text
-from remediate.engine.lockout import CredentialGuard, Outcome
-from remediate.transports.base import (
+from remediate.core.errors import (
     AuthenticationError,
     CertificateError,
     ConnectError,
-    ConnectionSpec,
-    Transport,
     TransportError,
+    error_text,
 )
+from remediate.core.model import ConnectionSpec
+from remediate.engine.lockout import CredentialGuard, Outcome
+from remediate.transports.base import Transport
 
 # Extra seconds the engine waits beyond a step's timeout for the transport to report it.
 STEP_GRACE = 5.0

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from remediate.core import diagnosis, parsing
 from remediate.core.diagnosis import CHECK_CAUSE, Diagnosis
+from remediate.core.errors import CommandTimeout, TransportError
 from remediate.core.errors import error_text as _err
+from remediate.core.model import ConnectionSpec
 from remediate.core.playbook import Check
 from remediate.core.redact import Redactor
 from remediate.core.render import context_for
@@ -23,7 +25,7 @@ from remediate.engine.connect import STEP_GRACE, connect, safe_close
 from remediate.engine.events import RunEvents
 from remediate.engine.lockout import CredentialGuard
 from remediate.engine.reachability import unreachable_diagnosis
-from remediate.transports.base import CommandTimeout, ConnectionSpec, Transport, TransportError
+from remediate.transports.base import Transport
 
 if TYPE_CHECKING:
     from remediate.core.playbook import Fix, Playbook

@@ -15,14 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from remediate.core.errors import error_text
+from remediate.core.model import ConnectionSpec
 from remediate.core.redact import MASK, Redactor
 from remediate.core.results import HostResult, RunResult
 from remediate.engine.events import RunEvents
 from remediate.engine.hostrun import HostRun
 from remediate.engine.lockout import CredentialGuard
 from remediate.engine.serial import make_batches
+from remediate.inventory.connection import connection_spec
 from remediate.output.writers import JsonlWriter
-from remediate.transports.base import ConnectionSpec, Transport
+from remediate.transports.base import Transport
 
 if TYPE_CHECKING:
     from remediate.core.playbook import Playbook
@@ -158,7 +160,7 @@ async def run_playbook(
     specs: dict[str, ConnectionSpec | Exception] = {}
     for h in hosts:
         try:
-            specs[h.name] = h.connection_spec(credentials)
+            specs[h.name] = connection_spec(h, credentials)
         except Exception as e:
             specs[h.name] = e
         spec = specs[h.name]

@@ -11,8 +11,16 @@ import codecs
 from typing import Any, Literal, cast
 
 from remediate.core.errors import ConfigError, did_you_mean
+from remediate.core.model import (
+    NATIVE_WINRM_AUTH,
+    WINRM_CLIENTS,
+    WSMAN_HTTP_PORT,
+    ConnectionSpec,
+    WinRMClient,
+    wsman_port,
+)
+from remediate.inventory.credentials import CredentialResolver
 from remediate.inventory.model import Host
-from remediate.transports.base import ConnectionSpec
 
 CONNECTIONS = ("winrm", "psrp", "ssh", "fake")
 # ansible_winrm_transport names -> ConnectionSpec.auth (plaintext/ssl are pywinrm's Basic)
@@ -41,6 +49,7 @@ REMEDIATE_VARS = (
     "remediate_password_env",
     "remediate_password_file",
     "remediate_password_prompt",
+    "remediate_winrm_client",
 )
 
 
@@ -123,9 +132,9 @@ def _scheme_and_port(v: _Vars, scheme_key: str, port_keys: tuple[str, ...]) -> t
     port = v.integer(*port_keys)
     scheme = v.choice(scheme_key, ("http", "https"))
     if scheme is None:
-        scheme = "http" if port == 5985 else "https"
+        scheme = "http" if port == WSMAN_HTTP_PORT else "https"
     if port is None:
-        port = 5985 if scheme == "http" else 5986
+        port = wsman_port(scheme)
     return scheme, port
 
 
@@ -148,6 +157,12 @@ def _cert_validation(v: _Vars, key: str) -> bool:
 
 def _strip_fqcn(name: str) -> str:
     return name.rsplit(".", 1)[-1]  # ansible.builtin.winrm / ansible.windows.psrp -> winrm / psrp
+
+
+def connection_spec(host: Host, credentials: CredentialResolver) -> ConnectionSpec:
+    """The host's ConnectionSpec with its password resolved (prompting at most once per credential)."""
+    password, credential_id = credentials.password_for(host)
+    return build_spec(host, password=password, credential_id=credential_id)
 
 
 def build_spec(host: Host, *, password: str | None, credential_id: str | None) -> ConnectionSpec:
@@ -217,16 +232,25 @@ def build_spec(host: Host, *, password: str | None, credential_id: str | None) -
     else:  # winrm (and fake, which takes the same vars)
         user = v.text("ansible_user", "ansible_winrm_user")
         scheme, port = _scheme_and_port(v, "ansible_winrm_scheme", ("ansible_port", "ansible_winrm_port"))
+        auth = _winrm_auth(v, user)
+        cert_pem = v.text("ansible_winrm_cert_pem")
+        client = cast(WinRMClient, v.choice("remediate_winrm_client", WINRM_CLIENTS) or "auto")
+        if client == "native" and (auth not in NATIVE_WINRM_AUTH or cert_pem):
+            raise v.fail(
+                "remediate_winrm_client",
+                f"the native client speaks {', '.join(NATIVE_WINRM_AUTH)} without a client certificate;"
+                f" auth {'certificate' if cert_pem else auth} needs pywinrm (or auto)",
+            )
         spec = ConnectionSpec(
             address=v.text("ansible_host", "ansible_winrm_host") or host.name,
             port=port,
             user=user,
             connection=cast(Literal["winrm", "fake"], connection),
             scheme=cast(Literal["http", "https"], scheme),
-            auth=_winrm_auth(v, user),
+            auth=auth,
             cert_validation=_cert_validation(v, "ansible_winrm_server_cert_validation"),
             ca_path=v.text("ansible_winrm_ca_trust_path"),
-            cert_pem=v.text("ansible_winrm_cert_pem"),
+            cert_pem=cert_pem,
             cert_key_pem=v.text("ansible_winrm_cert_key_pem"),
             message_encryption=cast(
                 Literal["auto", "always", "never"],
@@ -235,6 +259,7 @@ def build_spec(host: Host, *, password: str | None, credential_id: str | None) -
             path=(v.text("ansible_winrm_path") or "wsman").lstrip("/"),
             connect_timeout=connect_timeout or v.number("ansible_winrm_connection_timeout") or 30.0,
             operation_timeout=operation_timeout or v.number("ansible_winrm_operation_timeout_sec") or 20.0,
+            winrm_client=client,
             **common,
         )
     return spec

@@ -5,12 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from remediate.transports.base import ConnectionSpec
-
-if TYPE_CHECKING:
-    from remediate.inventory.credentials import CredentialResolver
+from typing import Any
 
 MASK = "********"
 
@@ -63,12 +58,6 @@ class Host:
     vars: dict[str, Any]  # merged: defaults < groups (parent before child) < host < extra vars
     groups: list[str]  # group names (without `all`), sorted
     origins: dict[str, Origin] = field(default_factory=dict, compare=False)
-
-    def connection_spec(self, credentials: CredentialResolver) -> ConnectionSpec:
-        from remediate.inventory.connection import build_spec
-
-        password, credential_id = credentials.password_for(self)
-        return build_spec(self, password=password, credential_id=credential_id)
 
     def origin(self, key: str) -> Origin:
         return self.origins.get(key, Origin(None, None, f"hosts.{self.name}.{key}"))

@@ -5,26 +5,23 @@ Client libraries are imported lazily, so a run that only uses ssh never loads py
 
 from __future__ import annotations
 
-import base64
-
-from remediate.transports.base import ConnectionSpec, Transport
-
-
-def powershell_command_line(script: str, *, bypass: bool = False) -> str:
-    """The powershell.exe line that runs `script` unchanged: -EncodedCommand takes base64 of
-    UTF-16LE, so no quoting has to survive cmd.exe. `bypass` adds -ExecutionPolicy Bypass.
-    """
-    encoded = base64.b64encode(script.encode("utf-16-le")).decode("ascii")
-    policy = "-ExecutionPolicy Bypass " if bypass else ""
-    return f"powershell.exe -NoProfile -NonInteractive {policy}-EncodedCommand {encoded}"
+from remediate.core.model import ConnectionSpec
+from remediate.transports.base import Transport
+from remediate.transports.commandline import powershell_command_line
 
 
 def make_transport(spec: ConnectionSpec) -> Transport:
     """A new, unconnected transport for one host (call `await t.connect()` before `run`)."""
     if spec.connection == "winrm":
-        from remediate.transports.winrm import WinRMTransport
+        from remediate.transports.wsman_common import winrm_client
 
-        return WinRMTransport(spec)
+        if winrm_client(spec) == "native":
+            from remediate.transports.winrs_async import AsyncWinRMTransport
+
+            return AsyncWinRMTransport(spec)
+        from remediate.transports.winrm import PyWinRMTransport
+
+        return PyWinRMTransport(spec)
     if spec.connection == "psrp":
         from remediate.transports.psrp import PSRPTransport
 

@@ -16,14 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from remediate.transports.base import (
-    CommandResult,
-    CommandTimeout,
-    ConnectError,
-    ConnectionSpec,
-    Shell,
-    TransportError,
-)
+from remediate.core.errors import CommandTimeout, ConnectError, TransportError
+from remediate.core.model import CommandResult, ConnectionSpec, Shell
 
 
 @dataclass

@@ -73,3 +73,8 @@ class HostWorker:
             except asyncio.CancelledError:
                 await asyncio.wait({future})
                 raise
+
+
+class StepTimeout(Exception):
+    """Raised on a worker thread when a step's deadline passes; the transport's async side turns
+    it into CommandTimeout (it never leaves the transport)."""

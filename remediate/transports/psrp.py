@@ -21,39 +21,20 @@ from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.shell import Process, SignalCode, WinRS
 from pypsrp.wsman import WSMan
 
-from remediate.transports.base import (
-    CommandResult,
-    CommandTimeout,
-    ConnectError,
-    ConnectionSpec,
-    ProtocolError,
-    Shell,
-    TransportError,
-)
+from remediate.core.errors import CommandTimeout, ConnectError, ProtocolError
+from remediate.core.model import CommandResult, ConnectionSpec, Shell
 from remediate.transports.decode import decode_output, decode_stderr
-from remediate.transports.httperrors import translate_http
-from remediate.transports.pool import HostWorker
+from remediate.transports.pool import HostWorker, StepTimeout
+from remediate.transports.wsman_common import LibraryErrors, endpoint, translate
 
-OPERATION_TIMEOUT_FAULT = 2150858793
-
-
-class _StepTimeout(Exception):
-    pass
-
-
-def translate(exc: BaseException, spec: ConnectionSpec) -> TransportError:
-    """Map a pypsrp / requests exception onto the transport exception tree (no secrets)."""
-    where = f"psrp {spec.address}"
-    common = translate_http(exc, spec, where=where, auth_errors=(PSRPAuthError,), reach="the host")
-    if common is not None:
-        return common
-    if isinstance(exc, WSManFaultError):
-        return ProtocolError(f"{where}: WS-Man fault {exc.code}: {exc.reason}", host=spec.host)
-    if isinstance(exc, WinRMTransportError):
-        return ProtocolError(f"{where}: HTTP {exc.code}", host=spec.host)
-    if isinstance(exc, WinRMError):
-        return ProtocolError(f"{where}: {exc}", host=spec.host)
-    return ProtocolError(f"{where}: unexpected {type(exc).__name__}", host=spec.host)
+# pypsrp's WSManFaultError.code is the WS-Man fault code.
+PYPSRP_ERRORS = LibraryErrors(
+    auth=PSRPAuthError,
+    fault=WSManFaultError,
+    fault_code=lambda e: getattr(e, "code", None),
+    http=WinRMTransportError,
+    base=WinRMError,
+)
 
 
 def render_error(record: Any) -> str:
@@ -92,7 +73,7 @@ class PSRPTransport:
         fraction of a second works and the poll ends at the step deadline."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise _StepTimeout
+            raise StepTimeout
         return round(max(0.2, min(self.spec.operation_timeout, remaining)), 3)
 
     # --- blocking side (runs on the pool) -------------------------------------------------
@@ -105,9 +86,10 @@ class PSRPTransport:
         cert_validation: Any = spec.cert_validation
         if spec.cert_validation and spec.ca_path:
             cert_validation = spec.ca_path  # pypsrp takes a CA bundle path here
+        address, port, _ = endpoint(spec)
         self._wsman = WSMan(
-            spec.address,
-            port=spec.port or (5986 if spec.scheme == "https" else 5985),
+            address,
+            port=port,
             username=spec.user,
             password=spec.password,
             ssl=spec.scheme == "https",
@@ -132,7 +114,7 @@ class PSRPTransport:
         try:
             while ps.state == PSInvocationState.RUNNING:
                 ps.poll_invoke(timeout=self._poll_timeout(deadline))
-        except _StepTimeout:
+        except StepTimeout:
             try:
                 ps.stop()  # PS_CTRL_C signal to the pipeline
             except (WinRMError, requests.exceptions.RequestException):
@@ -178,7 +160,7 @@ class PSRPTransport:
         try:
             await self._worker.call(self._open)
         except Exception as exc:
-            raise translate(exc, self.spec) from None
+            raise translate(exc, self.spec, PYPSRP_ERRORS) from None
 
     async def run(self, script: str, *, shell: Shell, timeout: float) -> CommandResult:
         if shell not in ("cmd", "powershell"):
@@ -194,10 +176,10 @@ class PSRPTransport:
                 out, err, rc = await self._worker.call(self._cmd, script, deadline)
                 stdout = decode_output(out, self.spec.output_encoding)
                 stderr = decode_stderr(err, self.spec.output_encoding)
-        except _StepTimeout:
+        except StepTimeout:
             raise CommandTimeout(f"psrp: step exceeded {timeout:g}s", host=self.spec.host) from None
         except Exception as exc:
-            raise translate(exc, self.spec) from None
+            raise translate(exc, self.spec, PYPSRP_ERRORS) from None
         return CommandResult(rc=rc, stdout=stdout, stderr=stderr, elapsed=time.monotonic() - started)
 
     async def close(self) -> None:

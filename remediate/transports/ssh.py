@@ -12,18 +12,16 @@ import time
 
 import asyncssh
 
-from remediate.transports import powershell_command_line
-from remediate.transports.base import (
+from remediate.core.errors import (
     AuthenticationError,
     CertificateError,
-    CommandResult,
     CommandTimeout,
     ConnectError,
-    ConnectionSpec,
     ProtocolError,
-    Shell,
     TransportError,
 )
+from remediate.core.model import CommandResult, ConnectionSpec, Shell
+from remediate.transports.commandline import powershell_command_line
 from remediate.transports.decode import decode_output, decode_stderr
 
 

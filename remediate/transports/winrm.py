@@ -1,4 +1,5 @@
-"""WinRM transport: pywinrm's `winrm.protocol.Protocol`, one WinRS shell per host.
+"""WinRM transport on pywinrm's `winrm.protocol.Protocol`, one WinRS shell per host: the fallback
+for what only pywinrm does (kerberos, credssp, certificate auth) and `winrm_client: pywinrm`.
 
 connect() opens one shell (codepage 65001) and every step reuses it: Command, then Receive
 polls bounded by the WS-Man OperationTimeout, then Signal terminate (which is also how a step
@@ -25,20 +26,17 @@ from winrm.exceptions import (
 )
 from winrm.protocol import Protocol
 
-from remediate.transports import powershell_command_line
-from remediate.transports.base import (
-    CommandResult,
-    CommandTimeout,
-    ConnectError,
-    ConnectionSpec,
-    ProtocolError,
-    Shell,
-    Transport,
-    TransportError,
-)
+from remediate.core.errors import CommandTimeout, ConnectError, ProtocolError
+from remediate.core.model import CommandResult, ConnectionSpec, Shell
 from remediate.transports.decode import decode_output, decode_stderr
-from remediate.transports.httperrors import translate_http
-from remediate.transports.pool import HostWorker
+from remediate.transports.pool import HostWorker, StepTimeout
+from remediate.transports.wsman_common import (
+    SHELL_NOT_FOUND,
+    LibraryErrors,
+    endpoint_url,
+    translate,
+    winrs_command,
+)
 
 # pywinrm has no separate "negotiate": its ntlm method is requests_ntlm (NTLM inside the
 # Negotiate header, like Windows' own clients when Kerberos is unavailable).
@@ -50,40 +48,14 @@ _AUTH = {
     "basic": "basic",
     "certificate": "certificate",
 }
-SHELL_NOT_FOUND = 2150858843  # WS-Man fault: the shell was deleted (idle timeout, service restart)
-
-
-def endpoint_url(spec: ConnectionSpec) -> str:
-    port = spec.port or (5986 if spec.scheme == "https" else 5985)
-    host = f"[{spec.address}]" if ":" in spec.address else spec.address
-    return f"{spec.scheme}://{host}:{port}/{spec.path.lstrip('/')}"
-
-
-def winrs_command(script: str, shell: Shell) -> str:
-    """The WinRS command line for one step (WinRS runs it through `cmd.exe /c`)."""
-    if shell == "powershell":
-        return powershell_command_line(script, bypass=True)
-    return script.strip()
-
-
-def translate(exc: BaseException, spec: ConnectionSpec) -> TransportError:
-    """Map a pywinrm / requests exception onto the transport exception tree (no secrets)."""
-    where = f"winrm {spec.address}"
-    common = translate_http(exc, spec, where=where, auth_errors=(WinRMAuthError,), reach=endpoint_url(spec))
-    if common is not None:
-        return common
-    if isinstance(exc, WSManFaultError):
-        code = f" {exc.wsman_fault_code}" if exc.wsman_fault_code is not None else ""
-        return ProtocolError(f"{where}: WS-Man fault{code}: {exc.reason}", host=spec.host)
-    if isinstance(exc, WinRMTransportError):
-        return ProtocolError(f"{where}: HTTP {exc.code}", host=spec.host)
-    if isinstance(exc, WinRMError):
-        return ProtocolError(f"{where}: {exc}", host=spec.host)
-    return ProtocolError(f"{where}: unexpected {type(exc).__name__}", host=spec.host)
-
-
-class _StepTimeout(Exception):
-    pass
+# pywinrm's WSManFaultError.code is the HTTP status; the WS-Man fault code is wsman_fault_code.
+PYWINRM_ERRORS = LibraryErrors(
+    auth=WinRMAuthError,
+    fault=WSManFaultError,
+    fault_code=lambda e: getattr(e, "wsman_fault_code", None),
+    http=WinRMTransportError,
+    base=WinRMError,
+)
 
 
 class _Protocol(Protocol):
@@ -101,19 +73,9 @@ class _Protocol(Protocol):
         return header
 
 
-def WinRMTransport(spec: ConnectionSpec) -> Transport:
-    """The winrm transport: the native asyncio client for ntlm/negotiate/basic (no client
-    certificate), pywinrm on the thread pool for kerberos, credssp and certificate auth.
-    REMEDIATE_WINRM_CLIENT=pywinrm forces pywinrm (for comparisons)."""
-    native = spec.auth in ("ntlm", "negotiate", "basic") and not spec.cert_pem
-    if native and os.environ.get("REMEDIATE_WINRM_CLIENT", "") != "pywinrm":
-        from remediate.transports.winrs_async import AsyncWinRMTransport
-
-        return AsyncWinRMTransport(spec)
-    return PyWinRMTransport(spec)
-
-
 class PyWinRMTransport:
+    """`Transport` for connection=winrm through pywinrm (see wsman_common.winrm_client)."""
+
     def __init__(self, spec: ConnectionSpec) -> None:
         self.spec = spec
         self._worker = HostWorker()
@@ -169,7 +131,7 @@ class PyWinRMTransport:
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise _StepTimeout
+                    raise StepTimeout
                 # Each Receive waits at most the operation timeout, trimmed to the step deadline.
                 proto.operation_timeout_sec = max(
                     1, min(math.ceil(self.spec.operation_timeout), math.ceil(remaining))
@@ -210,7 +172,7 @@ class PyWinRMTransport:
         try:
             await self._worker.call(self._open)
         except Exception as exc:
-            raise translate(exc, self.spec) from None
+            raise translate(exc, self.spec, PYWINRM_ERRORS) from None
 
     async def run(self, script: str, *, shell: Shell, timeout: float) -> CommandResult:
         if shell not in ("cmd", "powershell"):
@@ -222,10 +184,10 @@ class PyWinRMTransport:
             stdout, stderr, rc = await self._worker.call(
                 self._step, winrs_command(script, shell), started + timeout
             )
-        except _StepTimeout:
+        except StepTimeout:
             raise CommandTimeout(f"winrm: step exceeded {timeout:g}s", host=self.spec.host) from None
         except Exception as exc:
-            raise translate(exc, self.spec) from None
+            raise translate(exc, self.spec, PYWINRM_ERRORS) from None
         return CommandResult(
             rc=rc,
             stdout=decode_output(stdout, self.spec.output_encoding),

@@ -1,6 +1,6 @@
 """WinRM transport on the native asyncio WS-Man client: one WinRS shell per host, no threads.
 
-The same WS-Man conversation as pywinrm (remediate.transports.winrm.PyWinRMTransport): Create a
+The default winrm client. The same WS-Man conversation as pywinrm (winrm.PyWinRMTransport): Create a
 cmd shell (codepage 65001, no profile), per step Command -> Receive polls (OperationTimeout
 trimmed to the step deadline) -> Signal terminate, Delete at close. Envelopes follow the ones
 pywinrm sends (winrm/protocol.py) and MS-WSMV 3.1.4.
@@ -14,16 +14,11 @@ import uuid
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
-from remediate.transports.base import (
-    CommandResult,
-    CommandTimeout,
-    ConnectError,
-    ConnectionSpec,
-    ProtocolError,
-    Shell,
-)
+from remediate.core.errors import CommandTimeout, ConnectError, ProtocolError, WSManFault
+from remediate.core.model import CommandResult, ConnectionSpec, Shell
 from remediate.transports.decode import decode_output, decode_stderr
-from remediate.transports.wsman_client import WSManClient, WSManFault
+from remediate.transports.wsman_client import WSManClient
+from remediate.transports.wsman_common import OPERATION_TIMEOUT, SHELL_NOT_FOUND, endpoint_url, winrs_command
 
 CMD_URI = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
 SHELL = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
@@ -32,8 +27,6 @@ A_DELETE = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete"
 A_COMMAND, A_RECEIVE, A_SIGNAL = f"{SHELL}/Command", f"{SHELL}/Receive", f"{SHELL}/Signal"
 TERMINATE = f"{SHELL}/signal/terminate"
 DONE = f"{SHELL}/CommandState/Done"
-OPERATION_TIMEOUT = 2150858793  # WS-Man fault: Receive waited OperationTimeout without output
-SHELL_NOT_FOUND = 2150858843  # WS-Man fault: the shell was deleted (idle timeout, service restart)
 _NS = {"rsp": SHELL, "s": "http://www.w3.org/2003/05/soap-envelope"}
 
 
@@ -66,13 +59,12 @@ def envelope(to: str, action: str, body: str, *, shell_id: str | None = None, op
 
 
 class AsyncWinRMTransport:
-    """`Transport` for connection=winrm with ntlm/negotiate/basic auth (the common cases)."""
+    """`Transport` for connection=winrm with ntlm/negotiate/basic auth (see wsman_common.winrm_client)."""
 
     def __init__(self, spec: ConnectionSpec) -> None:
         self.spec = spec
         self.client = WSManClient(spec)
-        host, port, path = self.client.host, self.client.port, self.client.path
-        self._to = f"{spec.scheme}://{host}:{port}{path}"
+        self._to = endpoint_url(spec)
         self._shell_id: str | None = None
 
     def __repr__(self) -> str:
@@ -84,14 +76,7 @@ class AsyncWinRMTransport:
                         timeout=timeout if timeout is not None else self.spec.operation_timeout)  # fmt: skip
 
     async def _post(self, soap: bytes, wait: float | None = None) -> ET.Element:
-        try:
-            return await self.client.post(soap, timeout=wait)
-        except WSManFault as fault:
-            if fault.code in (OPERATION_TIMEOUT, SHELL_NOT_FOUND):
-                raise
-            raise ProtocolError(
-                f"winrm {self.spec.address}: WS-Man fault {fault.code}: {fault.reason}", host=self.spec.host
-            ) from None
+        return await self.client.post(soap, timeout=wait)
 
     async def connect(self) -> None:
         options = (
@@ -136,8 +121,6 @@ class AsyncWinRMTransport:
         return cid.strip()
 
     async def run(self, script: str, *, shell: Shell, timeout: float) -> CommandResult:
-        from remediate.transports.winrm import winrs_command
-
         if shell not in ("cmd", "powershell"):
             raise ProtocolError(f"winrm: shell {shell!r} is not available on Windows", host=self.spec.host)
         if self._shell_id is None:
@@ -165,9 +148,7 @@ class AsyncWinRMTransport:
                 except WSManFault as fault:
                     if fault.code == OPERATION_TIMEOUT:  # nothing yet: poll again
                         continue
-                    raise ProtocolError(
-                        f"winrm: WS-Man fault {fault.code}: {fault.reason}", host=self.spec.host
-                    ) from None
+                    raise
                 for stream in root.iterfind(".//rsp:Stream", _NS):
                     if stream.text:
                         (out if stream.get("Name") == "stdout" else err).append(base64.b64decode(stream.text))
@@ -180,7 +161,7 @@ class AsyncWinRMTransport:
                 body = f'<rsp:Signal CommandId="{cid}"><rsp:Code>{TERMINATE}</rsp:Code></rsp:Signal>'
                 try:
                     await self._post(self._env(A_SIGNAL, body))
-                except (WSManFault, ProtocolError, ConnectError):
+                except (ProtocolError, ConnectError):
                     pass
         return CommandResult(
             rc=rc,
@@ -193,7 +174,7 @@ class AsyncWinRMTransport:
         try:
             if self._shell_id is not None and self.client.connected:
                 await self._post(self._env(A_DELETE, ""))
-        except (WSManFault, ProtocolError, ConnectError):
+        except (ProtocolError, ConnectError):
             pass
         finally:
             self._shell_id = None

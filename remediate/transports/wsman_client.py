@@ -11,8 +11,8 @@ objects, xmltodict); at 1000 hosts the controller's CPU, not the network, bounde
   (MS-WSMV 2.2.9.1.1, "application/HTTP-SPNEGO-session-encrypted");
 - Basic (with TLS) on every request.
 
-`WSManClient.post(soap)` returns the response envelope, raising `WSManFault` for SOAP faults and
-the transport exceptions (base.py) for everything else.
+`WSManClient.post(soap)` returns the response envelope, raising `WSManFault` (a ProtocolError,
+remediate.core.errors) for SOAP faults and the other transport errors for everything else.
 """
 
 from __future__ import annotations
@@ -28,13 +28,9 @@ from dataclasses import dataclass
 
 import spnego
 
-from remediate.transports.base import (
-    AuthenticationError,
-    CertificateError,
-    ConnectError,
-    ConnectionSpec,
-    ProtocolError,
-)
+from remediate.core.errors import AuthenticationError, CertificateError, ConnectError, ProtocolError
+from remediate.core.model import NATIVE_WINRM_AUTH, ConnectionSpec
+from remediate.transports.wsman_common import endpoint, wsman_fault
 
 BOUNDARY = b"--Encrypted Boundary"
 SPNEGO_ENCRYPTED = b"application/HTTP-SPNEGO-session-encrypted"
@@ -49,22 +45,11 @@ _NS = {
 MAX_BODY = 64 * 2**20
 
 
-class WSManFault(Exception):
-    def __init__(self, code: int | None, reason: str) -> None:
-        super().__init__(f"WS-Man fault {code}: {reason}")
-        self.code, self.reason = code, reason
-
-
 @dataclass
 class Response:
     status: int
     headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
     body: bytes
-
-
-def endpoint(spec: ConnectionSpec) -> tuple[str, int, str]:
-    port = spec.port or (5986 if spec.scheme == "https" else 5985)
-    return spec.address, port, "/" + spec.path.lstrip("/")
 
 
 def ssl_context(spec: ConnectionSpec) -> ssl.SSLContext | None:
@@ -82,7 +67,7 @@ class WSManClient:
     """One host's WS-Man endpoint over one authenticated connection (re-established if dropped)."""
 
     def __init__(self, spec: ConnectionSpec) -> None:
-        if spec.auth not in ("ntlm", "negotiate", "basic"):
+        if spec.auth not in NATIVE_WINRM_AUTH:
             raise ValueError(f"auth {spec.auth!r} needs the pywinrm transport")
         self.spec = spec
         self.host, self.port, self.path = endpoint(spec)
@@ -174,13 +159,16 @@ class WSManClient:
             return await asyncio.wait_for(self._read_response(), timeout or self.spec.connect_timeout)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ssl.SSLError) as exc:
             self.close()
-            err = ConnectError(f"{self._where}: connection lost ({type(exc).__name__})", host=self.spec.host)
             # Closed before a single response byte: the server dropped an idle keep-alive connection
             # and never saw the request, so sending it again cannot run a command twice.
-            err.unanswered = (  # type: ignore[attr-defined]
-                isinstance(exc, asyncio.IncompleteReadError) and not exc.partial
-            ) or isinstance(exc, ConnectionResetError | BrokenPipeError)
-            raise err from None
+            unanswered = (isinstance(exc, asyncio.IncompleteReadError) and not exc.partial) or isinstance(
+                exc, ConnectionResetError | BrokenPipeError
+            )
+            raise ConnectError(
+                f"{self._where}: connection lost ({type(exc).__name__})",
+                host=self.spec.host,
+                unanswered=unanswered,
+            ) from None
 
     async def _read_response(self) -> Response:
         assert self._reader is not None
@@ -223,7 +211,7 @@ class WSManClient:
                 except ConnectError as exc:
                     # Resend only on a reused connection that closed without answering; a timeout
                     # or a partial answer may mean the request ran (a Command must never run twice).
-                    if fresh or attempt or not getattr(exc, "unanswered", False):
+                    if fresh or attempt or not exc.unanswered:
                         raise
                     continue
                 break
@@ -268,7 +256,7 @@ class WSManClient:
             detail = fault.find("s:Detail/f:WSManFault", _NS)
             code = int(detail.attrib["Code"]) if detail is not None and "Code" in detail.attrib else None
             reason = fault.findtext("s:Reason/s:Text", "(no reason)", _NS).strip()
-            raise WSManFault(code, reason)
+            raise wsman_fault(self.spec, code, reason)
         if resp.status != 200:
             raise ProtocolError(f"{self._where}: HTTP {resp.status}", host=self.spec.host)
         return root

@@ -1,4 +1,4 @@
-"""The real engine over the real transports (pywinrm, pypsrp, asyncssh) against the lab.
+"""The real engine over the real transports (both winrm clients, pypsrp, asyncssh) against the lab.
 
 Each test starts a lab fleet on loopback, writes its inventory, and runs a playbook with
 `run_playbook` (or `remediate run` as a process), then looks at the lab hosts' own state: what
@@ -39,10 +39,17 @@ PW = "Lab-Passw0rd!"
 HERE = Path(__file__).parent
 ACTIVATE = HERE / "playbooks" / "activate.yml"
 SHORT_TIMEOUT = HERE / "playbooks" / "short-timeout.yml"
-CONNECTIONS = ("winrm", "psrp", "ssh")
+# Each transport as inventory vars; winrm twice: the native client (default) and pywinrm.
+TRANSPORTS: dict[str, dict[str, str]] = {
+    "winrm": {"ansible_connection": "winrm"},
+    "winrm-pywinrm": {"ansible_connection": "winrm", "remediate_winrm_client": "pywinrm"},
+    "psrp": {"ansible_connection": "psrp"},
+    "ssh": {"ansible_connection": "ssh"},
+}
+CONNECTIONS = tuple(TRANSPORTS)
 
-# 12 hosts: three no_srv (one per transport: apply changes them), nine healthy.
-FLEET: dict[str, Any] = {"hosts": 12, "seed": 11, "password": PW, "profiles": {"no_srv": 25}}
+# 16 hosts: four no_srv (one per transport: apply changes them), twelve healthy.
+FLEET: dict[str, Any] = {"hosts": 16, "seed": 11, "password": PW, "profiles": {"no_srv": 25}}
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +100,7 @@ async def test_dry_run_then_apply_over_each_transport(fleet: tuple[LabThread, Pa
     target = lab.hosts_with("no_srv")[CONNECTIONS.index(connection)]
     healthy = lab.hosts_with("healthy")[CONNECTIONS.index(connection)]
     limit = f"{target.name},{healthy.name}"
-    extra = {"ansible_connection": connection}
+    extra = dict(TRANSPORTS[connection])
     kms_host = f"kms01.{lab.spec.domain}"
     assert target.state.kms_registered_host is None
     assert target.state.windows is not None and target.state.windows.status != LicenseStatus.LICENSED
@@ -166,7 +173,7 @@ async def test_wrong_password_on_10_hosts_stops_after_3_attempts(
     lab = lab_factory({"hosts": 10, "seed": 1, "password": PW})
     inventory = lab.write_inventory(tmp_path / "inv.yml")
     attempts = count_logons(monkeypatch)
-    extra = {"ansible_password": "Wrong-Passw0rd!", "ansible_connection": connection}
+    extra = {"ansible_password": "Wrong-Passw0rd!", **TRANSPORTS[connection]}
     result = await run(inventory, ACTIVATE, extra=extra, forks=50)
 
     assert len(attempts) == 3 and not any(ok for _, ok in attempts), attempts
@@ -210,6 +217,10 @@ async def test_hung_host_times_out_while_49_finish(lab_factory: LabFactory, tmp_
 # ---- (g) HTTPS with certificate validation -----------------------------------------------------
 HTTPS: dict[str, tuple[dict[str, Any], str]] = {
     "winrm": ({"ansible_winrm_scheme": "https"}, "ansible_winrm_ca_trust_path"),
+    "winrm-pywinrm": (
+        {"ansible_winrm_scheme": "https", "remediate_winrm_client": "pywinrm"},
+        "ansible_winrm_ca_trust_path",
+    ),
     "psrp": ({"ansible_connection": "psrp", "ansible_psrp_protocol": "https"}, "ansible_psrp_ca_cert"),
 }
 

@@ -11,16 +11,11 @@ from pathlib import Path
 import asyncssh
 import pytest
 
+from remediate.core.errors import AuthenticationError, CertificateError, CommandTimeout, ConnectError
+from remediate.core.model import ConnectionSpec
 from remediate.lab.api import ExecResult, PSResult, Stdin
 from remediate.lab.wire.ssh_server import serve_ssh
 from remediate.transports import make_transport
-from remediate.transports.base import (
-    AuthenticationError,
-    CertificateError,
-    CommandTimeout,
-    ConnectError,
-    ConnectionSpec,
-)
 from tests.integration.lab_helpers import windows_host
 
 JA_TEXT = "ライセンスの状態: ライセンスされています"

@@ -1,15 +1,18 @@
-"""winrm and psrp transports with the real pywinrm / pypsrp clients against the lab WS-Man server.
+"""winrm and psrp transports against the lab WS-Man server: every winrm case runs with both
+winrm clients (the native asyncio one and the pywinrm fallback), psrp with pypsrp.
 
 NTLM over HTTP with message encryption, HTTPS validated against the lab CA (and refused without
 it), wrong password, a hanging command stopped at the step deadline, one shell reused by all
-steps, and cp932 output from a host that ignores the 65001 request. The asyncio WS-Man client's
-resend rule (only when a reused connection closes without an answer byte) against a loopback server.
+steps, a shell the server loses (once: reopened; twice: the step fails with a WSManFault), and
+cp932 output from a host that ignores the 65001 request. The asyncio WS-Man client's resend rule
+(only when a reused connection closes without an answer byte) against a loopback server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -18,20 +21,29 @@ from typing import Any
 
 import pytest
 
-from remediate.lab.api import ExecResult, PSResult, Stdin
-from remediate.lab.wire.psrp import PS_URI, PSRPService
-from remediate.lab.wire.soap import ACTION_CREATE
-from remediate.lab.wire.tls import LabCA
-from remediate.lab.wire.winrs import WinRSService
-from remediate.lab.wire.wsman_server import serve_wsman
-from remediate.transports import make_transport
-from remediate.transports.base import (
+from remediate.core.errors import (
     AuthenticationError,
     CertificateError,
     CommandTimeout,
     ConnectError,
-    ConnectionSpec,
+    ProtocolError,
+    TransportError,
+    WSManFault,
 )
+from remediate.core.model import ConnectionSpec
+from remediate.core.playbook import Playbook
+from remediate.engine import RunOptions, run_playbook
+from remediate.inventory import Inventory
+from remediate.inventory.credentials import CredentialResolver
+from remediate.lab.api import ExecResult, PSResult, Stdin
+from remediate.lab.wire.psrp import PS_URI, PSRPService
+from remediate.lab.wire.soap import ACTION_COMMAND, ACTION_CREATE
+from remediate.lab.wire.tls import LabCA
+from remediate.lab.wire.winrs import WinRSService
+from remediate.lab.wire.wsman_server import serve_wsman
+from remediate.transports import make_transport
+from remediate.transports.base import Transport
+from remediate.transports.wsman_common import SHELL_NOT_FOUND
 
 JA_TEXT = "ライセンスの状態: ライセンスされています"
 PASSWORD = "S3cret!pw"
@@ -163,11 +175,24 @@ def https(lab: Lab, connection: str, **kw: Any) -> ConnectionSpec:
     )
 
 
-# --- winrm -----------------------------------------------------------------------------------
+# --- winrm, with each client ---------------------------------------------------------------------
+WINRM_CLASSES = {"native": "AsyncWinRMTransport", "pywinrm": "PyWinRMTransport"}
 
 
-async def test_winrm_ntlm_encrypted_steps_reuse_one_shell(lab: Lab) -> None:
-    t = make_transport(spec(lab, "winrm"))
+@pytest.fixture(params=sorted(WINRM_CLASSES))
+def client(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def winrm(s: ConnectionSpec, client: str) -> Transport:
+    """The winrm transport for `s` through `client`, checked to be that client's class."""
+    t = make_transport(dataclasses.replace(s, winrm_client=client))  # type: ignore[arg-type]
+    assert type(t).__name__ == WINRM_CLASSES[client]
+    return t
+
+
+async def test_winrm_ntlm_encrypted_steps_reuse_one_shell(lab: Lab, client: str) -> None:
+    t = winrm(spec(lab, "winrm"), client)
     await t.connect()
     try:
         r1 = await t.run("echo hello", shell="cmd", timeout=10)
@@ -188,28 +213,28 @@ async def test_winrm_ntlm_encrypted_steps_reuse_one_shell(lab: Lab) -> None:
     )
 
 
-async def test_winrm_https_validates_against_the_lab_ca(lab: Lab) -> None:
-    t = make_transport(https(lab, "winrm", ca_path=str(lab.ca.ca_path)))
+async def test_winrm_https_validates_against_the_lab_ca(lab: Lab, client: str) -> None:
+    t = winrm(https(lab, "winrm", ca_path=str(lab.ca.ca_path)), client)
     await t.connect()
     assert (await t.run("echo tls", shell="cmd", timeout=10)).stdout == "tls\r\n"
     await t.close()
-    untrusted = make_transport(https(lab, "winrm"))
+    untrusted = winrm(https(lab, "winrm"), client)
     with pytest.raises(CertificateError):
         await untrusted.connect()
-    skip = make_transport(https(lab, "winrm", cert_validation=False))
+    skip = winrm(https(lab, "winrm", cert_validation=False), client)
     await skip.connect()
     await skip.close()
 
 
-async def test_winrm_wrong_password_is_an_auth_error(lab: Lab) -> None:
-    t = make_transport(spec(lab, "winrm", password="Wr0ng-pass"))
+async def test_winrm_wrong_password_is_an_auth_error(lab: Lab, client: str) -> None:
+    t = winrm(spec(lab, "winrm", password="Wr0ng-pass"), client)
     with pytest.raises(AuthenticationError) as info:
         await t.connect()
     assert "Wr0ng-pass" not in str(info.value) and "Wr0ng-pass" not in repr(t)
 
 
-async def test_winrm_hanging_command_times_out_at_the_deadline(lab: Lab) -> None:
-    t = make_transport(spec(lab, "winrm"))
+async def test_winrm_hanging_command_times_out_at_the_deadline(lab: Lab, client: str) -> None:
+    t = winrm(spec(lab, "winrm"), client)
     await t.connect()
     started = time.monotonic()
     with pytest.raises(CommandTimeout):
@@ -222,18 +247,90 @@ async def test_winrm_hanging_command_times_out_at_the_deadline(lab: Lab) -> None
 
 
 @pytest.mark.parametrize("host_kwargs", [{"oem": 932, "ignore_codepage": True}])
-async def test_winrm_cp932_output_with_override(lab: Lab) -> None:
-    t = make_transport(spec(lab, "winrm", output_encoding="cp932"))
+async def test_winrm_cp932_output_with_override(lab: Lab, client: str) -> None:
+    t = winrm(spec(lab, "winrm", output_encoding="cp932"), client)
     await t.connect()
     assert (await t.run("ja", shell="cmd", timeout=10)).stdout == JA_TEXT + "\r\n"
     await t.close()
 
 
-async def test_winrm_refused_port_is_a_connect_error(lab: Lab) -> None:
-    t = make_transport(spec(lab, "winrm", port=1))
+async def test_winrm_refused_port_is_a_connect_error(lab: Lab, client: str) -> None:
+    t = winrm(spec(lab, "winrm", port=1), client)
     with pytest.raises(ConnectError) as info:
         await t.connect()
     assert not isinstance(info.value, CertificateError)
+
+
+@pytest.fixture
+def lose_shells(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make the lab lose the shell (as a WinRM service restart does) on the next `n[0]` Commands:
+    the server forgets every shell, so the Command gets fault 2150858843 (shell not found)."""
+    left = [0]
+    original = WinRSService.handle
+
+    async def losing(self: WinRSService, req: Any, ctx: Any) -> bytes:
+        if req.action == ACTION_COMMAND and left[0] > 0:
+            left[0] -= 1
+            self.shells.clear()
+        return await original(self, req, ctx)
+
+    monkeypatch.setattr(WinRSService, "handle", losing)
+    return left
+
+
+async def test_winrm_shell_lost_once_is_reopened(lab: Lab, client: str, lose_shells: list[int]) -> None:
+    t = winrm(spec(lab, "winrm"), client)
+    await t.connect()
+    lose_shells[0] = 1
+    try:
+        assert (await t.run("echo back", shell="cmd", timeout=10)).stdout == "back\r\n"
+    finally:
+        await t.close()
+    assert len(lab.creates) == 2  # the first shell, then the one opened after the fault
+
+
+async def test_winrm_shell_lost_twice_is_a_wsman_fault(lab: Lab, client: str, lose_shells: list[int]) -> None:
+    """Lost again right after reopening: a WSManFault, which is a TransportError (the engine records
+    the step) and says which fault it was."""
+    t = winrm(spec(lab, "winrm"), client)
+    await t.connect()
+    lose_shells[0] = 2
+    try:
+        with pytest.raises(ProtocolError) as info:
+            await t.run("echo back", shell="cmd", timeout=10)
+    finally:
+        await t.close()
+    assert isinstance(info.value, WSManFault) and isinstance(info.value, TransportError)
+    assert info.value.code == SHELL_NOT_FOUND and info.value.host == "win-0002"
+    assert str(info.value).startswith("winrm 127.0.0.1: WS-Man fault 2150858843: ")
+
+
+async def test_engine_records_the_step_when_the_shell_is_lost_twice(
+    lab: Lab, client: str, lose_shells: list[int], tmp_path: Path
+) -> None:
+    """A host whose shell is lost on every Command fails with the check recorded and its error."""
+    (tmp_path / "inv.yml").write_text(
+        "all:\n  hosts:\n    win-0002:\n"
+        f"      ansible_host: 127.0.0.1\n      ansible_port: {lab.port}\n      ansible_winrm_scheme: http\n"
+        f"      ansible_user: admin\n      ansible_password: {PASSWORD}\n"
+        f"      ansible_winrm_transport: ntlm\n      remediate_winrm_client: {client}\n"
+    )
+    (tmp_path / "pb.yml").write_text(
+        "name: echo\ntargets: all\nchecks:\n  - id: hello\n    shell: cmd\n    run: echo hello\n"
+    )
+    lose_shells[0] = 1000
+    hosts = Inventory.load(tmp_path / "inv.yml").select("all")
+    res = await run_playbook(
+        Playbook.load(tmp_path / "pb.yml"),
+        hosts,
+        RunOptions(retry_backoff=0.05),
+        credentials=CredentialResolver(),
+    )
+    (hr,) = res.hosts
+    assert hr.verdict == "failed", hr
+    assert [s.id for s in hr.steps] == ["hello"]
+    step = hr.steps[0]
+    assert step.passed is False and step.error is not None and "WS-Man fault 2150858843" in step.error
 
 
 # --- psrp ------------------------------------------------------------------------------------

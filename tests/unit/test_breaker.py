@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from remediate.core.errors import ConnectError
 from remediate.core.playbook import Check, Fix, Playbook
 from remediate.core.results import HostResult, RunResult
 from remediate.engine import RunOptions, run_playbook
 from remediate.engine.scheduler import is_harmful
 from remediate.inventory import Host
 from remediate.inventory.credentials import CredentialResolver
-from remediate.transports.base import ConnectError
 from remediate.transports.fake import FakeFleet, Reply
 
 # `status` prints the host's state; `activate` fixes an "unlicensed" host unless it is "broken".

@@ -15,7 +15,8 @@ from click.testing import CliRunner, Result
 
 import remediate.transports
 from remediate.cli import main
-from remediate.transports.base import CertificateError, ConnectionSpec
+from remediate.core.errors import CertificateError
+from remediate.core.model import ConnectionSpec
 from remediate.transports.fake import FakeFleet, FakeTransport, Reply
 
 PASSWORD = "Cli-S3cret-pw!"

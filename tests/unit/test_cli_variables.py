@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 import remediate.transports
 from remediate.cli import main
-from remediate.transports.base import ConnectionSpec
+from remediate.core.model import ConnectionSpec
 from remediate.transports.fake import FakeFleet, FakeTransport
 
 INVENTORY = """\

@@ -14,6 +14,7 @@ import pytest
 
 from remediate.core import diagnosis
 from remediate.core.diagnosis import Diagnosis
+from remediate.core.errors import AuthenticationError, CertificateError, ConnectError, ProtocolError
 from remediate.core.playbook import Check, Fix, Playbook
 from remediate.core.results import HostResult, RunResult
 from remediate.engine import RunEvents, RunOptions, hostrun, run_playbook
@@ -21,12 +22,6 @@ from remediate.inventory import Host
 from remediate.inventory.credentials import CredentialResolver
 from remediate.output.store import Store
 from remediate.output.writers import read_jsonl, write_json, write_junit
-from remediate.transports.base import (
-    AuthenticationError,
-    CertificateError,
-    ConnectError,
-    ProtocolError,
-)
 from remediate.transports.fake import FakeFleet, Reply
 
 PASSWORD = "Tr0ub4dor&3-secret"

@@ -12,7 +12,9 @@ import pytest
 
 from remediate.core.errors import ConfigError, CredentialError
 from remediate.inventory import MASK, Inventory
+from remediate.inventory.connection import connection_spec
 from remediate.inventory.credentials import CredentialResolver
+from remediate.transports.wsman_common import winrm_client
 
 CASES = Path(__file__).parent.parent / "cases" / "inventories"
 
@@ -100,12 +102,14 @@ all:
         w-scheme: {ansible_winrm_scheme: http, ansible_winrm_server_cert_validation: ignore}
         p1: {ansible_connection: psrp, ansible_psrp_protocol: http, ansible_psrp_auth: ntlm}
         s1: {ansible_connection: ssh, ansible_port: 5985, remediate_ssh_port: 2222}
+        w-py: {ansible_port: 5985, remediate_winrm_client: pywinrm}
+        w-krb: {ansible_port: 5985, ansible_winrm_transport: kerberos}
 """
     )
     monkeypatch.setenv("WIN_PW", "s3cret")
     inv = Inventory.load(tmp_path / "inv.yml")
     creds = CredentialResolver()
-    spec = {n: h.connection_spec(creds) for n, h in inv.hosts.items()}
+    spec = {n: connection_spec(h, creds) for n, h in inv.hosts.items()}
     assert (spec["w-https"].address, spec["w-https"].port, spec["w-https"].scheme) == (
         "10.0.0.1",
         5986,
@@ -116,6 +120,10 @@ all:
     assert (spec["w-scheme"].port, spec["w-scheme"].cert_validation) == (5985, False)
     assert (spec["p1"].connection, spec["p1"].port, spec["p1"].auth) == ("psrp", 5985, "ntlm")
     assert (spec["s1"].connection, spec["s1"].port) == ("ssh", 2222)
+    # which winrm client: native unless asked for pywinrm or the auth needs it
+    assert (spec["w-http"].winrm_client, winrm_client(spec["w-http"])) == ("auto", "native")
+    assert (spec["w-py"].winrm_client, winrm_client(spec["w-py"])) == ("pywinrm", "pywinrm")
+    assert (spec["w-krb"].winrm_client, winrm_client(spec["w-krb"])) == ("auto", "pywinrm")
     assert spec["w-https"].password == "s3cret" and spec["w-https"].credential_id == "admin@env:WIN_PW"
     assert "s3cret" not in repr(spec["w-https"])
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from remediate.core.diagnosis import Diagnosis
+from remediate.core.errors import AuthenticationError, CertificateError, ConnectError
 from remediate.core.playbook import Check, Playbook
 from remediate.engine import RunOptions, run_playbook
 from remediate.engine.reachability import unreachable_diagnosis
 from remediate.inventory import Host
 from remediate.inventory.credentials import CredentialResolver
-from remediate.transports.base import AuthenticationError, CertificateError, ConnectError
 from remediate.transports.fake import FakeFleet
 
 # The reasons the engine's connect() gives (remediate/engine/connect.py), SSH transport wording.

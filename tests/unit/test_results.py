@@ -10,6 +10,7 @@ import pytest
 
 from remediate.core import parsing
 from remediate.core.diagnosis import Diagnosis
+from remediate.core.errors import ParseError
 from remediate.core.redact import MASK, Redactor
 from remediate.core.results import HostResult, RunResult, StepResult
 from remediate.output.writers import JsonlWriter, junit_xml, read_jsonl, write_json, write_junit
@@ -153,8 +154,8 @@ def test_builtin_parsers() -> None:
     assert parsing.parse("json", "  ") is None
     assert parsing.parse("lines", "a\r\n\r\n  b  \n") == ["a", "b"]
     assert parsing.parse("text", "  x y \r\n") == "x y"
-    with pytest.raises(parsing.ParseError, match="json"):
+    with pytest.raises(ParseError, match="json"):
         parsing.parse("json", "{not json")
-    with pytest.raises(parsing.ParseError, match="unknown parser"):
+    with pytest.raises(ParseError, match="unknown parser"):
         parsing.parse("no-such-parser", "")
     assert parsing.known_parsers()[:3] == ("json", "lines", "text")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from remediate.core.errors import ParseError as CoreParseError
 from remediate.domains.kms.kb import normalize_code as kb_normalize_code
 
 # Error codes are HRESULTs; Windows prints them as 0xC004F074, slmgr's Hex() drops the
@@ -15,7 +16,7 @@ _HEX_PREFIXED_RE = re.compile(r"0x([0-9A-Fa-f]{1,8})(?![0-9A-Za-z])")
 _INT_RE = re.compile(r"-?\d[\d,]*")
 
 
-class ParseError(ValueError):
+class ParseError(CoreParseError):
     """The input is not the output of the command the parser expects (or the kind is unknown)."""
 
 
