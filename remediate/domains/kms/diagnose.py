@@ -275,7 +275,7 @@ def _clock(v: View) -> list[Diagnosis]:
                 "kms.clock_skew", CLOCK,
                 f"This host's clock is {v.skew / 3600:+.1f} h off; KMS rejects requests more than 4 h "
                 "off (UTC).",
-                "Fix time synchronization first: run time-sync.yml (w32time, source, w32tm /resync), then activate.",
+                "Fix time synchronization first (time-sync.yml: w32time, w32tm /resync), then activate.",
                 False, [*ev, f"clock skew {v.skew:+.0f} s"],
             )
         ]

@@ -91,7 +91,9 @@ def _source_findings(
     sync_type = config.get("type")
     configured = [str(p).lower() for p in config.get("peers") or []]
     ev = [f"time source: {name}"] if name else []
-    ev += [f"configured type: {sync_type}" + (f", NtpServer {config.get('ntp_server')}" if configured else "")]
+    ev += [
+        f"configured type: {sync_type}" + (f", NtpServer {config.get('ntp_server')}" if configured else "")
+    ]
     want = f"the NTP peers {', '.join(peers)}" if peers else "the domain hierarchy (NT5DS)"
     fix = (
         f"w32tm /config /manualpeerlist:\"{' '.join(peers)}\" /syncfromflags:manual /update"
@@ -167,12 +169,20 @@ def _stale(status: Mapping[str, Any], vars_: Mapping[str, Any], found: list[Diag
     limit = _num(vars_.get("max_sync_age_seconds")) or DEFAULT_MAX_SYNC_AGE
     age = _num(status.get("since_last_sync_seconds"))
     if status.get("never_synced") is True:
-        text, ev = "This host has never synchronized with its time source.", "last successful sync: unspecified"
+        text, ev = (
+            "This host has never synchronized with its time source.",
+            "last successful sync: unspecified",
+        )
     elif age is not None and age > limit:
-        text, ev = f"The last successful sync was {age / 86400:.1f} days ago.", f"time since last sync: {age:.0f} s"
+        text, ev = (
+            f"The last successful sync was {age / 86400:.1f} days ago.",
+            f"time since last sync: {age:.0f} s",
+        )
     else:
         return []
-    action = "w32tm /resync /force (time-sync.yml); if it fails, check the source answers (w32tm /stripchart)."
+    action = (
+        "w32tm /resync /force (time-sync.yml); if it fails, check the source answers (w32tm /stripchart)."
+    )
     return [_diag("time.stale_sync", None, text, action, True, [ev])]
 
 

@@ -26,7 +26,7 @@ _HEX = re.compile(r"^(?:0x)?([0-9a-f]{1,8})$", re.IGNORECASE)
 
 
 def normalize(code: str) -> str:
-    """"0x80070426", "80070426", "-2147023834", "2147943462" -> "0x80070426"; names -> "w32tm:<name>"."""
+    """ "0x80070426", "80070426", "-2147023834", "2147943462" -> "0x80070426"; names -> "w32tm:<name>"."""
     text = code.strip().lower()
     if text.startswith("w32tm:") or text in ALIASES:
         return ALIASES.get(text, text)

@@ -9,10 +9,11 @@ Formats, from real outputs (the case files under tests/cases/<kind>/ cite each):
   (S)NTP)", "Last Successful Sync Time: unspecified", "Source: Local CMOS Clock", "Poll Interval:
   10 (1024s)"; /verbose adds "Phase Offset:", "Last Sync Error:", "Time since Last Good Sync Time:"
   (https://pastebin.com/qULtU8Ks, https://pastebin.com/NFMfxpdp).
-- ja-JP status labels: 閏インジケーター, 階層, 精度, ルート遅延, ルート分散, 参照 ID, 最終正常同期時刻, ソース,
-  ポーリング間隔 (a real Windows Server 2019 session, code-search id 62231477300); /verbose labels
-  フェーズ オフセット, 最終同期エラー, 最終正常同期時刻からの時間 and the value 未指定 (unspecified), measured on a
-  ja-JP machine (code-search id 71025958131). Source names such as "Local CMOS Clock" stay English.
+- ja-JP status labels: 閏インジケーター, 階層, 精度, ルート遅延, ルート分散, 参照 ID,
+  最終正常同期時刻, ソース, ポーリング間隔 (a real Windows Server 2019 session, code-search id
+  62231477300); /verbose labels フェーズ オフセット, 最終同期エラー, 最終正常同期時刻からの時間
+  and the value 未指定 (unspecified), measured on a ja-JP machine (code-search id
+  71025958131). Source names such as "Local CMOS Clock" stay English.
 - Errors: "The following error occurred: The service has not been started. (0x80070426)" (en-US),
   "发生下列错误: 服务尚未启动。 (0x80070426)" (zh-CN): any line ending in an HRESULT in parentheses.
 - Stripchart samples: "21:45:57, -6829.4511649s" (the reference's time minus this clock) and
@@ -59,14 +60,14 @@ _SYNC_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%Y/%m/%d %H:%M:%S", "%d.%m.%Y %H:%M:%S
 
 
 def source_kind(source: str | None) -> str | None:
-    """"local_cmos" | "free_running" | "vm_ic" | "peer" (an NTP peer or a domain controller)."""
+    """ "local_cmos" | "free_running" | "vm_ic" | "peer" (an NTP peer or a domain controller)."""
     if not source:
         return None
     return SOURCE_KINDS.get(source.strip().lower(), "peer")
 
 
 def split_peer(value: str) -> tuple[str, str | None]:
-    """"time.windows.com,0x9" -> ("time.windows.com", "0x9"); "10.30.0.3,8" -> ("10.30.0.3", "0x8")."""
+    """ "time.windows.com,0x9" -> ("time.windows.com", "0x9"); "10.30.0.3,8" -> ("10.30.0.3", "0x8")."""
     name, _, flags = value.strip().partition(",")
     if not flags:
         return name, None
@@ -173,7 +174,7 @@ def parse_source(text: str) -> dict[str, Any]:
 
 
 def _config_value(raw: str) -> str:
-    """"time.windows.com,0x9 (Local)" -> "time.windows.com,0x9" (the setting's origin dropped)."""
+    """ "time.windows.com,0x9 (Local)" -> "time.windows.com,0x9" (the setting's origin dropped)."""
     return re.sub(r"\s*\([^()]*\)\s*$", "", raw.strip())
 
 
@@ -247,7 +248,7 @@ def parse_stripchart(text: str) -> dict[str, Any]:
         err = _error(text)
         if err is None:
             raise ParseError("no stripchart samples and no w32tm error")
-        base = {"target": target, "address": address, "samples": [], "offset_seconds": None}
+        base: dict[str, Any] = {"target": target, "address": address, "samples": [], "offset_seconds": None}
         return {**base, "skew_seconds": None, "reachable": False, **err}
     good = [s["offset_seconds"] for s in samples if s["offset_seconds"] is not None]
     errors = [s["error_code"] for s in samples if s["error_code"]]

@@ -1,7 +1,8 @@
 """WindowsHost: one emulated Windows machine behind the lab's WS-Man / PSRP / SSH servers.
 
 Implements remediate.lab.api.EmulatedHost over a HostState: cmd.exe semantics (cmdshell), the programs
-the playbooks run (cscript + slmgr.vbs / ospp.vbs, nslookup, w32tm / net / sc, powershell.exe) and PowerShell (pwsh).
+the playbooks run (cscript + slmgr.vbs / ospp.vbs, nslookup, w32tm / net / sc, powershell.exe) and
+PowerShell (pwsh).
 Latency per command kind comes from state.latency ("slmgr", "ospp", "nslookup", "ps", "cmd");
 state.hang makes every command block until the caller cancels it (WinRS Signal terminate / timeout).
 """

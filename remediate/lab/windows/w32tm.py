@@ -19,8 +19,9 @@ Sources of every string (en-US unless noted):
   0 (警告なし)", "階層: 3 (二次参照 - (S)NTP で同期)", "精度: -23 (ティックごとに 119.209ns)", "参照 ID: 0x...
   (ソース IP:  ...)", "最終正常同期時刻: 2022/01/10 1:45:54", "ソース:", "ポーリング間隔: 10 (1024s)";
   unsynchronized "閏インジケーター: 3 (同期未実行)", "階層: 0 (未指定)" (tooljp.com w32tm page); /verbose
-  labels フェーズ オフセット, クロック レート, 最終同期エラー, 最終正常同期時刻からの時間 and 未指定 (code-search id
-  71025958131). ja-JP lines without a source are left out (State Machine, Time Source Flags, Server Role).
+  labels フェーズ オフセット, クロック レート, 最終同期エラー, 最終正常同期時刻からの時間 and
+  未指定 (code-search id 71025958131). ja-JP lines without a source are left out
+  (State Machine, Time Source Flags, Server Role).
 - errors: "The following error occurred: The service has not been started. (0x80070426)"
   (code-search id 60787589800); /config and /resync: "The command completed successfully." and ja-JP
   "コマンドは正しく完了しました。" (code-search id 62231477300); /resync: "Sending resync command to local
@@ -54,7 +55,8 @@ VMIC_SOURCE = "VM IC Time Synchronization Provider"
 LOCAL_CMOS = "Local CMOS Clock"
 JA_LABELS = {
     "Leap Indicator": "閏インジケーター", "Stratum": "階層", "Precision": "精度", "Root Delay": "ルート遅延",
-    "Root Dispersion": "ルート分散", "ReferenceId": "参照 ID", "Last Successful Sync Time": "最終正常同期時刻",
+    "Root Dispersion": "ルート分散", "ReferenceId": "参照 ID",
+    "Last Successful Sync Time": "最終正常同期時刻",
     "Source": "ソース", "Poll Interval": "ポーリング間隔", "Phase Offset": "フェーズ オフセット",
     "ClockRate": "クロック レート", "Last Sync Error": "最終同期エラー",
     "Time since Last Good Sync Time": "最終正常同期時刻からの時間",
@@ -63,7 +65,8 @@ JA_LABELS = {
 JA_VALUES = {
     "0(no warning)": "0 (警告なし)", "3(not synchronized)": "3 (同期未実行)",
     "(secondary reference - syncd by (S)NTP)": "(二次参照 - (S)NTP で同期)", "(unspecified)": "(未指定)",
-    "(119.209ns per tick)": "(ティックごとに 119.209ns)", "(source IP:": "(ソース IP:", "unspecified": "未指定",
+    "(119.209ns per tick)": "(ティックごとに 119.209ns)", "(source IP:": "(ソース IP:",
+    "unspecified": "未指定",
     "(The command completed successfully.)": "(コマンドは正しく完了しました。)",
 }  # fmt: skip
 
