@@ -375,3 +375,18 @@ def test_office_sethst_only_when_its_kms_host_is_dead_and_kms_host_answers() -> 
     assert d.cause_id == "office.wrong_kms_host" and f"/sethst:{KMS}" in d.action
     (d,) = diagnose(f, [])  # no kms_host given: nothing to move to
     assert d.cause_id == "office.unreachable" and not d.automatable
+
+
+def test_clock_fixed_since_the_failed_attempt_retries_activation() -> None:
+    """0xC004F06C left in the status reason by an attempt before time-sync.yml fixed the clock: the
+    clock is right now and no attempt of this run failed, so /ato is the answer (not the KMS host)."""
+    f = healthy() | {"license": win("notification", reason="0xC004F06C"), "clock": {"skew_seconds": 0.4}}
+    ds = diagnose(f, ["license"])
+    assert [d.cause_id for d in ds] == ["kms.not_activated"] and ds[0].code == "0xC004F06C"
+    assert ds[0].automatable
+    # the same code from an attempt of this run, clock right: the KMS host's clock is the suspect
+    tried = f | {"activation": failed("0xC004F06C")}
+    assert titles(diagnose(tried, []))[0] == "Clock skew on the KMS host"
+    # still off: this host's clock, whatever the code's origin
+    off = f | {"clock": {"skew_seconds": 5 * 3600.0}}
+    assert titles(diagnose(off, []))[0] == "Clock skew"

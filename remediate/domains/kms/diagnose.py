@@ -260,7 +260,7 @@ def _not_activated(
 ) -> Diagnosis | None:
     """KMS reachable: "not activated yet" (fixable by /ato), or, when an activation attempt of this
     run failed anyway, "reachable but failed" unless the failure's own code explains it."""
-    activation = [c for c in v.codes if c in NOT_YET or c.startswith("0xC004F07")]
+    activation = [c for c in v.codes if c in NOT_YET or c == CLOCK or c.startswith("0xC004F07")]
     tried = [c for c in v.codes if any("activation attempt" in w for w in v.codes[c])]
     ev = [f"{p.get('name') or 'Windows'}: {p.get('license_status')}" for p in pending]
     if tried:
@@ -289,12 +289,14 @@ def _clock(v: View) -> list[Diagnosis]:
                 "kms.clock_skew", CLOCK,
                 f"This host's clock is {v.skew / 3600:+.1f} h off; KMS rejects requests more than 4 h "
                 "off (UTC).",
-                "Fix time synchronization first (w32tm /resync; NTP or the domain hierarchy), then activate.",
+                "Fix time synchronization first (time-sync.yml: w32time, w32tm /resync), then activate.",
                 False, [*ev, f"clock skew {v.skew:+.0f} s"],
             )
         ]
     if CLOCK not in v.codes:
         return []
+    if v.skew is not None and not any("activation attempt" in w for w in v.codes[CLOCK]):
+        return []  # an earlier attempt's code, the clock is right now (time-sync.yml ran): retry /ato
     if v.skew is not None:
         return [
             diag(

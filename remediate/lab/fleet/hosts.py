@@ -44,6 +44,16 @@ class HostPlan:
         return self.state.name
 
 
+def unsync_time(state: HostState, rng: random.Random) -> None:
+    """Why a clock_skew host drifted: w32time stopped, or set to NoSync (Local CMOS Clock); either
+    way it never synced. time-sync.yml repairs both (the lab DC is the reference clock)."""
+    state.time_source, state.time_synced_at = None, None
+    if rng.random() < 0.5:
+        state.time_service_running = False
+    else:
+        state.time_sync_type = "NoSync"
+
+
 def latency_for(spec: FleetSpec, rng: random.Random, profile: str) -> dict[str, float]:
     if spec.latency == "zero":
         lat: dict[str, float] = {}
@@ -107,6 +117,7 @@ def host_plan(spec: FleetSpec, rng: random.Random, name: str, pick: Pick, passwo
         state.clock_offset = timedelta(
             hours=rng.choice((-1, 1)) * rng.randint(5, 9), minutes=rng.randint(0, 59)
         )
+        unsync_time(state, random.Random(f"{spec.seed}:{name}:time"))  # noqa: S311 - seeded on purpose
     if profile == "wrong_kms_host":
         state.kms_registered_host = f"{spec.decommissioned_kms}.{spec.domain}"
         state.kms_registered_port = 1688

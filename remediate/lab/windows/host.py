@@ -1,7 +1,8 @@
 """WindowsHost: one emulated Windows machine behind the lab's WS-Man / PSRP / SSH servers.
 
 Implements remediate.lab.api.EmulatedHost over a HostState: cmd.exe semantics (cmdshell), the programs
-the playbooks run (cscript + slmgr.vbs / ospp.vbs, nslookup, powershell.exe) and PowerShell (pwsh).
+the playbooks run (cscript + slmgr.vbs / ospp.vbs, nslookup, w32tm / net / sc, powershell.exe) and
+PowerShell (pwsh).
 Latency per command kind comes from state.latency ("slmgr", "ospp", "nslookup", "ps", "cmd");
 state.hang makes every command block until the caller cancels it (WinRS Signal terminate / timeout).
 """
@@ -20,6 +21,7 @@ from remediate.lab.windows.pwsh import PowerShell, format_cli_error
 from remediate.lab.windows.reg import run_reg
 from remediate.lab.windows.slmgr import run_slmgr
 from remediate.lab.windows.state import HostState
+from remediate.lab.windows.w32tm import run_net, run_sc, run_w32tm
 
 SYSTEM32 = "c:\\windows\\system32"
 
@@ -88,6 +90,12 @@ class WindowsHost:
             return 0, "", ""
         if base == "reg":
             return run_reg(self.state, argv[1:])
+        if base == "w32tm":
+            return run_w32tm(self.state, argv[1:])
+        if base == "net":
+            return run_net(self.state, argv[1:])
+        if base == "sc":
+            return run_sc(self.state, argv[1:])
         if base == "hostname":
             return 0, self.state.name.upper() + "\r\n", ""
         if base == "whoami":

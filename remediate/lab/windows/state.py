@@ -108,6 +108,12 @@ class HostState:
     kms_client_ip: str | None = None  # "KMS machine IP address" after a contact
     kms_host_caching: bool = True
     clock_offset: timedelta = timedelta(0)  # host clock minus real time
+    # Windows Time (lab/windows/w32tm.py): service state, `w32tm /config` settings, last good sync
+    time_service_running: bool = True
+    time_sync_type: str = "NT5DS"  # NT5DS (domain hierarchy) | NTP | NoSync | AllSync
+    time_peers: str = ""  # NtpServer (`/manualpeerlist`), used by Type NTP: "ntp1,0x8 ntp2,0x8"
+    time_source: str | None = "dc"  # the peer of the last good sync; "dc": the lab DC; None: local clock
+    time_synced_at: datetime | None = field(default_factory=lambda: datetime.now(UTC) - timedelta(minutes=17))
     license_store_broken: bool = False  # tokens.dat damaged: every SPP call fails 0xC004F012
     latency: dict[str, float] = field(default_factory=dict)  # command kind -> seconds (slmgr, ospp, ps...)
     events: list[SppEvent] = field(default_factory=list)
