@@ -26,7 +26,7 @@ from remediate.lab.windows.state import LicenseStatus
 def _run(inventory: Path, apply: bool, **extra: Any) -> dict[str, HostResult]:
     pb = Playbook.load(resolve("windows-kms.yml"))
     hosts = Inventory.load(inventory, extra_vars=extra).select(pb.targets)
-    options = RunOptions(apply=apply, extra_vars=extra, retries=0)
+    options = RunOptions(apply=apply, retries=0)
     result = asyncio.run(run_playbook(pb, hosts, options, credentials=CredentialResolver()))
     return {h.host: h for h in result.hosts}
 
