@@ -14,17 +14,13 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import click
 
 from remediate import __version__
-from remediate.core.errors import ConfigError, RemediateError, error_text
+from remediate.core.errors import RemediateError
 from remediate.core.results import EXIT_INTERRUPTED, EXIT_USAGE, RunResult
-
-if TYPE_CHECKING:
-    from remediate.core.playbook import Playbook
-    from remediate.inventory import Host
 
 
 class _Group(click.Group):
@@ -53,35 +49,6 @@ def _extra_vars(items: Sequence[str]) -> dict[str, Any]:
     from remediate.core.variables import parse_extra_vars
 
     return parse_extra_vars(items).values
-
-
-def _load_targets(
-    playbook: str, inventory: str, limit: str | None, extra_vars: Sequence[str]
-) -> tuple[Playbook, list[Host], dict[str, Any]]:
-    """(playbook, selected hosts, typed -e vars): every -e and inventory value of a variable the
-    playbook declares is converted to its type here, before anything connects."""
-    from remediate.core.playbook import Playbook
-    from remediate.core.playbook import resolve as resolve_playbook
-    from remediate.core.variables import apply_types, parse_extra_vars, typed_extra_vars
-    from remediate.inventory import Inventory
-
-    raw = parse_extra_vars(extra_vars)
-    pb = Playbook.load(resolve_playbook(playbook))
-    ev = typed_extra_vars(pb.var_specs, raw)
-    inv = Inventory.load(inventory, extra_vars=ev)
-    hosts = _select(inv, pb.targets, limit)
-    apply_types(pb.var_specs, hosts)
-    return pb, hosts, ev
-
-
-def _select(inventory: Any, targets: str, limit: str | None) -> list[Any]:
-    hosts = inventory.select(targets)
-    if limit:
-        allowed = {h.name for h in inventory.select(limit)}
-        hosts = [h for h in hosts if h.name in allowed]
-    if not hosts:
-        raise ConfigError(f"no hosts match {targets!r}" + (f" limited to {limit!r}" if limit else ""))
-    return list(hosts)
 
 
 def _prompt(label: str) -> str:
@@ -141,21 +108,26 @@ def run(
     verbose: bool,
 ) -> None:
     """Run PLAYBOOK on the inventory's hosts: checks, then fixes (with --apply), then verify."""
-    from remediate.engine import RunOptions, run_playbook
-    from remediate.engine.serial import make_batches
+    from remediate import app
+    from remediate.engine import RunOptions
     from remediate.inventory.credentials import CredentialResolver
-    from remediate.output.writers import write_hosts_file, write_json, write_junit
 
-    pb, hosts, ev = _load_targets(playbook, inventory, limit, extra_vars)
+    targets = app.load(playbook, inventory, limit=limit, extra_vars=extra_vars)
     options = RunOptions(
         apply=apply,
         forks=forks,
         serial=serial,
         max_fail_percentage=max_fail_percentage,
         host_timeout=host_timeout,
-        extra_vars=ev,
     )
-    make_batches(hosts, serial)  # a bad --serial is a usage error before anything connects
+    outputs = app.Outputs(
+        json=json_out,
+        jsonl=jsonl_out,
+        junit=junit_out,
+        hosts_file=hosts_file,
+        history=not no_history,
+        db=db,
+    )
     if max_fail_percentage is not None and not serial:
         click.echo(
             "warning: --max-fail-percentage is checked when a batch ends; without --serial the "
@@ -179,14 +151,14 @@ def run(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal)
         try:
-            return await run_playbook(
-                pb,
-                hosts,
+            return await app.run(
+                targets,
                 options,
+                outputs,
                 credentials=CredentialResolver(prompt=_prompt),
                 events=console.progress(),
-                jsonl=Path(jsonl_out) if jsonl_out else None,
                 stop=stop,
+                warn=console.error,
             )
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -197,27 +169,8 @@ def run(
     except (KeyboardInterrupt, asyncio.CancelledError):
         console.error("aborted; finished hosts are in the JSONL file if one was given")
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
-    if json_out:
-        write_json(result, json_out)
-    if junit_out:
-        write_junit(result, junit_out)
-    if hosts_file:
-        write_hosts_file(result, hosts_file)
-    if not no_history:
-        _record(result, db, console)
     console.recap(result)
     raise click.exceptions.Exit(result.exit_code())
-
-
-def _record(result: RunResult, db: str | None, console: Any) -> None:
-    from remediate.output.store import Store
-
-    try:
-        store = Store(db)
-        store.record(result)
-        store.close()
-    except Exception as e:  # history is a convenience; never fail a run over it
-        console.error(f"could not record the run in the history store: {error_text(e)}")
 
 
 # ---- render ---------------------------------------------------------------------------------
@@ -228,20 +181,17 @@ def _record(result: RunResult, db: str | None, console: Any) -> None:
 @click.option("-e", "--extra-vars", multiple=True)
 def render(playbook: str, inventory: str, limit: str | None, extra_vars: tuple[str, ...]) -> None:
     """Print each host's rendered scripts without connecting (facts are unknown here)."""
-    from remediate.core.render import Renderer
-    from remediate.engine.hostrun import template_context
+    from remediate import app
 
-    pb, hosts, _ = _load_targets(playbook, inventory, limit, extra_vars)
-    renderer = Renderer()
-    for host in hosts:
-        ctx = {**template_context(pb, host), "facts": {}}
-        click.echo(f"# {host.name}")
-        for kind, step in [("check", s) for s in pb.checks] + [("fix", s) for s in pb.fixes]:
-            click.echo(f"## {kind} {step.id} ({step.shell})")
-            try:
-                click.echo(renderer.script(step.run, step.shell, ctx))
-            except RemediateError as e:
-                click.echo(f"# cannot render before the checks run: {e}")
+    targets = app.load(playbook, inventory, limit=limit, extra_vars=extra_vars)
+    for host, steps in app.render(targets):
+        click.echo(f"# {host}")
+        for step in steps:
+            click.echo(f"## {step.kind} {step.id} ({step.shell})")
+            if step.script is None:
+                click.echo(f"# cannot render before the checks run: {step.error}")
+            else:
+                click.echo(step.script)
         click.echo("")
 
 

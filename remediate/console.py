@@ -176,12 +176,6 @@ class Console:
         head = ("id", "started (UTC)", "playbook", "mode", "hosts", "verdicts", "exit")
         self._table(head, rows)
 
-    def kv_table(self, title: str, data: Mapping[str, Any]) -> None:
-        self.rule(title)
-        self._table(
-            ("name", "value"), [(str(k), repr(v) if not isinstance(v, str) else v) for k, v in data.items()]
-        )
-
     def table(self, title: str, head: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
         self.rule(title)
         self._table(head, rows)

@@ -25,14 +25,14 @@ FLEET = Path(__file__).parent / "data" / "fleets" / "demo.yml"
 
 @dataclass(frozen=True)
 class Expected:
-    windows: str  # verdict after `windows-kms.yml --apply -e convert_channels=[VOLUME_MAK]`
+    windows: str  # verdict after `windows-kms.yml --apply -e convert_channels=VOLUME_MAK`
     office: str  # verdict after `office-kms.yml --apply` (hosts with Office)
     diagnosis: str | None  # a title the Windows diagnosis must carry
 
 
-# The same variables in the dry run and the apply: the dry run is the plan of the apply. MAK keys
-# are converted (an explicit opt-in); RETAIL and OEM never are.
-VARIABLES: dict[str, dict[str, Any]] = {"windows-kms.yml": {"convert_channels": ["VOLUME_MAK"]}}
+# The same -e variables in the dry run and the apply: the dry run is the plan of the apply. MAK
+# keys are converted (an explicit opt-in); RETAIL and OEM never are.
+VARIABLES: dict[str, list[str]] = {"windows-kms.yml": ["convert_channels=VOLUME_MAK"]}
 RETAIL_TITLE = "Retail/OEM Windows not activated (activates with Microsoft, not KMS)"
 
 EXPECTED: dict[str, Expected] = {
@@ -139,26 +139,18 @@ def _predicted(console: Console, results: dict[tuple[str, bool], RunResult]) -> 
 
 
 def _run(console: Console, book: str, inventory: Path, apply: bool, forks: int) -> RunResult:
-    from remediate.core.playbook import Playbook, resolve
-    from remediate.core.variables import apply_types
-    from remediate.engine import RunOptions, run_playbook
-    from remediate.inventory import Inventory
-    from remediate.inventory.credentials import CredentialResolver
+    from remediate import app
+    from remediate.engine import RunOptions
 
-    extra = VARIABLES.get(book, {})
-    pb = Playbook.load(resolve(book))
-    inv = Inventory.load(inventory, extra_vars=extra)
-    hosts = inv.select(pb.targets)
-    apply_types(pb.var_specs, hosts)  # inventory values of declared vars, typed like the CLI does
-    options = RunOptions(apply=apply, forks=forks, extra_vars=extra)
+    extra = VARIABLES.get(book, [])
+    targets = app.load(book, inventory, extra_vars=extra)  # as `remediate run BOOK -e ...` does
     if extra:
         console.print(
-            "with -e 'convert_channels=[VOLUME_MAK]' (dry run and apply alike): unactivated MAK machines "
+            f"with -e {' '.join(extra)} (dry run and apply alike): unactivated MAK machines "
             "get their edition's KMS client key; RETAIL and OEM machines never do"
         )
-    result = asyncio.run(
-        run_playbook(pb, hosts, options, credentials=CredentialResolver(), events=console.progress())
-    )
+    options = RunOptions(apply=apply, forks=forks)
+    result = asyncio.run(app.run(targets, options, events=console.progress()))
     console.recap(result)
     return result
 

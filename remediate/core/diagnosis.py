@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 CHECK_CAUSE = "check:"  # "check:<id>": the generic cause "check <id> failed its expect"
+DIAGNOSIS_FAILED = "Diagnosis failed"  # the title of the finding that stands for a diagnoser's crash
 
 
 @dataclass(frozen=True)

@@ -82,9 +82,10 @@ class Playbook:
     var_specs: dict[str, VarSpec] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def load(cls, path: str | Path) -> Playbook:
-        """Load and validate a playbook; raises ConfigError with file/line/field."""
-        return _Loader(str(path)).load()
+    def load(cls, path: str | Path, renderer: Renderer | None = None) -> Playbook:
+        """Load and validate a playbook; raises ConfigError with file/line/field. `renderer`: the
+        run's Renderer, so the templates compiled here are the ones the engine renders."""
+        return _Loader(str(path), renderer or Renderer()).load()
 
 
 def resolve(name: str | Path) -> Path:
@@ -116,9 +117,9 @@ def parse_duration(value: Any) -> float:
 
 
 class _Loader:
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, renderer: Renderer) -> None:
         self.file = file
-        self.renderer = Renderer()
+        self.renderer = renderer
         self.parsers = known_parsers()
 
     def err(self, message: str, line: int | None, field: str | None = None) -> ConfigError:

@@ -8,7 +8,7 @@ the variable.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
@@ -184,12 +184,16 @@ def context_for(
     *,
     host: str,
     facts: Mapping[str, Any] | None = None,
-    extra_vars: Mapping[str, Any] | None = None,
+    applied: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """What templates see: playbook vars (defaults) < host vars (secrets removed) < extra vars,
-    plus `facts` and `host` (the inventory name)."""
-    ctx: dict[str, Any] = {**playbook_vars, **host_vars, **(extra_vars or {})}
-    ctx["facts"] = dict(facts or {})
+    """What templates and expressions see; the one definition (the engine's host runs and
+    `remediate render` both call it). Playbook vars (defaults) < host vars (secrets removed; -e
+    extra vars are their top layer, set by the inventory loader), plus `facts`, `host` and
+    `inventory_hostname` (the inventory name) and `applied` (ids of the fixes planned or run so
+    far, so a later fix can depend on them)."""
+    ctx: dict[str, Any] = {**playbook_vars, **host_vars}
+    ctx["facts"] = facts if facts is not None else {}
     ctx["host"] = host
     ctx["inventory_hostname"] = host
+    ctx["applied"] = list(applied)
     return ctx

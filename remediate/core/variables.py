@@ -14,15 +14,30 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, cast, get_args
+from typing import Any, Final, Literal, Protocol, cast, get_args
 
 import yaml
 
 from remediate.core.errors import ConfigError, did_you_mean
 from remediate.core.yamlpos import PosDict
 
-if TYPE_CHECKING:
-    from remediate.inventory import Host
+
+class _Origin(Protocol):
+    @property
+    def file(self) -> str | None: ...
+    @property
+    def line(self) -> int | None: ...
+    @property
+    def field(self) -> str: ...
+
+
+class HostVars(Protocol):
+    """What typing a host's variables needs of an inventory host (inventory.Host has it)."""
+
+    name: str
+    vars: dict[str, Any]
+
+    def origin(self, key: str) -> _Origin: ...
 
 VarType = Literal["bool", "int", "str", "list", "host", "port"]
 TYPES: tuple[VarType, ...] = get_args(VarType)
@@ -62,7 +77,7 @@ _EXPECTED: Final[dict[str, str]] = {
     "bool": "a boolean (true/false, yes/no, on/off, 1/0)",
     "int": "an integer",
     "str": "a string",
-    "list": "a list (a YAML list or comma-separated text)",
+    "list": "a list (a YAML list, [a, b] or comma-separated text)",
     "host": 'a DNS host name or IP address ("" for none)',
     "port": "a port number (1-65535)",
 }
@@ -151,6 +166,11 @@ def _to_str(value: Any) -> str:
 def _to_list(value: Any) -> list[str]:
     if value is None:
         return []
+    if isinstance(value, str) and value.strip().startswith("[") and value.strip().endswith("]"):
+        try:  # -e 'k=["a", "b"]' or -e 'k=[a, b]': a YAML/JSON flow list
+            value = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise _Bad("not a valid [list]") from None
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     if isinstance(value, list | tuple):
@@ -367,7 +387,7 @@ def typed_extra_vars(specs: Mapping[str, VarSpec], extra: ExtraVars) -> dict[str
 # ---- inventory (per host) --------------------------------------------------------------------
 
 
-def typed_host_vars(specs: Mapping[str, VarSpec], host: Host) -> dict[str, Any]:
+def typed_host_vars(specs: Mapping[str, VarSpec], host: HostVars) -> dict[str, Any]:
     """`host.vars` with every declared variable converted; errors name the host and where the
     value was set (file, line, inventory field). A required variable must be set."""
     out = dict(host.vars)
@@ -389,7 +409,7 @@ def typed_host_vars(specs: Mapping[str, VarSpec], host: Host) -> dict[str, Any]:
     return out
 
 
-def apply_types(specs: Mapping[str, VarSpec], hosts: Iterable[Host]) -> None:
+def apply_types(specs: Mapping[str, VarSpec], hosts: Iterable[HostVars]) -> None:
     """Convert every declared variable in each host's vars, in place (the engine reads
     host.vars). Call after selecting hosts and before anything connects."""
     for host in hosts:

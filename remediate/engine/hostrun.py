@@ -1,7 +1,8 @@
-"""One host's run: connect once, checks -> (planned | fixes -> verify), one HostResult.
+"""One host's run: connect once, run the checks, then the fix policy (plan.py), one HostResult.
 
 Every exception inside becomes this host's result; nothing here raises to the scheduler except
-cancellation. All text that leaves (stdout, stderr, errors, facts) goes through the Redactor.
+cancellation. Results leave raw: the scheduler redacts each HostResult once (redaction.py); step
+events carry a redacted copy.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from remediate.core import diagnosis, parsing
-from remediate.core.diagnosis import CHECK_CAUSE, Diagnosis
+from remediate.core.diagnosis import DIAGNOSIS_FAILED, Diagnosis
 from remediate.core.errors import CommandTimeout, TransportError
 from remediate.core.errors import error_text as _err
 from remediate.core.model import ConnectionSpec
@@ -24,17 +25,16 @@ from remediate.engine import cmdjoin
 from remediate.engine.connect import STEP_GRACE, connect, safe_close
 from remediate.engine.events import RunEvents
 from remediate.engine.lockout import CredentialGuard
+from remediate.engine.options import RunOptions
+from remediate.engine.plan import FixPolicy
 from remediate.engine.reachability import unreachable_diagnosis
+from remediate.engine.redaction import redact_step
 from remediate.transports.base import Transport
 
 if TYPE_CHECKING:
     from remediate.core.playbook import Fix, Playbook
     from remediate.core.render import Renderer
-    from remediate.engine.scheduler import RunOptions
     from remediate.inventory import Host
-
-
-DIAGNOSIS_FAILED = "Diagnosis failed"
 
 
 class Interrupted(Exception):
@@ -43,19 +43,6 @@ class Interrupted(Exception):
 
 class StepFailed(Exception):
     """Internal: ends the host flow with a failed verdict."""
-
-
-def _rc_text(rc: int | None) -> str:
-    """rc=1, or for HRESULT-like codes also the hex Windows prints: rc=-1073418124 (0xC004F074)."""
-    if rc is not None and (rc < 0 or rc > 0xFFFF):
-        return f"rc={rc} (0x{rc & 0xFFFFFFFF:08X})"
-    return f"rc={rc}"
-
-
-def template_context(playbook: Playbook, host: Host) -> dict[str, Any]:
-    """What templates and expressions see (besides `facts`): playbook vars < host vars (which hold
-    the -e extra vars), `host` and `inventory_hostname`; render.context_for is the one definition."""
-    return context_for(playbook.vars, host.template_vars(), host=host.name)
 
 
 def fix_reports_failure(parsed: Any) -> bool:
@@ -83,12 +70,10 @@ class HostRun:
         self.transport_factory, self.events, self.stop = transport_factory, events, stop
         self.facts: dict[str, Any] = {}
         self.steps: list[StepResult] = []
-        self.planned: list[dict[str, str]] = []
         self.transport: Transport | None = None
-        self.fixes_ran: list[str] = []
-        self.findings: list[Diagnosis] | None = None  # the diagnosis the plan is made from
+        self.policy = FixPolicy(playbook, self)
         self.started = time.monotonic()
-        self.base_context = template_context(playbook, host)
+        self.host_vars = host.template_vars()  # secrets removed; -e vars are their top layer
 
     # ---- public entry -------------------------------------------------------------------
     async def run(self) -> HostResult:
@@ -102,8 +87,8 @@ class HostRun:
             verdict: Verdict = "failed" if self.transport is not None else "unreachable"
             result = self._result(verdict, f"host timed out after {self.options.host_timeout:g}s")
         except Interrupted:
-            if self.fixes_ran:
-                msg = f"interrupted after fixes {', '.join(self.fixes_ran)} ran; not verified"
+            if self.policy.ran:
+                msg = f"interrupted after fixes {', '.join(self.policy.ran)} ran; not verified"
                 result = self._result("failed", msg)
             else:
                 result = self._result("skipped", "interrupted")
@@ -113,7 +98,7 @@ class HostRun:
             result = self._result("failed", _err(e))
         finally:
             await self._close()
-        return self._redacted(result)
+        return result
 
     # ---- flow ---------------------------------------------------------------------------
     async def _flow(self) -> HostResult:
@@ -131,112 +116,19 @@ class HostRun:
             result.diagnosis = [unreachable_diagnosis(connected, self.spec.connection, self.spec.port)]
             return result
         self.transport = connected
-        pb = self.playbook
-        steps = await self._run_checks(pb.checks, "check")
-        checks_ok = all(step.passed for step in steps)
+        steps = await self.run_checks(self.playbook.checks, "check")
         broken = [f"{step.id}: {step.error}" for step in steps if step.error is not None]
-        if checks_ok:
+        if all(step.passed for step in steps):
             return self._result("compliant")
         if broken:  # a check could not run: do not act on partial evidence
             return self._diagnosed("failed", "check could not run: " + "; ".join(broken))
-        # One diagnosis, made from the checks' facts, decides the plan in a dry run and an apply.
-        self.findings = self._diagnose(self._failed_steps())
-        causes = self._causes(self.findings)
-        if not self.options.apply:
-            for fix in pb.fixes:
-                link = self._eligible(fix, causes)
-                if link is not None:
-                    self.planned.append(self._plan(fix, link))
-            if self.planned:
-                return self._diagnosed("would_fix")
-            return self._diagnosed("failed", self._no_fix_text())
-        return await self._apply(causes)
-
-    async def _apply(self, causes: dict[str, str]) -> HostResult:
-        pb = self.playbook
-        held: list[str] = []
-        for fix in pb.fixes:
-            self._check_stop()
-            link = self._eligible(fix, causes)
-            if link is None:
-                continue
-            if fix.recheck:  # read the precondition again right before a fix that replaces state
-                by_id = {c.id: c for c in pb.checks}
-                fresh = await self._run_checks([by_id[c] for c in fix.recheck], "recheck")
-                if bad := [f"{s.id}: {s.error}" for s in fresh if s.error is not None]:
-                    why = f"fix {fix.id} not run: recheck failed: {'; '.join(bad)}"
-                    return self._diagnosed("failed", why)
-                self.findings = self._diagnose(self._failed_steps())
-                causes = self._causes(self.findings)
-                link = self._eligible(fix, causes)
-                if link is None:
-                    held.append(fix.id)
-                    continue
-            self.planned.append(self._plan(fix, link))
-            self.fixes_ran.append(fix.id)
-            step = await self._step(fix, "fix")
-            if not step.passed:
-                why = step.error or (_rc_text(step.rc) if step.rc else "its output reports failure")
-                return self._diagnosed("failed", f"fix {fix.id} failed: {why}")
-        if not self.fixes_ran:
-            if held and self._latest_checks_pass():
-                return self._result("compliant")  # the recheck found the host fine: nothing to do
-            if held:
-                failed_diag = any(d.title == DIAGNOSIS_FAILED for d in self.findings or [])
-                why = "the diagnosis failed on the rechecked facts" if failed_diag else (
-                    "its precondition no longer held when rechecked"
-                )
-                return self._diagnosed("failed", f"fix {', '.join(held)} not run: {why}")
-            return self._diagnosed("failed", self._no_fix_text())
-        by_id = {c.id: c for c in pb.checks}
-        verify = [by_id[i] for i in pb.verify if i in by_id] or list(pb.checks)
-        bad = [step.id for step in await self._run_checks(verify, "verify") if not step.passed]
-        if bad:
-            return self._diagnosed("failed", "verify failed: " + ", ".join(bad))
-        return self._result("fixed")
-
-    def _latest_checks_pass(self) -> bool:
-        last = {s.id: s for s in self.steps if s.phase in ("check", "recheck")}
-        return all(s.passed for s in last.values())
-
-    # ---- plan: which fixes, for which diagnosed causes --------------------------------------
-    def _failed_steps(self) -> list[str]:
-        return [s.id for s in self.steps if s.passed is False or s.error is not None]
-
-    def _causes(self, findings: list[Diagnosis]) -> dict[str, str]:
-        """Cause id -> title: the diagnosis's causes plus check:<id> for each check that failed
-        its expect (the latest run of that check counts)."""
-        causes = {d.cause_id: d.title for d in findings if d.cause_id}
-        last = {s.id: s for s in self.steps if s.phase in ("check", "recheck")}
-        for step in last.values():
-            if step.passed is False and step.error is None:
-                causes[CHECK_CAUSE + step.id] = f"check {step.id} failed"
-        return causes
-
-    def _eligible(self, fix: Fix, causes: dict[str, str]) -> list[str] | None:
-        """The causes this fix addresses on this host, if it may run now; else None."""
-        link = [c for c in fix.addresses if c in causes]
-        if not link or not self._when(fix):
-            return None
-        return link
-
-    def _plan(self, fix: Fix, link: list[str]) -> dict[str, Any]:
-        causes = self._causes(self.findings or [])
-        return {
-            "id": fix.id,
-            "describe": self._describe(fix),
-            "addresses": link,
-            "cause": "; ".join(dict.fromkeys(causes[c] for c in link)),
-        }
-
-    def _no_fix_text(self) -> str:
-        fixable = [d.title for d in self.findings or [] if d.automatable]
-        if fixable:
-            return f"non-compliant and no fix applies (no fix's condition holds for {', '.join(fixable)})"
-        return "non-compliant and no fix applies (none addresses a diagnosed cause)"
+        outcome = await self.policy.apply() if self.options.apply else self.policy.dry_run()
+        if outcome.verdict in ("fixed", "compliant"):
+            return self._result(outcome.verdict)
+        return self._diagnosed(outcome.verdict, outcome.error)
 
     # ---- steps --------------------------------------------------------------------------
-    async def _run_checks(self, checks: Sequence[Check], phase: Phase) -> list[StepResult]:
+    async def run_checks(self, checks: Sequence[Check], phase: Phase) -> list[StepResult]:
         """Run checks in order; runs of independent plain cmd checks go as one command (cmdjoin.py)."""
         out: list[StepResult] = []
         pending: list[tuple[Check, str]] = []
@@ -249,7 +141,7 @@ class HostRun:
             pending.clear()
 
         for check in checks:
-            self._check_stop()
+            self.check_stop()
             batchable = self.options.batch and cmdjoin.independent(check, self.renderer)
             if not batchable:
                 await flush()  # a dependent check sees the facts of every check before it
@@ -296,23 +188,28 @@ class HostRun:
                 id=check.id,
                 phase=phase,
                 rc=None,  # one command ran them all: only the parsed output speaks for each
-                stdout=self.redactor.text(text),
+                stdout=text,
                 stderr="",
                 started=started,
                 duration=share,
                 passed=passed,
-                error=None if error is None else self.redactor.text(error),
+                error=error,
             )
-            self.steps.append(result)
-            self.events.step_finished(self.host.name, result)
-            results.append(result)
+            results.append(self._record(result))
         return results
 
     def _context(self) -> dict[str, Any]:
-        # `applied`: fixes planned (dry run) or run (apply) so far, so a later fix can depend on them
-        return {**self.base_context, "facts": self.facts, "applied": [p["id"] for p in self.planned]}
+        applied = [p["id"] for p in self.policy.planned]
+        return context_for(
+            self.playbook.vars, self.host_vars, host=self.host.name, facts=self.facts, applied=applied
+        )
 
-    def _check_stop(self) -> None:
+    def _record(self, result: StepResult) -> StepResult:
+        self.steps.append(result)
+        self.events.step_finished(self.host.name, redact_step(self.redactor, result))
+        return result
+
+    def check_stop(self) -> None:
         if self.stop.is_set():
             raise Interrupted
 
@@ -325,7 +222,7 @@ class HostRun:
         except Exception as e:
             raise StepFailed(f"check {check.id}: when: {_err(e)}") from e
 
-    def _when(self, fix: Fix) -> bool:
+    def holds(self, fix: Fix) -> bool:
         if not fix.when:
             return True
         try:
@@ -333,17 +230,20 @@ class HostRun:
         except Exception as e:
             raise StepFailed(f"fix {fix.id}: when: {_err(e)}") from e
 
-    def _describe(self, fix: Fix) -> str:
+    def describe(self, fix: Fix) -> str:
         if not fix.describe:
             return fix.id
         try:
-            return self.redactor.text(self.renderer.text(fix.describe, self._context()))
+            return self.renderer.text(fix.describe, self._context())
         except Exception as e:
             return f"{fix.id} (describe failed: {_err(e)})"
 
+    async def run_fix(self, fix: Fix) -> StepResult:
+        return await self._step(fix, "fix")
+
     async def _step(self, step: Check | Fix, phase: Phase) -> StepResult:
         """Render, run, parse and judge one step; record it. Never raises (except cancel/stop)."""
-        self._check_stop()
+        self.check_stop()
         self.events.step_started(self.host.name, step.id, phase)
         started, t0 = time.time(), time.monotonic()
         rc: int | None = None
@@ -372,16 +272,14 @@ class HostRun:
             id=step.id,
             phase=phase,
             rc=rc,
-            stdout=self.redactor.text(stdout),
-            stderr=self.redactor.text(stderr),
+            stdout=stdout,
+            stderr=stderr,
             started=started,
             duration=time.monotonic() - t0,
             passed=passed,
-            error=None if error is None else self.redactor.text(error),
+            error=error,
         )
-        self.steps.append(result)
-        self.events.step_finished(self.host.name, result)
-        return result
+        return self._record(result)
 
     def _judge(
         self, step: Check | Fix, phase: Phase, rc: int | None, stdout: str, stderr: str
@@ -417,47 +315,28 @@ class HostRun:
             verdict=verdict,
             facts=self.facts,
             steps=self.steps,
-            planned=self.planned,
+            planned=self.policy.planned,
             diagnosis=[],
             error=error,
             duration=time.monotonic() - self.started,
-            changed=bool(self.fixes_ran),
+            changed=bool(self.policy.ran),
         )
 
     def _diagnosed(self, verdict: Verdict, error: str | None = None) -> HostResult:
         result = self._result(verdict, error)
-        if verdict == "would_fix" and self.findings is not None:
-            result.diagnosis = self.findings  # exactly what the plan was made from
+        if verdict == "would_fix" and self.policy.findings is not None:
+            result.diagnosis = self.policy.findings  # exactly what the plan was made from
         else:
-            result.diagnosis = self._diagnose(result.failed_step_ids())
+            result.diagnosis = self.diagnose(result.failed_step_ids())
         return result
 
-    def _diagnose(self, failed_steps: list[str]) -> list[Diagnosis]:
+    def diagnose(self, failed_steps: list[str]) -> list[Diagnosis]:
         if not self.playbook.diagnose:
             return []
         try:
             found = diagnosis.get(self.playbook.diagnose)
-            return list(found.diagnose(self.facts, failed_steps, self.base_context))
+            return list(found.diagnose(self.facts, failed_steps, self._context()))
         except Exception as e:  # a diagnosis bug must not hide the verdict (and plans no fix)
             return [
                 Diagnosis(None, DIAGNOSIS_FAILED, _err(e), "report this as a bug", False),
             ]
-
-    def _redacted(self, r: HostResult) -> HostResult:
-        red = self.redactor
-        r.facts = red.obj(r.facts)
-        r.error = None if r.error is None else red.text(r.error)
-        r.planned = [red.obj(p) for p in r.planned]
-        r.diagnosis = [
-            Diagnosis(
-                d.code,
-                red.text(d.title),
-                red.text(d.cause),
-                red.text(d.action),
-                d.automatable,
-                tuple(red.text(x) for x in d.evidence),
-                d.cause_id,
-            )
-            for d in r.diagnosis
-        ]
-        return r

@@ -1,8 +1,9 @@
 """The asyncio scheduler: forks, serial batches, the circuit breaker, graceful stop.
 
-`run_playbook` never raises for a host's problem: every host ends with a HostResult, streamed
-to the JSONL file the moment it finishes. Setting `stop` (the CLI does on Ctrl-C) stops starting
-hosts; running hosts end after their current step; the rest are `skipped`.
+`run_playbook` never raises for a host's problem: every host ends with a HostResult, redacted
+and handed to the observers (`RunEvents.host_finished`) the moment it finishes; the engine
+writes no file. Setting `stop` (the CLI does on Ctrl-C) stops starting hosts; running hosts end
+after their current step; the rest are `skipped`.
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from remediate.core.errors import error_text
 from remediate.core.model import ConnectionSpec
@@ -21,9 +20,10 @@ from remediate.core.results import HostResult, RunResult
 from remediate.engine.events import RunEvents
 from remediate.engine.hostrun import HostRun
 from remediate.engine.lockout import CredentialGuard
+from remediate.engine.options import RunOptions
+from remediate.engine.redaction import redact_host
 from remediate.engine.serial import make_batches
 from remediate.inventory.connection import connection_spec
-from remediate.output.writers import JsonlWriter
 from remediate.transports.base import Transport
 
 if TYPE_CHECKING:
@@ -31,20 +31,6 @@ if TYPE_CHECKING:
     from remediate.core.render import Renderer
     from remediate.inventory import Host
     from remediate.inventory.credentials import CredentialResolver
-
-
-@dataclass
-class RunOptions:
-    apply: bool = False
-    forks: int = 50
-    serial: str | None = None  # "N", "P%" or a list "1,10%"
-    max_fail_percentage: float | None = None
-    host_timeout: float | None = None  # seconds for one host's whole run
-    retries: int = 2  # extra connect attempts after a ConnectError
-    retry_backoff: float = 1.0  # seconds; doubles per attempt
-    auth_fail_limit: int = 3
-    extra_vars: dict[str, Any] = field(default_factory=dict)
-    batch: bool = True  # run independent plain cmd checks of a host as one command (cmdjoin.py)
 
 
 def make_transport(spec: ConnectionSpec) -> Transport:
@@ -81,22 +67,21 @@ class _Run:
         hosts: Sequence[Host],
         options: RunOptions,
         events: RunEvents,
-        jsonl: Path | None,
+        redactor: Redactor,
         stop: asyncio.Event,
     ) -> None:
-        self.options, self.events, self.stop = options, events, stop
+        self.options, self.events, self.redactor, self.stop = options, events, redactor, stop
         self.result = RunResult(
             playbook=playbook.name, mode="apply" if options.apply else "dry_run", started=time.time()
         )
         self.order = [h.name for h in hosts]
         self.done: dict[str, HostResult] = {}
-        self.writer = JsonlWriter(jsonl) if jsonl is not None else None
         self.stop_reason: str | None = None
 
     def finish(self, hr: HostResult) -> None:
+        """Every host's result passes here once: redacted, kept, and told to the observers."""
+        hr = redact_host(self.redactor, hr)
         self.done[hr.host] = hr
-        if self.writer is not None:
-            self.writer.write(hr)
         self.events.host_finished(hr)
 
     def batch_ended(self, number: int, batch: Sequence[Host]) -> None:
@@ -137,11 +122,12 @@ async def run_playbook(
     credentials: CredentialResolver,
     transport_factory: Callable[[ConnectionSpec], Transport] = make_transport,
     events: RunEvents | None = None,
-    jsonl: Path | None = None,
     stop: asyncio.Event | None = None,
     renderer: Renderer | None = None,
 ) -> RunResult:
-    """Run `playbook` on `hosts`. `stop`: set it to stop gracefully (Ctrl-C)."""
+    """Run `playbook` on `hosts`. `events`: the observers (see events.Observers for several);
+    `stop`: set it to stop gracefully (Ctrl-C); `renderer`: the run's one Renderer (pass the
+    one the playbook was loaded with; a new one otherwise)."""
     if renderer is None:
         from remediate.core.render import Renderer
 
@@ -149,12 +135,6 @@ async def run_playbook(
     events = events or RunEvents()
     stop = stop or asyncio.Event()
     batches = make_batches(list(hosts), options.serial)  # validates --serial before anything runs
-    # Blocking clients (psrp, pywinrm for kerberos/credssp) hold a thread per host in flight.
-    from remediate.transports import pool
-
-    wanted = max(pool.DEFAULT_MAX_WORKERS, min(options.forks, 256))
-    if pool.max_workers() < wanted:
-        pool.configure(wanted)
     redactor = Redactor()
     # Resolve connection specs first: a credential prompt happens once, before any progress UI.
     specs: dict[str, ConnectionSpec | Exception] = {}
@@ -165,7 +145,7 @@ async def run_playbook(
             specs[h.name] = e
         spec = specs[h.name]
         redactor.add(*_secrets_of(h, spec if isinstance(spec, ConnectionSpec) else None))
-    run = _Run(playbook, hosts, options, events, jsonl, stop)
+    run = _Run(playbook, hosts, options, events, redactor, stop)
     guard = CredentialGuard(options.auth_fail_limit)
     forks = asyncio.Semaphore(max(1, options.forks))
     events.run_started(playbook.name, run.order, run.result.mode)
@@ -179,7 +159,7 @@ async def run_playbook(
             spec = specs[host.name]
             events.host_started(host.name)
             if isinstance(spec, Exception):
-                hr = HostResult(host=host.name, verdict="failed", error=redactor.text(error_text(spec)))
+                hr = HostResult(host=host.name, verdict="failed", error=error_text(spec))
             else:
                 hr = await HostRun(
                     playbook=playbook,
@@ -195,20 +175,16 @@ async def run_playbook(
                 ).run()
             run.finish(hr)
 
-    try:
-        for number, batch in enumerate(batches, 1):
-            reason = run.skip_reason()
-            if reason is not None:
-                for h in batch:
-                    run.skip(h.name, reason)
-                continue
-            async with asyncio.TaskGroup() as tg:
-                for h in batch:
-                    tg.create_task(one(h))
-            run.batch_ended(number, batch)
-    finally:
-        if run.writer is not None:
-            run.writer.close()
+    for number, batch in enumerate(batches, 1):
+        reason = run.skip_reason()
+        if reason is not None:
+            for h in batch:
+                run.skip(h.name, reason)
+            continue
+        async with asyncio.TaskGroup() as tg:
+            for h in batch:
+                tg.create_task(one(h))
+        run.batch_ended(number, batch)
     result = run.result
     result.hosts = [run.done[n] for n in run.order if n in run.done]
     result.finished = time.time()

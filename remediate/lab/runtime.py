@@ -8,7 +8,8 @@ Layout of the block (offsets from 127.A.B.0, continuing into the next /24s for b
     .4 decommissioned KMS (nothing listens)   .10+ KMS hosts   .50+ Windows hosts
 
 `Lab` is asyncio; `LabThread` runs one in a background event loop for sync callers (tests, demo);
-`serve` is `remediate lab up`.
+`serve` is `remediate lab up`. A Lab may share its loop with other code (tests, `lab up`): it
+tracks the tasks its servers spawn and `stop` cancels only those.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -50,6 +52,29 @@ WINRM_HTTP, WINRM_HTTPS, SSH_PORT, SSH_FALLBACK = 5985, 5986, 22, 2222
 DNS_OFF, DNS_FW_OFF, FW_BLACKHOLE_OFF, OLD_KMS_OFF, KMS_OFF, HOST_OFF = 0, 1, 2, 3, 9, 49
 START_CONCURRENCY = 64  # hosts brought up at once
 T = TypeVar("T")
+
+# The lab's own tasks (connection handlers, WinRS commands, DNS over TCP, KMS) are created while
+# this variable holds that lab's set: a listening socket's accept callback runs in a copy of the
+# context current when the lab started it, and a task inherits the context of its creator. The
+# loop's task factory (installed once, chaining any previous one) files such tasks in the set.
+_LAB_TASKS: ContextVar[set[asyncio.Task[Any]] | None] = ContextVar("remediate_lab_tasks", default=None)
+
+
+def _install_task_tracking(loop: asyncio.AbstractEventLoop) -> None:
+    previous = loop.get_task_factory()
+    if getattr(previous, "remediate_lab", False):
+        return
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        task = previous(loop, coro, **kwargs) if previous else asyncio.Task(coro, loop=loop, **kwargs)
+        owned = _LAB_TASKS.get()
+        if owned is not None and isinstance(task, asyncio.Task):
+            owned.add(task)
+            task.add_done_callback(owned.discard)
+        return task
+
+    factory.remediate_lab = True  # type: ignore[attr-defined]
+    loop.set_task_factory(factory)
 
 
 @dataclass
@@ -85,6 +110,7 @@ class Lab:
         self.block = ""
         self.start_seconds = 0.0
         self.started = False
+        self._tasks: set[asyncio.Task[Any]] = set()  # this lab's live tasks (see _LAB_TASKS)
 
     def __repr__(self) -> str:
         return f"Lab({self.spec.hosts} hosts, block {self.block or '-'}, started={self.started})"
@@ -95,7 +121,21 @@ class Lab:
         return f"127.{a}.{b}.{last}"
 
     # -- lifecycle -------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def owning(self) -> Iterator[None]:
+        """Servers started (and tasks created) inside are this lab's: `stop` ends them."""
+        _install_task_tracking(asyncio.get_running_loop())
+        token = _LAB_TASKS.set(self._tasks)
+        try:
+            yield
+        finally:
+            _LAB_TASKS.reset(token)
+
     async def start(self) -> None:
+        with self.owning():
+            await self._start()
+
+    async def _start(self) -> None:
         t0 = time.perf_counter()
         self.workdir.mkdir(parents=True, exist_ok=True)
         for attempt in range(6):
@@ -130,9 +170,10 @@ class Lab:
         for k in self.kms.values():
             await k.stop()
         await self.dns.close()
-        # Keep-alive connections outlive Server.close(): end their tasks so nothing is left pending.
+        # Keep-alive connections outlive Server.close(): end their tasks so nothing is left
+        # pending; only this lab's (other code may share the loop).
         me = asyncio.current_task()
-        rest = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+        rest = [t for t in self._tasks if t is not me and not t.done()]
         for t in rest:
             t.cancel()
         if rest:
@@ -280,6 +321,15 @@ def _port_free(ip: str, port: int) -> bool:
     return True
 
 
+async def _cancel_others() -> None:
+    me = asyncio.current_task()
+    rest = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+    for t in rest:
+        t.cancel()
+    if rest:
+        await asyncio.wait(rest, timeout=5)
+
+
 class LabThread:
     """A Lab in a background thread with its own event loop: `with LabThread(spec, dir) as lab:`."""
 
@@ -301,6 +351,8 @@ class LabThread:
         if self._loop.is_running():
             with contextlib.suppress(Exception):
                 self.call(self.lab.stop, timeout=30)
+            with contextlib.suppress(Exception):  # the loop is ours: end what callers left on it
+                self.call(_cancel_others, timeout=10)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
         if not self._loop.is_running():
@@ -352,7 +404,11 @@ class LabThread:
         self.call(self.lab.kms[name].stop)
 
     def start_kms(self, name: str) -> None:
-        self.call(self.lab.kms[name].start)
+        async def start() -> None:
+            with self.lab.owning():  # its connections are the lab's, like those of the first start
+                await self.lab.kms[name].start()
+
+        self.call(start)
 
 
 def default_spec() -> FleetSpec:

@@ -2,9 +2,9 @@
 and the hosts file (every host by verdict, planned change and diagnosis, as YAML).
 
 JSONL: one HostResult object per line, written and flushed (and fsync'ed) the moment the host
-finishes, so a crash or Ctrl-C keeps every finished host readable. JSON: the RunResult at the
-end. JUnit: one <testcase> per host for CI dashboards; failed/unreachable/would_fix hosts carry
-a <failure>, skipped hosts a <skipped/>.
+finishes (JsonlObserver, a run-event observer), so a crash or Ctrl-C keeps every finished host
+readable. JSON: the RunResult at the end. JUnit: one <testcase> per host for CI dashboards;
+failed/unreachable/would_fix hosts carry a <failure>, skipped hosts a <skipped/>.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import IO, Any
 import yaml
 
 from remediate.core.results import HostResult, RunResult
+from remediate.engine.events import RunEvents
 
 
 def _dumps(obj: Any) -> str:
@@ -51,6 +52,28 @@ class JsonlWriter:
                 self._fh = None
 
     def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class JsonlObserver(RunEvents):
+    """Streams each finished host to a JSONL file: pass it to the engine as (one of) its
+    observers; close it (or use `with`) when the run ends, however it ends."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.writer = JsonlWriter(path)
+
+    def host_finished(self, result: HostResult) -> None:
+        self.writer.write(result)
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def __enter__(self) -> JsonlObserver:
         return self
 
     def __exit__(

@@ -80,7 +80,7 @@ async def run(
     pb = Playbook.load(playbook)
     inv = Inventory.load(inventory, extra_vars=extra)
     hosts = inv.select(limit or pb.targets)
-    opts = RunOptions(extra_vars=extra, retry_backoff=0.05, **options)
+    opts = RunOptions(retry_backoff=0.05, **options)
     return await run_playbook(pb, hosts, opts, credentials=CredentialResolver())
 
 

@@ -26,7 +26,7 @@ from remediate.lab.windows.state import LicenseStatus
 def _run(inventory: Path, apply: bool, **extra: Any) -> dict[str, HostResult]:
     pb = Playbook.load(resolve("windows-kms.yml"))
     hosts = Inventory.load(inventory, extra_vars=extra).select(pb.targets)
-    options = RunOptions(apply=apply, extra_vars=extra, retries=0)
+    options = RunOptions(apply=apply, retries=0)
     result = asyncio.run(run_playbook(pb, hosts, options, credentials=CredentialResolver()))
     return {h.host: h for h in result.hosts}
 
@@ -99,7 +99,7 @@ def test_kms_host_set_leaves_retail_and_mak_alone(tmp_path: Path) -> None:
         pb = Playbook.load(resolve("kms-host-set.yml"))
         extra = {"new_kms_host": "kms01.lab.test"}
         hosts = Inventory.load(inv, extra_vars=extra).select(pb.targets)
-        options = RunOptions(apply=True, extra_vars=extra, retries=0)
+        options = RunOptions(apply=True, retries=0)
         result = asyncio.run(run_playbook(pb, hosts, options, credentials=CredentialResolver()))
         by_channel = {h.host: lab.hosts[h.host].state.windows.channel for h in result.hosts}  # type: ignore[union-attr]
         assert set(by_channel.values()) == {"RETAIL", "VOLUME_MAK", "VOLUME_KMSCLIENT"}

@@ -21,12 +21,9 @@ from typing import Any
 
 import pytest
 
-from remediate.core.playbook import Playbook, resolve
+from remediate import app
 from remediate.core.results import HostResult
-from remediate.core.variables import apply_types, parse_extra_vars, typed_extra_vars
-from remediate.engine import RunOptions, run_playbook
-from remediate.inventory import Inventory
-from remediate.inventory.credentials import CredentialResolver
+from remediate.engine import RunOptions
 from remediate.lab.fleet.spec import CHANNELS, LICENSE_STATES, MATRIX_PROFILES, FleetSpec
 from remediate.lab.runtime import LabThread
 
@@ -76,12 +73,8 @@ def _snapshot(lab: LabThread) -> State:
 
 
 async def _run(inventory: Path, book: str, extra: list[str], apply: bool) -> dict[str, HostResult]:
-    pb = Playbook.load(resolve(book))
-    ev = typed_extra_vars(pb.var_specs, parse_extra_vars(extra))  # as `remediate run -e` does
-    hosts = Inventory.load(inventory, extra_vars=ev).select(pb.targets)
-    apply_types(pb.var_specs, hosts)
-    options = RunOptions(apply=apply, forks=50, extra_vars=ev, retries=0)
-    result = await run_playbook(pb, hosts, options, credentials=CredentialResolver())
+    targets = app.load(book, inventory, extra_vars=extra)  # as `remediate run BOOK -e ...` does
+    result = await app.run(targets, RunOptions(apply=apply, forks=50, retries=0))
     return {h.host: h for h in result.hosts}
 
 

@@ -18,7 +18,7 @@ PLAYBOOK = Path(__file__).resolve().parents[2] / "playbooks" / "kms-host-set.yml
 def _run(inv_path: Path, apply: bool, **extra: Any) -> RunResult:
     inv = Inventory.load(inv_path, extra_vars=extra)
     pb = Playbook.load(PLAYBOOK)
-    opts = RunOptions(apply=apply, forks=10, extra_vars=extra)
+    opts = RunOptions(apply=apply, forks=10)
     return asyncio.run(run_playbook(pb, inv.select("windows"), opts, credentials=CredentialResolver()))
 
 

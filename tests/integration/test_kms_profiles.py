@@ -115,7 +115,7 @@ async def _run(
     pb = Playbook.load(playbook)
     inv = Inventory.load(inventory, extra_vars=extra)
     hosts = inv.select(pb.targets if limit is None else f"{pb.targets}:&{limit}")
-    options = RunOptions(apply=apply, extra_vars=extra, retry_backoff=0.05, retries=1)
+    options = RunOptions(apply=apply, retry_backoff=0.05, retries=1)
     result: RunResult = await run_playbook(pb, hosts, options, credentials=CredentialResolver())
     return {h.host: h for h in result.hosts}
 

@@ -26,6 +26,7 @@ import pytest
 import winrm
 import yaml
 
+from remediate.lab.fleet.spec import FleetSpec
 from remediate.lab.network.kms import kms_activate
 from remediate.lab.runtime import Lab, LabHost, LabThread, serve
 from tests.conftest import LabFactory
@@ -276,3 +277,28 @@ def test_lab_up_cli_prints_ready_and_exits_0_on_sigterm(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+async def test_stop_cancels_only_the_labs_own_tasks(tmp_path: Path) -> None:
+    """A Lab on a loop it shares (a test's, `lab up`'s): stop ends its own connection handlers
+    and leaves every other task alone (it used to cancel every task on the loop)."""
+    spec = FleetSpec.from_dict({"hosts": 1, "seed": 1, "password": PW, "profiles": {"healthy": 100}})
+    lab = Lab(spec, tmp_path)
+    await lab.start()
+    host = next(iter(lab.hosts.values()))
+    reader, writer = await asyncio.open_connection(host.address, host.ports["http"])  # idle keep-alive
+    foreign = asyncio.create_task(asyncio.sleep(60))  # someone else's work on the same loop
+    for _ in range(100):  # until the lab accepted the connection: its handler task runs
+        lab_tasks = asyncio.all_tasks() - {asyncio.current_task(), foreign}
+        if lab_tasks:
+            break
+        await asyncio.sleep(0.01)
+    assert lab_tasks
+    try:
+        await lab.stop()
+        assert not foreign.done()
+        assert all(t.done() for t in lab_tasks)
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # the lab closed its side
+    finally:
+        foreign.cancel()
+        writer.close()

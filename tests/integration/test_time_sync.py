@@ -62,7 +62,7 @@ class Window:
 async def _run(inventory: Path, playbook: Path, *, apply: bool = False, **extra: Any) -> Results:
     pb = Playbook.load(playbook)
     inv = Inventory.load(inventory, extra_vars=extra)
-    options = RunOptions(apply=apply, extra_vars=extra, retry_backoff=0.05, retries=1)
+    options = RunOptions(apply=apply, retry_backoff=0.05, retries=1)
     result = await run_playbook(pb, inv.select(pb.targets), options, credentials=CredentialResolver())
     return {h.host: h for h in result.hosts}
 

@@ -14,9 +14,18 @@ import pytest
 from click.testing import CliRunner, Result
 
 import remediate.transports
+from remediate import app
 from remediate.cli import main
 from remediate.core.model import ConnectionSpec
+from remediate.core.render import context_for
+from remediate.inventory import Host
 from remediate.transports.fake import FakeFleet, FakeTransport
+
+
+def context(targets: app.Targets, host: Host) -> dict[str, Any]:
+    """What the engine's templates see on `host` before any check ran."""
+    return context_for(targets.playbook.vars, host.template_vars(), host=host.name)
+
 
 INVENTORY = """\
 all:
@@ -104,22 +113,16 @@ def test_e_true_plans_it(files: dict[str, Path], fleet: FakeFleet) -> None:
 
 @pytest.mark.parametrize("value", FALSE)
 def test_shipped_windows_kms_context_is_python_false(files: dict[str, Path], value: str) -> None:
-    from remediate.cli import _load_targets
-    from remediate.engine.hostrun import template_context
-
-    pb, hosts, ev = _load_targets("windows-kms.yml", str(files["inv"]), None, [f"allow_gvlk={value}"])
-    assert ev["allow_gvlk"] is False
-    for host in hosts:
-        assert template_context(pb, host)["allow_gvlk"] is False
+    targets = app.load("windows-kms.yml", files["inv"], extra_vars=[f"allow_gvlk={value}"])
+    assert targets.extra_vars["allow_gvlk"] is False
+    for host in targets.hosts:
+        assert context(targets, host)["allow_gvlk"] is False
 
 
 def test_shipped_kms_host_set_rollback_false(files: dict[str, Path]) -> None:
-    from remediate.cli import _load_targets
-    from remediate.engine.hostrun import template_context
-
     args = ["rollback=false new_kms_port=1700 new_kms_host=kms02.corp"]
-    pb, hosts, _ = _load_targets("kms-host-set.yml", str(files["inv"]), "win1", args)
-    ctx = template_context(pb, hosts[0])
+    targets = app.load("kms-host-set.yml", files["inv"], limit="win1", extra_vars=args)
+    ctx = context(targets, targets.hosts[0])
     assert ctx["rollback"] is False and ctx["new_kms_port"] == 1700 and ctx["new_kms_host"] == "kms02.corp"
     assert ctx["activate_after_move"] is True  # the playbook default, typed
 

@@ -16,12 +16,12 @@ from remediate.core import diagnosis
 from remediate.core.diagnosis import Diagnosis
 from remediate.core.errors import AuthenticationError, CertificateError, ConnectError, ProtocolError
 from remediate.core.playbook import Check, Fix, Playbook
-from remediate.core.results import HostResult, RunResult
-from remediate.engine import RunEvents, RunOptions, hostrun, run_playbook
+from remediate.core.results import HostResult, RunResult, StepResult
+from remediate.engine import Observers, RunEvents, RunOptions, plan, run_playbook
 from remediate.inventory import Host
 from remediate.inventory.credentials import CredentialResolver
 from remediate.output.store import Store
-from remediate.output.writers import read_jsonl, write_json, write_junit
+from remediate.output.writers import JsonlObserver, read_jsonl, write_json, write_junit
 from remediate.transports.fake import FakeFleet, Reply
 
 PASSWORD = "Tr0ub4dor&3-secret"
@@ -146,16 +146,20 @@ async def run(pb: Playbook, hs: Sequence[Host], fleet: FakeFleet, **kw: Any) -> 
     events = kw.pop("events", None)
     stop = kw.pop("stop", None)
     kw.setdefault("retry_backoff", 0.001)
-    return await run_playbook(
-        pb,
-        hs,
-        RunOptions(**kw),
-        credentials=CredentialResolver(),
-        transport_factory=fleet.factory,
-        jsonl=jsonl,
-        events=events,
-        stop=stop,
-    )
+    stream = JsonlObserver(jsonl) if jsonl is not None else None  # the JSONL file: an observer
+    try:
+        return await run_playbook(
+            pb,
+            hs,
+            RunOptions(**kw),
+            credentials=CredentialResolver(),
+            transport_factory=fleet.factory,
+            events=Observers(stream, events),
+            stop=stop,
+        )
+    finally:
+        if stream is not None:
+            stream.close()
 
 
 def by_host(r: RunResult) -> dict[str, HostResult]:
@@ -374,7 +378,7 @@ async def test_apply_fix_failure_stops_and_skips_verify() -> None:
     pb = playbook(KMS.checks, [*KMS.fixes, fix("never", "never-run")], verify=["license"], vars=KMS.vars)
     r = by_host(await run(pb, hosts(1), fleet, apply=True))["win000"]
     assert r.verdict == "failed" and r.error == "fix activate failed: rc=1"
-    assert hostrun._rc_text(-1073418124) == "rc=-1073418124 (0xC004F074)"
+    assert plan.rc_text(-1073418124) == "rc=-1073418124 (0xC004F074)"
     assert [(s.phase, s.id) for s in r.steps] == [("check", "license"), ("fix", "activate")]
     assert "never-run" not in fleet.scripts_for("win000")
 
@@ -472,8 +476,18 @@ async def test_secrets_never_reach_any_output(tmp_path: Path) -> None:
         [check("license", "status", parse="json", expect="false")],
         [fix("f", "f", describe="uses {{ ansible_password | default('none') }} " + PASSWORD)],
     )
+    seen: list[str] = []  # everything an observer (the console, a plug-in) is told
+
+    class Observer(RunEvents):
+        def step_finished(self, host: str, step: StepResult) -> None:
+            seen.append(repr(step))
+
+        def host_finished(self, result: HostResult) -> None:
+            seen.append(repr(result))
+
     jsonl, js, junit = tmp_path / "r.jsonl", tmp_path / "r.json", tmp_path / "r.xml"
-    r = await run(pb, hs, fleet, jsonl=jsonl)
+    r = await run(pb, hs, fleet, jsonl=jsonl, events=Observer())
+    assert len(seen) >= 6 and not [s for s in seen if PASSWORD in s]
     write_json(r, js)
     write_junit(r, junit)
     Store(f"sqlite:///{tmp_path / 'h.db'}").record(r)

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from remediate.domains.kms import parsers
 from remediate.domains.kms.parsers import KINDS, ParseError, normalize_code, parse
 from remediate.domains.kms.parsers.common import find_code
 from remediate.domains.kms.parsers.misc import parse_utc_time
+from remediate.domains.kms.parsers.text import decode
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 
@@ -175,19 +178,50 @@ def test_garbage_raises_parse_error_only(kind: str, data: str | bytes) -> None:
     assert result in ({"records": [], "error": None}, {"events": []})
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_random_bytes_never_raise_anything_but_parse_error(kind: str) -> None:
-    rng = random.Random(kind)
-    for _ in range(50):
-        blob = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
+def _fuzz(kind: str, blobs: Iterable[bytes], monkeypatch: pytest.MonkeyPatch) -> int:
+    """Feed `blobs` to parse(kind). parse() turns any exception into a ParseError, so "only
+    ParseError escapes" alone cannot fail; what can: the kind's parser must really get each
+    non-blank input (decoded), and refuse garbage deliberately, not by crashing (a crash that
+    parse() wrapped carries it as __cause__; a parser's own ParseError does not). Returns how
+    many inputs reached the parser."""
+    real = parsers._PARSERS[kind]
+    seen: list[str] = []
+
+    def spy(text: str) -> dict[str, Any]:
+        seen.append(text)
+        return real(text)
+
+    monkeypatch.setitem(parsers._PARSERS, kind, spy)
+    for blob in blobs:
+        before = len(seen)
         try:
             parse(kind, blob)
-        except ParseError:
-            pass
+        except ParseError as e:
+            assert e.__cause__ is None, f"{kind} crashed on {blob[:80]!r}: {e}"
+        except Exception as e:  # pragma: no cover - what the test is for
+            pytest.fail(f"{kind} let {type(e).__name__} escape on {blob[:80]!r}: {e}")
+        try:
+            text = decode(blob)
+        except ParseError:  # not text at all (NUL bytes): refused before any parser, rightly
+            text = ""
+        if text.strip():
+            assert seen[before:] == [text], f"{kind}: the parser did not get {blob[:80]!r}"
+    return len(seen)
 
 
-def test_mutated_real_outputs_never_raise_anything_but_parse_error() -> None:
+@pytest.mark.parametrize("kind", KINDS)
+def test_random_bytes_never_raise_anything_but_parse_error(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(kind)
+    # half of them without NUL bytes, which decode() refuses before any parser sees them
+    blobs = [bytes(rng.randrange(i % 2, 256) for _ in range(rng.randrange(1, 400))) for i in range(50)]
+    assert _fuzz(kind, blobs, monkeypatch) >= 20
+
+
+def test_mutated_real_outputs_never_raise_anything_but_parse_error(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(1688)
+    by_kind: dict[str, list[bytes]] = {}
     for path in _case_files():
         data, _ = _load(path)
         for _ in range(20):
@@ -196,10 +230,17 @@ def test_mutated_real_outputs_never_raise_anything_but_parse_error() -> None:
                 if cut:
                     i = rng.randrange(len(cut))
                     cut[i : i + rng.randrange(1, 20)] = bytes([rng.randrange(256)])
-            try:
-                parse(path.parent.name, bytes(cut))
-            except ParseError:
-                pass
+            by_kind.setdefault(path.parent.name, []).append(bytes(cut))
+    assert len(by_kind) >= 10
+    for kind, blobs in by_kind.items():
+        assert _fuzz(kind, blobs, monkeypatch) > 0
+
+
+def test_the_fuzz_check_catches_a_crashing_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fuzz tests above can fail: a parser that crashes (here on an index) is caught."""
+    monkeypatch.setitem(parsers._PARSERS, "slmgr-xpr", lambda text: {"n": text.split()[99]})
+    with pytest.raises(AssertionError, match="crashed"):
+        _fuzz("slmgr-xpr", [b"Windows(R), Professional edition:"], monkeypatch)
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,7 @@ import pytest
 
 from remediate.core.errors import RenderError
 from remediate.core.render import Renderer, context_for
-from remediate.engine.hostrun import template_context
 from remediate.inventory import Inventory
-from tests.unit.test_engine import playbook
 
 
 def test_undefined_variable_names_variable_and_step() -> None:
@@ -34,20 +32,17 @@ def test_sandbox_blocks_attribute_escapes() -> None:
         Renderer().text("{{ ''.__class__.__mro__[1].__subclasses__() }}", {})
 
 
-def test_context_precedence_and_secrets() -> None:
-    ctx = context_for(
-        {"kms_port": 1688, "a": 1}, {"a": 2, "b": 2}, host="w1", facts={"x": 1}, extra_vars={"b": 3}
-    )
-    assert (ctx["kms_port"], ctx["a"], ctx["b"], ctx["host"], ctx["facts"]) == (1688, 2, 3, "w1", {"x": 1})
-
-
-def test_engine_context_precedence_and_secrets(tmp_path: Path) -> None:
-    """The engine's template context: playbook vars < host vars < -e extra vars; no secrets."""
+def test_context_precedence_and_secrets(tmp_path: Path) -> None:
+    """The template context: playbook vars < host vars < -e extra vars (which reach it only as
+    the inventory's top layer); no secrets; facts, host and applied."""
     path = tmp_path / "inv.yml"
     path.write_text("all:\n  hosts:\n    w1: {a: 2, b: 2, ansible_password: hunter22}\n")
     host = Inventory.load(path, extra_vars={"b": 3}).hosts["w1"]
-    ctx = template_context(playbook([], vars={"kms_port": 1688, "a": 1}), host)
+    ctx = context_for(
+        {"kms_port": 1688, "a": 1}, host.template_vars(), host="w1", facts={"x": 1}, applied=["f"]
+    )
     assert (ctx["kms_port"], ctx["a"], ctx["b"], ctx["host"]) == (1688, 2, 3, "w1")
+    assert (ctx["facts"], ctx["inventory_hostname"], ctx["applied"]) == ({"x": 1}, "w1", ["f"])
     assert "ansible_password" not in ctx
 
 

@@ -270,3 +270,11 @@ def test_required_variable_must_be_set(tmp_path: Path) -> None:
     host = Inventory.load(tmp_path / "inv.yml").host("w1")
     with pytest.raises(ConfigError, match="host w1: variable 'new_kms_host' has no default"):
         apply_types(pb.var_specs, [host])
+
+
+def test_list_accepts_a_flow_list_from_the_command_line() -> None:
+    spec = VarSpec("convert_channels", "list", [], None, ("VOLUME_MAK",))
+    for text in ('["VOLUME_MAK"]', "[VOLUME_MAK]", "VOLUME_MAK"):
+        assert convert(spec, text, "-e convert_channels") == ["VOLUME_MAK"]
+    with pytest.raises(ConfigError):
+        convert(spec, "[RETAIL]", "-e convert_channels")

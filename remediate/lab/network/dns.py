@@ -78,16 +78,6 @@ class LabDns:
         if address not in addrs:
             addrs.append(address)
 
-    def remove_a(self, name: str, address: str | None = None, *, view: str = DEFAULT_VIEW) -> int:
-        """Remove one address (or all) of `name` in `view`; returns how many were removed."""
-        table = self._a.get(view, {})
-        addrs = table.get(_norm(name), [])
-        removed = [a for a in addrs if address is None or a == address]
-        table[_norm(name)] = [a for a in addrs if a not in removed]
-        if not table[_norm(name)]:
-            table.pop(_norm(name), None)
-        return len(removed)
-
     def add_srv(
         self, target: str, port: int = 1688, *, priority: int = 0, weight: int = 0, name: str | None = None
     ) -> None:

@@ -1,0 +1,179 @@
+"""The one wiring of a run: load -> select -> run -> write.
+
+`load` reads the playbook (with the run's one Renderer), converts the -e extra vars to the types
+the playbook declares, loads the inventory with them as every host's top layer of variables (the
+only route by which extra vars reach templates), selects the hosts (the playbook's targets,
+narrowed by --limit) and types their variables, all before anything connects. `run` sizes the
+blocking clients' thread pool, runs the engine with the JSONL stream as one more observer, then
+writes the JSON report, JUnit XML, hosts file and history. `remediate run`, `remediate render`
+and the demo use these; the CLI adds only argument parsing, the console and exit codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from remediate.core.errors import ConfigError, RemediateError, error_text
+from remediate.core.playbook import Playbook, resolve
+from remediate.core.render import Renderer, context_for
+from remediate.core.variables import apply_types, parse_extra_vars, typed_extra_vars
+from remediate.engine import Observers, RunEvents, RunOptions, make_transport, run_playbook
+from remediate.engine.serial import make_batches
+from remediate.inventory import Host, Inventory
+from remediate.inventory.credentials import CredentialResolver
+from remediate.output.writers import JsonlObserver, write_hosts_file, write_json, write_junit
+
+if TYPE_CHECKING:
+    from remediate.core.model import ConnectionSpec
+    from remediate.core.results import RunResult
+    from remediate.transports.base import Transport
+
+MAX_POOL = 256  # threads for blocking clients, whatever --forks says
+
+
+@dataclass
+class Targets:
+    """A loaded playbook and the hosts it runs on."""
+
+    playbook: Playbook
+    hosts: list[Host]
+    extra_vars: dict[str, Any]  # the typed -e values (already the top layer of every host's vars)
+    renderer: Renderer  # the run's one Renderer: the loader compiled the playbook's templates in it
+
+
+def load(
+    playbook: str | Path,
+    inventory: str | Path,
+    *,
+    limit: str | None = None,
+    extra_vars: Sequence[str] = (),
+) -> Targets:
+    """Playbook (a path or a shipped name), -e items (k=v, @file, JSON mapping) and inventory.
+
+    Every -e and inventory value of a variable the playbook declares is converted to its type
+    here; a bad value is a ConfigError naming where it was set."""
+    raw = parse_extra_vars(extra_vars)
+    renderer = Renderer()
+    pb = Playbook.load(resolve(playbook), renderer)
+    typed = typed_extra_vars(pb.var_specs, raw)
+    inv = Inventory.load(inventory, extra_vars=typed)
+    hosts = select(inv, pb.targets, limit)
+    apply_types(pb.var_specs, hosts)
+    return Targets(pb, hosts, typed, renderer)
+
+
+def select(inventory: Inventory, targets: str, limit: str | None) -> list[Host]:
+    """The playbook's target pattern, narrowed by --limit; none is a ConfigError."""
+    hosts = inventory.select(targets)
+    if limit:
+        allowed = {h.name for h in inventory.select(limit)}
+        hosts = [h for h in hosts if h.name in allowed]
+    if not hosts:
+        raise ConfigError(f"no hosts match {targets!r}" + (f" limited to {limit!r}" if limit else ""))
+    return list(hosts)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where a run's results go besides the observers the caller passes."""
+
+    json: str | Path | None = None
+    jsonl: str | Path | None = None  # streamed while the run goes
+    junit: str | Path | None = None
+    hosts_file: str | Path | None = None
+    history: bool = False  # record the run in the history store
+    db: str | None = None  # the store's URL (None: $REMEDIATE_DB or the default file)
+
+
+def size_thread_pool(forks: int) -> None:
+    """Blocking clients (psrp, pywinrm for kerberos/credssp) hold a pool thread per host in flight."""
+    from remediate.transports import pool
+
+    wanted = max(pool.DEFAULT_MAX_WORKERS, min(forks, MAX_POOL))
+    if pool.max_workers() < wanted:
+        pool.configure(wanted)
+
+
+async def run(
+    targets: Targets,
+    options: RunOptions,
+    outputs: Outputs | None = None,
+    *,
+    credentials: CredentialResolver | None = None,
+    events: RunEvents | None = None,
+    stop: asyncio.Event | None = None,
+    transport_factory: Callable[[ConnectionSpec], Transport] = make_transport,
+    warn: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Run and write every output. `events`: the caller's observer (the console); `stop`: set it
+    to stop gracefully; `warn`: told about an output that could not be written but must not fail
+    the run (the history store). A bad --serial raises ConfigError before any file is opened."""
+    outputs = outputs or Outputs()
+    make_batches(targets.hosts, options.serial)
+    size_thread_pool(options.forks)
+    jsonl = JsonlObserver(outputs.jsonl) if outputs.jsonl else None
+    try:
+        result = await run_playbook(
+            targets.playbook,
+            targets.hosts,
+            options,
+            credentials=credentials or CredentialResolver(),
+            transport_factory=transport_factory,
+            events=Observers(jsonl, events),  # the line is on disk before the console counts it
+            stop=stop,
+            renderer=targets.renderer,
+        )
+    finally:
+        if jsonl is not None:
+            jsonl.close()
+    write(result, outputs, warn)
+    return result
+
+
+def write(result: RunResult, outputs: Outputs, warn: Callable[[str], None] | None = None) -> None:
+    """The end-of-run files (JSON, JUnit, hosts file) and the history store."""
+    if outputs.json:
+        write_json(result, outputs.json)
+    if outputs.junit:
+        write_junit(result, outputs.junit)
+    if outputs.hosts_file:
+        write_hosts_file(result, outputs.hosts_file)
+    if outputs.history:
+        from remediate.output.store import Store
+
+        try:
+            store = Store(outputs.db)
+            store.record(result)
+            store.close()
+        except Exception as e:  # history is a convenience; never fail a run over it
+            if warn is not None:
+                warn(f"could not record the run in the history store: {error_text(e)}")
+
+
+@dataclass(frozen=True)
+class RenderedStep:
+    kind: str  # "check" or "fix"
+    id: str
+    shell: str
+    script: str | None  # None: it cannot be rendered before the checks run (see error)
+    error: str | None = None
+
+
+def render(targets: Targets) -> Iterator[tuple[str, list[RenderedStep]]]:
+    """Each host's scripts as the engine would render them before any check ran (facts empty)."""
+    pb = targets.playbook
+    for host in targets.hosts:
+        ctx = context_for(pb.vars, host.template_vars(), host=host.name)
+        steps: list[RenderedStep] = []
+        for kind, step in [("check", s) for s in pb.checks] + [("fix", s) for s in pb.fixes]:
+            try:
+                script = targets.renderer.script(step.run, step.shell, ctx)
+            except RemediateError as e:
+                steps.append(RenderedStep(kind, step.id, step.shell, None, str(e)))
+            else:
+                steps.append(RenderedStep(kind, step.id, step.shell, script))
+        yield host.name, steps

@@ -1,0 +1,22 @@
+"""RunOptions: how the engine runs a playbook (forks, batches, breaker, timeouts, retries).
+
+Variables are not options: -e extra vars reach templates through the inventory (they are the
+top layer of every host's vars), so there is one route for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class RunOptions:
+    apply: bool = False
+    forks: int = 50
+    serial: str | None = None  # "N", "P%" or a list "1,10%"
+    max_fail_percentage: float | None = None
+    host_timeout: float | None = None  # seconds for one host's whole run
+    retries: int = 2  # extra connect attempts after a ConnectError
+    retry_backoff: float = 1.0  # seconds; doubles per attempt
+    auth_fail_limit: int = 3
+    batch: bool = True  # run independent plain cmd checks of a host as one command (cmdjoin.py)
