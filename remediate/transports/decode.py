@@ -1,9 +1,9 @@
 """Turn console bytes from a Windows host into text.
 
-Order: the host's `output_encoding` override (cp932, gbk...) when set; else UTF-8, because every
-transport asks for codepage 65001; else, when the bytes are not UTF-8 (a host that ignored the
-request, or Windows OpenSSH writing in the OEM codepage), a guess among the OEM codepages the
-fleet uses. A leading UTF-8 BOM is dropped.
+Bytes become text through core/text.py (the decoder the parsers share): the host's
+`output_encoding` override (cp932, gbk...) when set; else a BOM, BOM-less UTF-16, UTF-8 (every
+transport asks for codepage 65001), and for bytes that are not UTF-8 (a host that ignored the
+request, or Windows OpenSSH writing in the OEM codepage) a guess among the fleet's OEM codepages.
 
 PowerShell run non-interactively writes its error stream to stderr as CLIXML
 (`#< CLIXML` then `<Objs>` with `<S S="Error">` lines, special characters escaped as `_xHHHH_`);
@@ -14,60 +14,21 @@ what Ansible's `_parse_clixml` handles (ansible/plugins/shell/powershell.py) and
 
 from __future__ import annotations
 
-import codecs
 import re
 import xml.etree.ElementTree as ET
+
+from remediate.core.text import decode_console, guess_oem
+
+__all__ = ["clixml_to_text", "decode_output", "decode_stderr", "guess_oem"]
 
 CLIXML_HEADER = "#< CLIXML"
 _PS_NS = "{http://schemas.microsoft.com/powershell/2004/04}"
 _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
-_KANA = re.compile(r"[\u3040-\u30ff]")  # full-width only: GBK bytes read as cp932 give half-width kana
-# ideographs, kana, CJK punctuation, full-width forms (not half-width katakana U+FF61-FF9F)
-_WIDE = re.compile(r"[\u3000-\u30ff\u4e00-\u9fff\uff01-\uff60]")
-
-
-def _strict(data: bytes, encoding: str) -> str | None:
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError:
-        return None
-
-
-def _plausible(text: str) -> bool:
-    """Whether nearly every non-ASCII character is CJK text (ideographs, kana, full-width forms)."""
-    wide = [c for c in text if ord(c) > 0x7F]
-    good = sum(1 for c in wide if _WIDE.match(c))
-    return bool(wide) and good >= 0.9 * len(wide)
-
-
-def guess_oem(data: bytes) -> str:
-    """Name of the OEM codepage that most plausibly produced `data` (which is not UTF-8).
-
-    cp932 and gbk are both double-byte; Japanese text carries kana, Chinese never does, and
-    bytes from the other codepage decode to half-width katakana or stray symbols, which fail
-    the plausibility test. Anything else is taken as cp437 (en-US console), which decodes
-    every byte.
-    """
-    as_932 = _strict(data, "cp932")
-    if as_932 is not None and _KANA.search(as_932) and _plausible(as_932):
-        return "cp932"
-    as_936 = _strict(data, "gbk")
-    if as_936 is not None and _plausible(as_936):
-        return "gbk"
-    if as_932 is not None and _plausible(as_932):
-        return "cp932"
-    return "cp437"
 
 
 def decode_output(data: bytes, encoding: str | None = None) -> str:
-    """Decode console output; never raises (undecodable bytes become U+FFFD)."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    if encoding:
-        text = data.decode(encoding, errors="replace")
-    else:
-        text = _strict(data, "utf-8") or data.decode(guess_oem(data), errors="replace")
-    return text.removeprefix("\ufeff")
+    """Decode console output (core/text.py: override, BOM, UTF-16, UTF-8, OEM guess); never raises."""
+    return decode_console(data, encoding)
 
 
 def _unescape(value: str) -> str:

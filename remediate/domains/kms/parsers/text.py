@@ -7,8 +7,9 @@ cp936/GBK on zh-CN). Pastes from a console window also carry hard wraps at the w
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Collection
+
+from remediate.core.text import bom, decode_console, sniff_utf16
 
 from .common import ParseError
 from .labels import LabelTable, all_known_labels, norm
@@ -35,64 +36,25 @@ def decode(data: str | bytes) -> str:
 
 
 def _decode_bytes(raw: bytes) -> str:
+    """core/text.py's decoder, strict for BOM/UTF-16 input, with this domain's labels as the
+    tie-break between cp932 and GBK."""
     if len(raw) > MAX_INPUT * 2:
         raise ParseError(f"input too large ({len(raw)} bytes)")
-    for bom, enc in (
-        (codecs.BOM_UTF8, "utf-8"),
-        (codecs.BOM_UTF16_LE, "utf-16-le"),
-        (codecs.BOM_UTF16_BE, "utf-16-be"),
-    ):
-        if raw.startswith(bom):
-            return _strict(raw[len(bom) :], enc)
-    utf16 = _sniff_utf16(raw)
-    if utf16:
-        return _strict(raw, utf16)
+    found = bom(raw)
+    if found is None and (utf16 := sniff_utf16(raw)) is not None:
+        found = (utf16, 0)
+    if found is None:
+        return decode_console(raw, score=_label_score)  # UTF-8, else the OEM guess
+    enc, skip = found
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    return _decode_legacy(raw)
-
-
-def _strict(raw: bytes, enc: str) -> str:
-    try:
-        return raw.decode(enc)
+        return raw[skip:].decode(enc)
     except UnicodeDecodeError as exc:
         raise ParseError(f"input is not valid {enc}: {exc.reason} at byte {exc.start}") from None
 
 
-def _sniff_utf16(raw: bytes) -> str | None:
-    """BOM-less UTF-16: mostly-ASCII text has a NUL in every other byte."""
-    sample = raw[:4096]
-    if len(sample) < 4:
-        return None
-    even_nuls = sample[0::2].count(0)
-    odd_nuls = sample[1::2].count(0)
-    half = len(sample) // 2
-    if odd_nuls > half * 0.3 and even_nuls < half * 0.05:
-        return "utf-16-le"
-    if even_nuls > half * 0.3 and odd_nuls < half * 0.05:
-        return "utf-16-be"
-    return None
-
-
-def _decode_legacy(raw: bytes) -> str:
-    """cp932 (ja-JP) or GBK (zh-CN): both may decode the same bytes; score by known labels."""
-    candidates: list[tuple[int, int, str]] = []
-    labels = all_known_labels()
-    for rank, enc in enumerate(("cp932", "gbk")):
-        try:
-            text = raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        key = norm(text)
-        score = sum(1 for label in labels if label in key)
-        if enc == "cp932":
-            score += sum(1 for ch in text if "\u3040" <= ch <= "\u30ff") // 4  # kana is Japanese
-        candidates.append((score, -rank, text))
-    if candidates:
-        return max(candidates)[2]
-    return raw.decode("cp437", errors="replace")  # en-US OEM codepage; never fails
+def _label_score(text: str) -> int:
+    key = norm(text)
+    return sum(1 for label in all_known_labels() if label in key)
 
 
 def logical_lines(
