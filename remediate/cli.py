@@ -55,8 +55,32 @@ def _prompt(label: str) -> str:
     return str(click.prompt(label, hide_input=True, err=True))
 
 
+LANGUAGES = ("en", "ja")
+
+
+def _set_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """--lang on the group always decides (None: the locale, LC_ALL/LC_MESSAGES/LANG); on a command
+    it overrides only when given."""
+    from remediate.core.i18n import set_language
+
+    if value is not None or ctx.parent is None:
+        set_language(value)
+
+
+def _lang_option(f: Any) -> Any:
+    return click.option(
+        "--lang",
+        type=click.Choice(LANGUAGES),
+        expose_value=False,
+        is_eager=True,
+        callback=_set_lang,
+        help="Language of the explanations and the recap (default: from the locale, else en).",
+    )(f)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="remediate")
+@_lang_option
 def main() -> None:
     """Fix the same problem on a fleet of Windows machines, safely: dry run first."""
 
@@ -89,6 +113,7 @@ def main() -> None:
 @click.option("--db", help="History database URL (default $REMEDIATE_DB or ~/.local/share/...).")
 @click.option("--no-history", is_flag=True, help="Do not record this run in the history store.")
 @click.option("-v", "--verbose", is_flag=True, help="Show each host's step output.")
+@_lang_option
 def run(
     playbook: str,
     inventory: str,
@@ -282,6 +307,7 @@ _domain_groups()
 @main.command()
 @click.argument("code")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_lang_option
 def explain(code: str, as_json: bool) -> None:
     """What an error code (or event id) means and what to do, from every domain's knowledge base."""
     from remediate.core.domain import explain as domain_explain
@@ -330,6 +356,7 @@ def lab_up(hosts: int | None, spec: str | None, seed: int | None, inventory_out:
 
 
 @main.command()
+@_lang_option
 def demo() -> None:
     """A lab fleet with mixed faults: dry run, apply, recap."""
     from remediate.demo import run_demo

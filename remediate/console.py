@@ -24,6 +24,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from remediate.core.i18n import _, current_language
 from remediate.core.results import VERDICTS, HostResult, Phase, RunResult, StepResult
 from remediate.engine.events import RunEvents
 
@@ -103,36 +104,38 @@ class Console:
         # host's action (its edition's GVLK, its KMS host) must not pass for the others'.
         actions = {k: _common([_next_step(h) for h in groups[k]]) for k in keys}
         changes = _planned_groups(run.hosts)
-        title = f"{run.playbook} ({'apply' if run.mode == 'apply' else 'dry run'})"
+        title = f"{run.playbook} ({_('apply') if run.mode == 'apply' else _('dry run')})"
         changes_title = "fixes run" if run.mode == "apply" else "planned changes"
-        counts = ", ".join(f"{v} {n}" for v, n in run.counts().items() if n)
+        counts = ", ".join(f"{_(v)} {n}" for v, n in run.counts().items() if n)
         elapsed = (run.finished or time.time()) - run.started
-        summary = f"{len(run.hosts)} hosts in {elapsed:.1f}s: {counts or 'none'}"
+        summary = _("{n} hosts in {elapsed}s: {counts}").format(
+            n=len(run.hosts), elapsed=f"{elapsed:.1f}", counts=counts or _("none")
+        )
         if run.interrupted:
-            summary += " (interrupted)"
+            summary += " " + _("(interrupted)")
         if self.plain:
-            self.rich.print(f"RECAP {escape(title)}")
+            self.rich.print(f"{_('RECAP')} {escape(title)}")
             for k in keys:
-                line = f"  {k[0]:<11} {len(groups[k]):>5}  {k[1]}  [{_names(groups[k])}]"
+                line = f"  {_(k[0]):<11} {len(groups[k]):>5}  {k[1]}  [{_names(groups[k])}]"
                 if actions[k]:
                     line += f"  -> {actions[k]}"
                 self.rich.print(escape(line))
             if changes:
-                self.rich.print(escape(changes_title.upper()))
+                self.rich.print(escape(_(changes_title.upper())))
             for c in changes:
                 line = f"  {c.fix_id:<20} {len(c.hosts):>5}  {c.change}  [{_names(c.hosts)}]"
                 self.rich.print(escape(line + (f"  for: {c.cause}" if c.cause else "")))
             self.rich.print(escape(summary))
             return
         table = Table(title=escape(title), title_justify="left", expand=False)
-        table.add_column("verdict")
-        table.add_column("hosts", justify="right")
-        table.add_column("diagnosis")
-        table.add_column("next step", overflow="fold", max_width=60)
-        table.add_column("examples", overflow="fold", max_width=40)
+        table.add_column(_("verdict"))
+        table.add_column(_("hosts"), justify="right")
+        table.add_column(_("diagnosis"))
+        table.add_column(_("next step"), overflow="fold", max_width=60)
+        table.add_column(_("examples"), overflow="fold", max_width=40)
         for k in keys:
             table.add_row(
-                Text(k[0], style=STYLE[k[0]]),
+                Text(_(k[0]), style=STYLE[k[0]]),
                 str(len(groups[k])),
                 escape(k[1]),
                 escape(actions[k]),
@@ -140,7 +143,7 @@ class Console:
             )
         self.rich.print(table)
         if changes:
-            self.rich.print(_changes_table(changes_title, changes))
+            self.rich.print(_changes_table(_(changes_title), changes))
         self.rich.print(escape(summary))
 
     # ---- other commands -----------------------------------------------------------------
@@ -151,12 +154,14 @@ class Console:
         for key, value in entry.items():
             if key in ("code", "title"):
                 continue
-            label = key.replace("_", " ")
+            label = _(key.replace("_", " "))
             if isinstance(value, list | tuple):
                 self.print(f"{label}:", "bold")
                 for item in value:
                     self.print(f"  - {item}")
             else:
+                if isinstance(value, bool) and current_language() != "en":
+                    value = _("yes") if value else _("no")
                 self.print(f"{label}: {value}", None)
 
     def history(self, runs: Sequence[Any]) -> None:
@@ -193,9 +198,10 @@ class Console:
 
 
 def _diag_label(h: HostResult) -> str:
+    # Titles and actions taken from the knowledge base are catalogue msgids: shown translated.
     if not h.diagnosis:
         return "-"
-    return "; ".join(f"{d.title} ({d.code})" if d.code else d.title for d in h.diagnosis)
+    return "; ".join(f"{_(d.title)} ({d.code})" if d.code else _(d.title) for d in h.diagnosis)
 
 
 def _names(hosts: Sequence[HostResult], n: int = 4) -> str:
@@ -209,7 +215,7 @@ PHRASE_MAX = 90  # characters of a describe in a host line
 
 def _next_step(h: HostResult) -> str:
     if h.diagnosis:
-        return h.diagnosis[0].action
+        return _(h.diagnosis[0].action)
     if h.error and h.verdict != "compliant":
         return h.error
     return ""
@@ -220,7 +226,7 @@ def _common(values: Sequence[str]) -> str:
     distinct = set(values)
     if len(distinct) == 1:
         return values[0]
-    return VARIES if distinct - {""} else ""
+    return _(VARIES) if distinct - {""} else ""
 
 
 def planned_phrase(planned: Sequence[Mapping[str, Any]]) -> str:
@@ -247,7 +253,7 @@ class _Change:
 def _changes_table(title: str, changes: Sequence[_Change]) -> Table:
     table = Table(title=escape(title), title_justify="left", expand=False)
     for col in ("fix", "hosts", "change", "for", "examples"):
-        table.add_column(col, justify="right" if col == "hosts" else "left", overflow="fold", max_width=60)
+        table.add_column(_(col), justify="right" if col == "hosts" else "left", overflow="fold", max_width=60)
     for c in changes:
         table.add_row(
             escape(c.fix_id), str(len(c.hosts)), escape(c.change), escape(c.cause), escape(_names(c.hosts))
@@ -270,7 +276,7 @@ def _planned_groups(hosts: Sequence[HostResult]) -> list[_Change]:
             change = f"{len(distinct)} variants; most common ({n} hosts): {top}"
         host_list = list({h.host: h for h, _ in entries}.values())  # a fix planned twice: once
         cause = _common([str(p.get("cause") or "") for _, p in entries])
-        out.append(_Change(fix_id, host_list, change, "" if cause == VARIES else cause))
+        out.append(_Change(fix_id, host_list, change, "" if cause in (VARIES, _(VARIES)) else cause))
     return sorted(out, key=lambda c: (-len(c.hosts), c.fix_id))
 
 

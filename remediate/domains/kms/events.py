@@ -16,6 +16,9 @@ from typing import Any
 _TS = "https://learn.microsoft.com/troubleshoot/windows-server/licensing-and-activation"
 # Volume Activation operations guide, "KMS Events Logged in the Windows Event Log" (Table 11).
 OPS_GUIDE = "https://learn.microsoft.com/previous-versions/ff793440(v=technet.10)"
+# Microsoft-Windows-Security-SPP manifest messages, as listed with sample events (hayabusa-sample-evtx)
+# for events Microsoft's articles do not describe.
+SPP_MANIFEST = "https://detection-wiki-dev.pages.dev/microsoft-windows-security-spp"
 SPP = "Microsoft-Windows-Security-SPP"
 
 
@@ -94,6 +97,28 @@ _EVENTS = [
         OPS_GUIDE,
     ),
     _e(
+        1025,
+        "Information",
+        "any",
+        "Grace period has been started.",
+        "A grace period began for a SKU: the product is not activated yet (initial, out-of-tolerance or "
+        "non-genuine grace).",
+        "Dates when activation stopped being current; with 1040 just before it, a hardware change "
+        "started it.",
+        ("0x4004F00C", "0x4004F00D"),
+        f"{SPP_MANIFEST}/1025",
+    ),
+    _e(
+        1040,
+        "Information",
+        "any",
+        "Hardware has changed from previous boot.",
+        "The Software Protection service saw a hardware change since the last boot (AppId, SkuId).",
+        "Explains reactivation needs and 0xC004F00F / 0xC004F211 after a hardware or VM change.",
+        ("0xC004F00F", "0xC004F211"),
+        f"{SPP_MANIFEST}/1040",
+    ),
+    _e(
         1058,
         "Warning",
         "any",
@@ -111,7 +136,7 @@ _EVENTS = [
         "Command-line arguments: %2",
         "An activation attempt failed; hr is its code (0xC0020017 / 0x8007139F = KMS contact failure).",
         "Confirms a failed activation and gives its code.",
-        ("0xC0020017", "0x8007139F", "0x80072EE7"),
+        ("0xC0020017", "0x8007139F", "0x80072EE7", "0x80004005", "0xC004F017"),
         f"{_TS}/activation-event-8198-error-0xc0020017-0x8007139f-kms-contact-failure",
     ),
     _e(

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from remediate.core.i18n import _
+
 CATEGORIES = frozenset({"network", "dns", "key", "store", "time", "kms_host", "permissions", "other"})
 
 _LEARN = "https://learn.microsoft.com"
@@ -35,6 +37,16 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "E8200": f"{_TS}/event-id-8208-8200-900",
         "GVLK": f"{_LEARN}/windows-server/get-started/kms-client-activation-keys",
         "SLERR": "Windows SDK slerror.h (MessageText); " + f"{_TS}/troubleshoot-activation-error-codes",
+        # Microsoft's consumer page ("Get help with Windows activation errors") for retail/OEM codes.
+        "HELP": "https://support.microsoft.com/windows/get-help-with-windows-activation-errors-"
+        "09d8fb64-8768-4815-0c30-159fa7d89d85",
+        "267C": f"{_TS}/windows-activation-fails-with-error-0x8007267",
+        "FE33": "https://support.microsoft.com/topic/windows-activation-or-validation-fails-with-error-code-"
+        "0x8004fe33-a9afe65e-230b-c1ed-3414-39acd7fddf52",
+        "WININET": f"{_LEARN}/windows/win32/wininet/wininet-errors",
+        "SYS1000": f"{_LEARN}/windows/win32/debug/system-error-codes--1000-1299-",
+        "HRESULT": f"{_LEARN}/windows/win32/seccrypto/common-hresult-values",
+        "OFFICE": f"{_LEARN}/office/volume-license-activation/tools-to-manage-volume-activation-of-office",
     }
 )
 
@@ -84,6 +96,9 @@ class KBEntry:
     playbook: str  # which playbook/var fixes it, or "none: ..."
     category: str  # network|dns|key|store|time|kms_host|permissions|other
     source: str  # URL of the Microsoft page the entry is taken from
+    # Transient on Microsoft's side (activation service busy or timing out): retry later with
+    # backoff (RETRY_ADVICE) instead of changing anything on the host.
+    retry_later: bool = False
 
     @property
     def informational(self) -> bool:
@@ -98,7 +113,23 @@ class KBEntry:
         return d
 
 
+RETRY_ADVICE = (
+    "Transient: retry later with backoff (for example after 15 minutes, 1 hour, then 4 hours) "
+    "instead of changing the host; a KMS client retries by itself every 2 hours."
+)
+_FIELDS = frozenset(
+    {"code", "symbol", "message", "meaning", "causes", "checks", "fix", "automatable", "playbook",
+     "category", "source", "retry_later"}
+)  # fmt: skip
+
+
 def _entry(raw: Mapping[str, Any]) -> KBEntry:
+    unknown = set(raw) - _FIELDS
+    if unknown:
+        raise ValueError(f"KB {raw.get('code')!r}: unknown field(s) {sorted(unknown)}")
+    retry_later = raw.get("retry_later", False)
+    if not isinstance(retry_later, bool):
+        raise ValueError(f"KB {raw.get('code')!r}: retry_later must be true or false")
     code = normalize_code(str(raw["code"]))
     if raw["code"] != code:
         raise ValueError(f"KB code {raw['code']!r} is not normalized ({code})")
@@ -118,6 +149,7 @@ def _entry(raw: Mapping[str, Any]) -> KBEntry:
         playbook=str(raw["playbook"]),
         category=category,
         source=SOURCES.get(source, source),
+        retry_later=retry_later,
     )
 
 
@@ -144,6 +176,9 @@ def lookup(code: str | int) -> KBEntry | None:
 def explain(code_or_event: str) -> dict[str, Any]:
     """A JSON-ready dict for `remediate explain`: an error code or an SPP event.
 
+    Title, meaning, fix (and an event's meaning and evidence) are in the current language
+    (remediate.core.i18n); Microsoft's message text, causes and checks stay as Microsoft wrote them.
+
     "0xC004F074" / "C004F074" / "-1073418124" -> {"kind": "error", ...entry};
     "event:12288" or a bare number of up to 5 digits ("12288") -> {"kind": "event", ...entry}.
     Raises LookupError with a readable message for unknown or malformed input.
@@ -160,8 +195,10 @@ def explain(code_or_event: str) -> dict[str, Any]:
         if ev is None:
             known = ", ".join(str(i) for i in sorted(EVENTS))
             raise LookupError(f"event {num} is not in the knowledge base (known SPP events: {known})")
-        title = ev.message.split(" Info:")[0]
-        return {"kind": "event", "code": f"event:{ev.id}", "title": title, **ev.to_dict()}
+        title = _(ev.message.split(" Info:")[0])
+        d = ev.to_dict()
+        d["meaning"], d["evidence"] = _(ev.meaning), _(ev.evidence)
+        return {"kind": "event", "code": f"event:{ev.id}", "title": title, **d}
     try:
         code = normalize_code(text)
     except ValueError as exc:
@@ -169,8 +206,20 @@ def explain(code_or_event: str) -> dict[str, Any]:
     entry = ENTRIES.get(code)
     if entry is None:
         raise LookupError(
-            f"{code} is not in the knowledge base ({len(ENTRIES)} codes). On the host, "
-            f"'slui.exe 0x2a {code}' shows Windows' own text; see {SOURCES['T']}"
-        )
-    title = entry.meaning.split(". ")[0].rstrip(".")  # a short heading for the console
-    return {"kind": "error", "code": code, "title": title, **entry.to_dict()}
+            _("{code} is not in the knowledge base ({n} codes). On the host, "
+              "'slui.exe 0x2a {code}' shows Windows' own text; see {url}").format(
+                code=code, n=len(ENTRIES), url=SOURCES["T"]
+            )
+        )  # fmt: skip
+    d = entry.to_dict()
+    d["meaning"], d["fix"] = _(entry.meaning), _(entry.fix)
+    if entry.retry_later:
+        d["fix"] = f"{d['fix']} {_(RETRY_ADVICE)}"
+    return {"kind": "error", "code": code, "title": title_of(d["meaning"]), **d}
+
+
+def title_of(meaning: str) -> str:
+    """A short heading for the console: the meaning's first sentence (English or Japanese)."""
+    if "。" in meaning:
+        return meaning.split("。")[0]
+    return meaning.split(". ")[0].rstrip(".")
