@@ -7,6 +7,9 @@ Layout of the block (offsets from 127.A.B.0, continuing into the next /24s for b
     .1 DNS (default view)   .2 DNS (firewalled view)   .3 firewalled KMS address (nothing listens)
     .4 decommissioned KMS (nothing listens)   .10+ KMS hosts   .50+ Windows hosts
 
+Each KMS host is also a Windows host (its "face", `Lab.kms_faces`, lab/fleet/kmshosts.py) with
+WinRM/SSH on the KMS address: inventory group `kms_hosts`, outside `windows`.
+
 `Lab` is asyncio; `LabThread` runs one in a background event loop for sync callers (tests, demo);
 `serve` is `remediate lab up`. A Lab may share its loop with other code (tests, `lab up`): it
 tracks the tasks its servers spawn and `stop` cancels only those.
@@ -36,6 +39,8 @@ import asyncssh
 from remediate.lab.api import EmulatedHost
 from remediate.lab.fleet.hosts import FIREWALLED_VIEW, build_hosts
 from remediate.lab.fleet.inventory import InventoryHost, build_inventory, write_inventory
+from remediate.lab.fleet.kmshosts import PROFILE as KMS_PROFILE
+from remediate.lab.fleet.kmshosts import kms_host_state
 from remediate.lab.fleet.spec import FleetSpec
 from remediate.lab.network.dns import DEFAULT_VIEW, LabDns
 from remediate.lab.network.kms import KmsListener
@@ -101,6 +106,7 @@ class Lab:
         self.password = password or spec.resolved_password()
         self.hosts: dict[str, LabHost] = {}
         self.kms: dict[str, KmsListener] = {}
+        self.kms_faces: dict[str, LabHost] = {}  # KMS host name -> its Windows face
         self.dns = LabDns(spec.domain)
         self.dns_server: tuple[str, int] = ("127.0.0.1", 53)
         self.firewalled_dns_server: tuple[str, int] = ("127.0.0.1", 53)
@@ -158,7 +164,7 @@ class Lab:
 
     async def stop(self) -> None:
         closing: list[Any] = []
-        for h in self.hosts.values():
+        for h in [*self.hosts.values(), *self.kms_faces.values()]:
             for srv in h.servers:
                 srv.close()
                 closing.append(srv)
@@ -182,7 +188,7 @@ class Lab:
 
     async def _start_all(self) -> None:
         spec = self.spec
-        self.hosts, self.kms, self.dns = {}, {}, LabDns(spec.domain)
+        self.hosts, self.kms, self.kms_faces, self.dns = {}, {}, {}, LabDns(spec.domain)
         plans = build_hosts(spec, self.password)
         # DNS: records first, then the two listeners (port 53, or a free port when refused)
         fw_hole, old_kms = self.address(FW_BLACKHOLE_OFF), self.address(OLD_KMS_OFF)
@@ -192,8 +198,16 @@ class Lab:
             ip = self.address(KMS_OFF + i)
             self.dns.add_a(k.fqdn(spec.domain), ip)
             self.dns.add_a(k.fqdn(spec.domain), fw_hole, view=FIREWALLED_VIEW)
-            self.kms[k.name] = KmsListener(
-                k.name, ip, k.port, behaviour=k.behaviour, epid=k.epid(spec.seed), fqdn=k.fqdn(spec.domain)
+            listener = KmsListener(
+                k.name, ip, k.port, behaviour=k.behaviour, epid=k.epid(spec.seed), fqdn=k.fqdn(spec.domain),
+                initial_count=k.count,
+            )  # fmt: skip
+            self.kms[k.name] = listener
+            face = kms_host_state(spec, k, listener, self.password)
+            face.dns_server = (ip, 53)  # replaced below, once the DNS listener's port is known
+            channel = face.windows.channel if face.windows else ""
+            self.kms_faces[k.name] = LabHost(
+                face.name, ip, {}, face, KMS_PROFILE, self.password, channel=channel, os_release="server2022"
             )
         for name in spec.srv_records:
             self.dns.add_srv(spec.kms(name).fqdn(spec.domain), spec.kms(name).port)
@@ -217,6 +231,8 @@ class Lab:
             self.address(DNS_FW_OFF), self.dns_server[1], FIREWALLED_VIEW
         )
         first_kms = self.kms[spec.srv_records[0]] if spec.srv_records else None
+        for kms_face in self.kms_faces.values():
+            kms_face.state.dns_server = self.dns_server
         for h in self.hosts.values():
             fw = h.profile == "kms_unreachable"
             h.state.dns_server = self.firewalled_dns_server if fw else self.dns_server
@@ -239,7 +255,7 @@ class Lab:
         self.ca_path = Path(ca.ca_path)
         key = asyncssh.generate_private_key("ssh-ed25519")
         host_keys = [key]
-        first = next(iter(self.hosts.values()), None)
+        first = next(iter(self.hosts.values()), None) or next(iter(self.kms_faces.values()), None)
         ssh_port = SSH_PORT if first is None or _port_free(first.address, SSH_PORT) else SSH_FALLBACK
         self.ssh_port = ssh_port
         self._write_known_hosts(key.export_public_key("openssh").decode().strip())
@@ -260,12 +276,12 @@ class Lab:
                 )
                 h.ports["ssh"] = ssh_port
 
-        await asyncio.gather(*(one(h) for h in self.hosts.values()))
+        await asyncio.gather(*(one(h) for h in [*self.hosts.values(), *self.kms_faces.values()]))
 
     def _write_known_hosts(self, pubkey: str) -> None:
         self.known_hosts = self.workdir / "known_hosts"
         lines = []
-        for h in self.hosts.values():
+        for h in [*self.hosts.values(), *self.kms_faces.values()]:
             where = h.address if self.ssh_port == SSH_PORT else f"[{h.address}]:{self.ssh_port}"
             lines.append(f"{where} {pubkey}\n")
         self.known_hosts.write_text("".join(lines), encoding="ascii")
@@ -274,26 +290,8 @@ class Lab:
     def inventory(self) -> dict[str, Any]:
         spec = self.spec
         first = spec.kms(spec.srv_records[0]) if spec.srv_records else spec.kms_hosts[0]
-        hosts = [
-            InventoryHost(
-                name=h.name,
-                address=h.address,
-                winrm_port=WINRM_HTTP,
-                https_port=WINRM_HTTPS,
-                ssh_port=self.ssh_port,
-                profile=h.profile,
-                locale=h.state.locale,
-                password=h.inventory_password,
-                fqdn=h.state.fqdn,
-                channel=h.channel,
-                license_state=h.license_state,
-                os_release=h.os_release,
-                office_kind=h.office_kind,
-            )
-            for h in self.hosts.values()
-        ]
         return build_inventory(
-            hosts,
+            [self._inventory_host(h) for h in self.hosts.values()],
             user=spec.user,
             password=self.password,
             ca_path=self.ca_path,
@@ -301,6 +299,24 @@ class Lab:
             kms_port=first.port,
             domain=spec.domain,
             known_hosts=self.known_hosts,
+            kms_hosts=[self._inventory_host(h) for h in self.kms_faces.values()],
+        )
+
+    def _inventory_host(self, h: LabHost) -> InventoryHost:
+        return InventoryHost(
+            name=h.name,
+            address=h.address,
+            winrm_port=WINRM_HTTP,
+            https_port=WINRM_HTTPS,
+            ssh_port=self.ssh_port,
+            profile=h.profile,
+            locale=h.state.locale,
+            password=h.inventory_password,
+            fqdn=h.state.fqdn,
+            channel=h.channel,
+            license_state=h.license_state,
+            os_release=h.os_release,
+            office_kind=h.office_kind,
         )
 
     def write_inventory(self, path: Path) -> Path:

@@ -43,5 +43,12 @@ _CAUSES = {
     "office.subscription": "Microsoft 365 Apps (subscription licensing)",
     "office.blocked": "Office not activated (blocked: see the other findings)",
     "office.unknown": "Insufficient evidence: Office not activated",
+    # KMS hosts themselves (kms-host-health.yml; diagnose_kmshost.py): read-only findings
+    "kms_host.count_low": "KMS host count below the activation threshold",
+    "kms_host.not_publishing": "KMS host does not publish its SRV record",
+    "kms_host.service_stopped": "Software Protection service stopped on the KMS host",
+    "kms_host.csvlk_scope": "KMS host key does not cover the clients' products",
+    "kms_host.port": "KMS host listens on an unexpected port",
+    "kms_host.not_kms_host": "Not a KMS host (no KMS host key active)",
 }
 CAUSES = MappingProxyType(_CAUSES)

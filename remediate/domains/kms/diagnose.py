@@ -17,6 +17,8 @@ from typing import Any
 
 from remediate.core.diagnosis import Diagnoser, Diagnosis
 from remediate.domains.kms.causes import CAUSES
+from remediate.domains.kms.diagnose_kmshost import FACT_KEY as KMSHOST_FACT
+from remediate.domains.kms.diagnose_kmshost import kmshost_findings
 from remediate.domains.kms.diagnose_office import office_findings
 from remediate.domains.kms.evidence import (
     KMS_CHANNEL,
@@ -142,6 +144,8 @@ def diagnose(
 ) -> list[Diagnosis]:
     """Findings for one host (see module doc); `variables`: playbook vars (kms_host, convert_channels)."""
     vars_ = {**as_map(facts.get("vars")), **(variables or {})}
+    if KMSHOST_FACT in facts or "sppsvc" in facts:  # a KMS host (kms-host-health.yml)
+        return kmshost_findings(facts, vars_)
     kms_host = str(vars_["kms_host"]) if vars_.get("kms_host") else None
     convert = convert_channels(vars_)
     os_fact = as_map(facts.get("os"))

@@ -129,9 +129,12 @@ def read_facts(facts: Mapping[str, Any]) -> View:
         skew=float(skew) if isinstance(skew, int | float) else None,
         registered=registered,
     )
-    act = as_map(facts.get("activation"))
-    if act.get("success") is False:
-        v.see(code_of(act.get("error_code")), "activation attempt failed with")
+    # `activation`: a check's /ato; `activate`: windows-kms.yml's fix (its code was never read, so
+    # a 0xC004F038 answer after --apply went undiagnosed)
+    for key in ("activation", "activate"):
+        act = as_map(facts.get(key))
+        if act.get("success") is False:
+            v.see(code_of(act.get("error_code")), "activation attempt failed with")
     whole = (("license", "slmgr reported"), ("office", "ospp reported"), ("kms_config", "CIM reported"))
     for key, label in whole:  # an error for the whole command (no products listed)
         v.see(code_of(as_map(facts.get(key)).get("error_code")), label)

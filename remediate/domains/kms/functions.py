@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from remediate.domains.kms import gvlk
+from remediate.domains.kms.diagnose_kmshost import kms_n_policy
 from remediate.domains.kms.evidence import host_name, tcp_reach
 
 
@@ -125,4 +126,5 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "office_kms_target_port": office_kms_target_port,
     "gvlk_for_product": gvlk_for_product,
     "office_gvlk": office_gvlk,
+    "kms_n_policy": kms_n_policy,
 }

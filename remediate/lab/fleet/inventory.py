@@ -14,6 +14,9 @@ Shape (ansible-inventory reads it unmodified):
         locale_en_us: {hosts: {WIN-0001: {}}}
         lab_healthy: {hosts: {WIN-0001: {}}}
         lab_channel_volume_kmsclient: {hosts: {WIN-0001: {}}}
+        kms_hosts:                     # the KMS hosts' Windows faces; not in `windows`
+          hosts: {KMS01: {ansible_host: 127.41.7.10, lab_profile: kms_host, lab_kms_port: 1688, ...}}
+          vars: {the same connection vars as windows}
 
 lab_office is the Office kind (msi, c2r_retail, c2r_volume, m365) or `none`.
 
@@ -65,27 +68,12 @@ def build_inventory(
     domain: str,
     known_hosts: Path | None = None,
     extra_vars: Mapping[str, Any] | None = None,
+    kms_hosts: Iterable[InventoryHost] = (),
 ) -> dict[str, Any]:
     host_vars: dict[str, dict[str, Any]] = {}
     groups: dict[str, dict[str, dict[str, Any]]] = {}
     for h in sorted(hosts, key=lambda h: h.name):
-        hv: dict[str, Any] = {
-            "ansible_host": h.address,
-            "ansible_port": h.winrm_port,
-            "remediate_https_port": h.https_port,
-            "lab_profile": h.profile,
-            "lab_locale": h.locale,
-            "lab_fqdn": h.fqdn,
-            "lab_channel": h.channel,
-            "lab_license_state": h.license_state,
-            "lab_os": h.os_release,
-            "lab_office": h.office_kind or "none",
-        }
-        if h.ssh_port is not None:
-            hv["remediate_ssh_port"] = h.ssh_port
-        if h.password != password:
-            hv["ansible_password"] = h.password
-        host_vars[h.name] = hv
+        host_vars[h.name] = _host_vars(h, password)
         groups.setdefault(group_name("locale", h.locale), {})[h.name] = {}
         groups.setdefault(group_name("lab", h.profile), {})[h.name] = {}
         groups.setdefault(group_name("lab_channel", h.channel), {})[h.name] = {}
@@ -107,9 +95,33 @@ def build_inventory(
         win_vars["remediate_ssh_known_hosts"] = str(known_hosts)
     win_vars.update(extra_vars or {})
     children: dict[str, Any] = {"windows": {"hosts": host_vars, "vars": win_vars}}
+    kms = {h.name: _host_vars(h, password) for h in sorted(kms_hosts, key=lambda h: h.name)}
+    if kms:
+        kms_vars = {k: v for k, v in win_vars.items() if k not in ("kms_host", "kms_port")}
+        children["kms_hosts"] = {"hosts": kms, "vars": kms_vars}
     for name in sorted(groups):
         children[name] = {"hosts": groups[name]}
     return {"all": {"children": children}}
+
+
+def _host_vars(h: InventoryHost, password: str) -> dict[str, Any]:
+    hv: dict[str, Any] = {
+        "ansible_host": h.address,
+        "ansible_port": h.winrm_port,
+        "remediate_https_port": h.https_port,
+        "lab_profile": h.profile,
+        "lab_locale": h.locale,
+        "lab_fqdn": h.fqdn,
+        "lab_channel": h.channel,
+        "lab_license_state": h.license_state,
+        "lab_os": h.os_release,
+        "lab_office": h.office_kind or "none",
+    }
+    if h.ssh_port is not None:
+        hv["remediate_ssh_port"] = h.ssh_port
+    if h.password != password:
+        hv["ansible_password"] = h.password
+    return hv
 
 
 def write_inventory(inventory: Mapping[str, Any], path: Path) -> Path:

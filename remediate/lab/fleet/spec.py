@@ -5,7 +5,7 @@
     domain: lab.test
     locales: {en-US: 80, ja-JP: 15, zh-CN: 5}
     latency: zero                      # zero | realistic | {slmgr: 2.0, ...}
-    kms_hosts: [{name: kms01, port: 1688, behaviour: ok}]
+    kms_hosts: [{name: kms01, port: 1688, behaviour: ok}]   # + count: 0-50; behaviour below_threshold
     srv_records: [kms01]
     profiles: {healthy: 40, kms_unreachable: 10, ...}
     office: 40
@@ -105,6 +105,7 @@ class KmsHostSpec:
     name: str  # DNS label, the FQDN is <name>.<domain>
     port: int = 1688
     behaviour: KmsBehaviour = "ok"
+    count: int | None = None  # the KMS count before any lab client asks (None: the behaviour's default)
 
     def fqdn(self, domain: str) -> str:
         return f"{self.name}.{domain}"
@@ -387,8 +388,8 @@ class _Validator:
                 item = {"name": item}
             m = self.mapping(item, path)
             for key in m:
-                if key not in ("name", "port", "behaviour"):
-                    raise self.fail(f"{path}.{key}", "unknown field; expected name, port, behaviour")
+                if key not in ("name", "port", "behaviour", "count"):
+                    raise self.fail(f"{path}.{key}", "unknown field; expected name, port, behaviour, count")
             if "name" not in m:
                 raise self.fail(path, "missing field 'name'")
             name = self.label(m["name"], f"{path}.name")
@@ -400,7 +401,8 @@ class _Validator:
                 raise self.fail(
                     f"{path}.behaviour", f"expected one of {', '.join(KMS_BEHAVIOURS)}, got {behaviour!r}"
                 )
-            out.append(KmsHostSpec(name, port, behaviour))
+            count = self.integer(m["count"], f"{path}.count", 0, 50, "a KMS count") if "count" in m else None
+            out.append(KmsHostSpec(name, port, behaviour, count))
         return tuple(out)
 
 

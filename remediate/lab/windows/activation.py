@@ -19,8 +19,8 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 
-from remediate.lab.network.kms import kms_activate
-from remediate.lab.windows.state import HostState, LicenseStatus, Product, SppEvent
+from remediate.lab.network.kms import CLIENT_N_POLICY, SERVER_N_POLICY, kms_activate
+from remediate.lab.windows.state import WINDOWS_APP_ID, HostState, LicenseStatus, Product, SppEvent
 
 KMS_DEFAULT_PORT = 1688
 CONNECT_TIMEOUT = 3.0
@@ -122,10 +122,20 @@ def srv_order(records: list[SrvRecord]) -> list[SrvRecord]:
     return sorted(records, key=lambda r: (r.priority, -r.weight, r.target))
 
 
-async def handshake(ip: str, port: int, activation_id: str, client_fqdn: str) -> tuple[int, str | None]:
+def n_policy(state: HostState, product: Product) -> int:
+    """The minimum KMS count this product needs: 5 for servers and Office, 25 for Windows clients
+    (https://learn.microsoft.com/en-us/windows-server/get-started/kms-activation-planning)."""
+    if product.application_id != WINDOWS_APP_ID or "server" in state.os_caption.lower():
+        return SERVER_N_POLICY
+    return CLIENT_N_POLICY
+
+
+async def handshake(
+    ip: str, port: int, activation_id: str, client_fqdn: str, policy: int | None = None
+) -> tuple[int, str | None]:
     """Run the lab KMS exchange over a real TCP connection; (hresult, epid)."""
     try:
-        line = await kms_activate(ip, port, activation_id, client_fqdn, CONNECT_TIMEOUT)
+        line = await kms_activate(ip, port, activation_id, client_fqdn, CONNECT_TIMEOUT, policy)
     except (OSError, TimeoutError):
         return E_KMS_UNREACHABLE, None
     parts = line.split()
@@ -162,7 +172,7 @@ async def activate(
         ip = ip or await resolve_host(state, name)
         if ip is None:
             continue
-        hr, epid = await handshake(ip, kport, product.activation_id, state.fqdn)
+        hr, epid = await handshake(ip, kport, product.activation_id, state.fqdn, n_policy(state, product))
         last = ActivationOutcome(hr, name, kport, ip, epid, discovered)
         if hr == 0 and abs(state.clock_offset) > CLOCK_TOLERANCE:
             last.hresult, last.epid = E_CLOCK, None

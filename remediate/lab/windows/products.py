@@ -28,7 +28,10 @@ def channel_label(product: Product) -> str:
     """SoftwareLicensingProduct.ProductKeyChannel ("Product Key Channel:" in /dlv).
 
     AVMA's value is unverified (no public /dlv of an AVMA guest found): Volume:GVLK is assumed.
+    A KMS host key's (VOLUME_KMS* channels) Volume:CSVLK is unverified too.
     """
+    if product.channel.startswith("VOLUME_KMS") and product.channel != "VOLUME_KMSCLIENT":
+        return "Volume:CSVLK"
     return {
         "VOLUME_KMSCLIENT": "Volume:GVLK",
         "VOLUME_MAK": "Volume:MAK",

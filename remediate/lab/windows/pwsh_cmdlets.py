@@ -356,7 +356,16 @@ async def test_net_connection(state: HostState, host: str, port: int) -> tuple[O
 # ---- events / time ---------------------------------------------------------------------------
 def get_win_event(state: HostState, filt: dict[str, Any], max_events: int | None) -> list[Obj]:
     provider = str(filt.get("ProviderName", "")).lower()
-    events = [e for e in reversed(state.events) if not provider or e.provider.lower() == provider]
+    log = str(filt.get("LogName", "")).lower()
+    ids = filt.get("Id")
+    wanted = {int(i) for i in (ids if isinstance(ids, list) else [ids]) if str(i).isdigit()} if ids else set()
+    events = [
+        e
+        for e in reversed(state.events)
+        if (not provider or e.provider.lower() == provider)
+        and (not log or e.log.lower() == log)
+        and (not wanted or e.id in wanted)
+    ]
     events = events[:max_events] if max_events else events
     if not events:
         raise CmdletError(
@@ -371,7 +380,7 @@ def get_win_event(state: HostState, filt: dict[str, Any], max_events: int | None
             "TimeCreated": e.time.astimezone(UTC),
             "Message": e.message,
             "ProviderName": e.provider,
-            "LogName": "Application",
+            "LogName": e.log,
         }
         for e in events
     ]

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from remediate.domains.kms.gvlk import product_of
 from remediate.lab.windows import activation
+from remediate.lab.windows.kmsservice import kms_host_lines
 from remediate.lab.windows.messages import error_line, format_date, msg
 from remediate.lab.windows.products import (
     AVMA_CHANNEL,
@@ -204,6 +205,8 @@ class Slmgr:
             self.out(self.m("win_rearm", count=1001))
             self.out(self.m("sku_rearm", count=1001))
             self.out(self.m("trusted_time") + format_date(self.loc, st.now().replace(tzinfo=None)))
+        if st.kms_service is not None and p.channel.startswith("VOLUME_KMS") and not p.is_kms_client:
+            self.lines += kms_host_lines(st.kms_service)
         if p.is_kms_client:
             self.out(self.m("act_type_all"))
             if p.activated_by == "ad":

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
+from typing import Protocol
 
 WINDOWS_APP_ID = "55c92734-d682-4d71-983e-d6ec3f16059f"
 OFFICE_APP_ID = "0ff1ce15-a989-479d-af46-f275c6370663"  # Office 2013 and later
@@ -89,6 +90,24 @@ class SppEvent:
     level: str  # "Information" / "Error" / "Warning"
     message: str
     provider: str = "Microsoft-Windows-Security-SPP"
+    log: str = "Application"  # 12290 goes to "Key Management Service"
+
+
+class KmsService(Protocol):
+    """A KMS host's service as its own slmgr /dlv and `sc query sppsvc` show it (the lab's
+    KmsListener): the host section is printed only on a machine that has one."""
+
+    port: int
+    dns_publishing: bool
+    low_priority: bool
+
+    @property
+    def current_count(self) -> int: ...
+
+    @property
+    def running(self) -> bool: ...
+
+    def counters(self) -> dict[str, int]: ...
 
 
 @dataclass
@@ -121,6 +140,7 @@ class HostState:
     password: str = field(default="", repr=False)
     winrm_enabled: bool = True
     hang: bool = False  # every command blocks until cancelled (tests of timeouts)
+    kms_service: KmsService | None = field(default=None, repr=False)  # set on a KMS host's face
     # reg.exe's view: KEY -> value name -> (type, data)
     registry: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 

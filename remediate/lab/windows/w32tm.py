@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from remediate.lab.windows.kmsservice import sc_query_sppsvc
 from remediate.lab.windows.state import HostState
 
 LAB_DC = "dc01"
@@ -341,7 +342,10 @@ def run_net(state: HostState, args: list[str]) -> tuple[int, str, str] | None:
 
 
 def run_sc(state: HostState, args: list[str]) -> tuple[int, str, str] | None:
-    """`sc query w32time`; None for anything else (not emulated)."""
+    """`sc query w32time` / `sc query sppsvc`; None for anything else (not emulated)."""
+    if len(args) == 2 and args[0].lower() == "query" and args[1].lower() == "sppsvc":
+        svc = state.kms_service  # on a KMS host, sppsvc is its listener; elsewhere always running
+        return 0, sc_query_sppsvc(svc.running if svc is not None else True), ""
     if len(args) != 2 or args[0].lower() != "query" or args[1].lower() != "w32time":
         return None
     if state.time_service_running:

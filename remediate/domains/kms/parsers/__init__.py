@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import cim, misc, net, ospp, slmgr
+from . import cim, kmshost, misc, net, ospp, slmgr
 from .common import ParseError, normalize_code
 from .text import decode
 
@@ -19,6 +19,7 @@ __all__ = ["KINDS", "ParseError", "normalize_code", "parse"]
 _PARSERS: dict[str, Callable[[str], dict[str, Any]]] = {
     "slmgr-dli": slmgr.parse_dli,
     "slmgr-dlv": slmgr.parse_dli,  # /dlv prints a superset of /dli's labels
+    "slmgr-dlv-host": kmshost.parse_dlv_host,  # /dlv on a KMS host: + its KMS host section
     "slmgr-xpr": slmgr.parse_xpr,
     "slmgr-ato": slmgr.parse_ato,
     "ospp-dstatus": ospp.parse_dstatus,
@@ -31,6 +32,7 @@ _PARSERS: dict[str, Callable[[str], dict[str, Any]]] = {
     "cim-os": cim.parse_cim_os,
     "utc-time": misc.parse_utc_time,
     "spp-events": misc.parse_spp_events,
+    "sc-query": kmshost.parse_sc_query,
 }
 
 KINDS: tuple[str, ...] = tuple(_PARSERS)
