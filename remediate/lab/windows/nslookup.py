@@ -31,7 +31,7 @@ def _reverse_name(ip: str) -> str:
 #   (NXDOMAIN), "Query refused" (REFUSED; real: "*** Can't list domain bjfu.edu.cn: Query refused" in a
 #   public nslookup transcript), "Server failed" (SERVFAIL; unverified wording, docs/lab-commands.md).
 TIMEOUT_LINES = "DNS request timed out.\r\n    timeout was 2 seconds.\r\n"
-RCODE_REASON = {
+RCODE_REASON: dict[int, str] = {
     dns.rcode.NXDOMAIN: "Non-existent domain",
     dns.rcode.SERVFAIL: "Server failed",
     dns.rcode.REFUSED: "Query refused",

@@ -39,7 +39,9 @@ KINDS: tuple[str, ...] = tuple(_PARSERS)
 _EMPTY_OK = frozenset({"resolve-srv", "spp-events"})
 # console-text kinds: read as a human would read a pasted copy (prompts, quoting, fences, full-width
 # punctuation, odd spaces are dropped first; see text.normalize_paste). JSON kinds are left alone.
-_PASTED = frozenset({"slmgr-dli", "slmgr-dlv", "slmgr-xpr", "slmgr-ato", "ospp-dstatus", "ospp-act", "nslookup-srv", "tnc"})
+_PASTED = frozenset(
+    {"slmgr-dli", "slmgr-dlv", "slmgr-xpr", "slmgr-ato", "ospp-dstatus", "ospp-act", "nslookup-srv", "tnc"}
+)
 
 
 def parse(kind: str, data: str | bytes) -> dict[str, Any]:
