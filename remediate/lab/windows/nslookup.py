@@ -66,13 +66,17 @@ async def run_nslookup(state: HostState, args: list[str]) -> tuple[int, str, str
     else:
         candidates = [f"{name}.{state.domain}", name]
     last_rcode: int = dns.rcode.NXDOMAIN
-    for cand in candidates:
+    for i, cand in enumerate(candidates):
         ans = await query(state.dns_server, cand, rdtype)
         if ans.error:
             return 1, head + TIMEOUT_LINES * 2, f"*** Request to {server} timed-out\r\n"
         last_rcode = ans.rcode
         if ans.rcode in (dns.rcode.SERVFAIL, dns.rcode.REFUSED):
-            break  # the server answered with a failure: nslookup reports it, no further suffixes
+            if i == 0:
+                break  # the server failed the name in its own zone: nslookup reports that
+            # the devolved bare name (`_vlmcs._tcp`) leaves the offline lab's zone, where its DNS
+            # server has no forwarder; a real resolver gets NXDOMAIN from the root for it
+            last_rcode = dns.rcode.NXDOMAIN
         if ans.rcode != dns.rcode.NOERROR or not (ans.records or ans.addresses):
             continue
         lines = [] if ans.authoritative else [msg(loc, "ns_nonauth")]
