@@ -92,9 +92,11 @@ SPECS = {
     "200": lambda: FleetSpec.from_dict(SPEC_200),
     "plain": lambda: FleetSpec(),
 }
+# demo / 200 re-pinned when Office initial grace got its real reason code (0x4004F00C, was the
+# out-of-tolerance 0x4004F00D) and 8198 events the volume-activation RuleId (eeba1977-...).
 EXPECTED = {
-    "demo": "8ff3dab7920af23609c80afd6e4fd610f5f233258e16310909532a218f8e6e3c",
-    "200": "5c910e5956a859cb543dcb0d7e868353970591b537503a5dde2fb2bf9a24019a",
+    "demo": "7e592278b80a8ae3a3517ce266b429cf4349ef72cfad7d10d7b10c9b8d06a118",
+    "200": "6666896788136c4e729e031e53ec4b692decf1fadaade19c72f6c614778d9a94",
     "plain": "2223a9dfebb35e84d3bcc79c7bb7f1dfff6f9272223f28893991d7b0df192808",
 }
 

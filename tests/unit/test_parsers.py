@@ -20,7 +20,7 @@ from remediate.domains.kms import parsers
 from remediate.domains.kms.parsers import KINDS, ParseError, normalize_code, parse
 from remediate.domains.kms.parsers.common import find_code
 from remediate.domains.kms.parsers.misc import parse_utc_time
-from remediate.domains.kms.parsers.text import decode
+from remediate.domains.kms.parsers.text import decode, normalize_paste
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 
@@ -204,6 +204,8 @@ def _fuzz(kind: str, blobs: Iterable[bytes], monkeypatch: pytest.MonkeyPatch) ->
             text = decode(blob)
         except ParseError:  # not text at all (NUL bytes): refused before any parser, rightly
             text = ""
+        if text.strip() and kind in parsers._PASTED:  # console text is un-pasted first
+            text = normalize_paste(text)
         if text.strip():
             assert seen[before:] == [text], f"{kind}: the parser did not get {blob[:80]!r}"
     return len(seen)

@@ -276,8 +276,9 @@ def office_install(rng: random.Random, state: HostState, kind: str, kms: KmsCont
     failure = FAILED.get(kms.profile)
     for prod in inst.products:
         prod.activated_by = "kms"
-        if kms.profile == "office_unactivated":
-            _unactivated(prod, LicenseStatus.OOB_GRACE, 0x4004F00D, rng)
+        if kms.profile == "office_unactivated":  # initial grace is SL_I_OOB_GRACE_PERIOD (0x4004F00C);
+            # 0x4004F00D is the out-of-tolerance grace code (real: "---OOB_GRACE--- ERROR CODE: 0x4004F00C")
+            _unactivated(prod, LicenseStatus.OOB_GRACE, 0x4004F00C, rng)
         elif failure:
             _unactivated(prod, failure[0], failure[1], rng)
         else:

@@ -205,11 +205,16 @@ def response_event(product: Product, t: datetime) -> SppEvent:
 
 
 def failed_event(product: Product, hresult: int, t: datetime) -> SppEvent:
-    """8198: slui.exe's activation failed with `hresult`."""
+    """8198: slui.exe's activation failed with `hresult`.
+
+    RuleId eeba1977-... is the volume-licence activation rule: real 8198 events of KMS clients carry it
+    (hr=0xC004F074 on Server 2012 in Technology Toolbox's public ops notes, EXT-DC03 2016; hr=0x8007232B
+    in a public container event-log dump). 31e71c49-... (the lab's old value) shows up with retail SKUs.
+    """
     msg = (
         "License Activation (slui.exe) failed with the following error code:\r\n"
         f"hr=0x{hresult & 0xFFFFFFFF:08X}\r\nCommand-line arguments:\r\n"
-        f"RuleId=31e71c49-8da7-4a2f-ad92-45d98a1c79ba;Action=AutoActivate;AppId={product.application_id};"
+        f"RuleId=eeba1977-569e-4571-b639-7623d8bfecc0;Action=AutoActivate;AppId={product.application_id};"
         f"SkuId={product.activation_id};NotificationInterval=1440;Trigger=TimerEvent"
     )
     return SppEvent(8198, t, "Error", msg)

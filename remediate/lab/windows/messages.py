@@ -166,7 +166,9 @@ JA: Table = {
     "cmid": "クライアント コンピューター ID (CMID): ",
     "registered_kms": "登録された KMS コンピューター名: ",
     "kms_dns_unavail": "DNS 自動検出: KMS 名を使用できません",
-    "kms_dns": "DNS からの KMS コンピューター名: ",
+    # real ja-JP /dli label, as grepped by a public KMS check script (`find " DNS の KMS コンピューター名"`,
+    # GitHub "KMS向き先変更確認バッチ", Huang TaiCheng); the old `DNS からの ...` had no source
+    "kms_dns": "DNS の KMS コンピューター名: ",
     "kms_ip": "KMS コンピューターの IP アドレス: ",
     "kms_ip_unavail": "KMS コンピューターの IP アドレス: 使用できません",
     "kms_pid4": "KMS コンピューターの拡張 PID: ",
@@ -234,6 +236,12 @@ ZH: Table = {
     "renew_interval": "续订间隔：%INTERVAL% 分钟",
     "caching_on": "已启用 KMS 主机缓存",
     "caching_off": "已禁用 KMS 主机缓存",
+    # zh-CN /xpr: "批量激活将于 2027/2/4 17:50:22 过期" as quoted from real `slmgr -xpr` output in a public
+    # Windows activation checker (GitHub, Rust, comment "-xpr 输出:批量激活将于 2027/2/4 17:50:22 过期")
+    # and a vlmcsd how-to ("一般显示`批量激活将于 xxxx/x/x xx:xx:xx 过期`", GitHub markdown);
+    # "计算机已永久激活" is matched against real zh-CN /xpr output by the same kind of tools.
+    "xpr_vl": "批量激活将于 %ENDDATE% 过期",
+    "xpr_perm": "计算机已永久激活。",
     "activating": "正在激活 %PRODUCTNAME% (%PRODUCTID%)...",
     "activated": "成功地激活了产品。",
     "err_prefix": "错误: ",

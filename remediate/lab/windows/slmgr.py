@@ -9,6 +9,7 @@ value, e.g. -1073418124 for 0xC004F074; MAS' activation scripts test `%errorcode
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -119,6 +120,15 @@ def exit_code(hresult: int) -> int:
     return hresult - 0x1_0000_0000 if hresult >= 0x8000_0000 else hresult
 
 
+def installation_id(state: HostState) -> str:
+    """The /dlv `Installation ID`: 63 decimal digits on Windows 8 and later, 54 on Windows 7 / Server
+    2008 R2 (phone activation reads it out in 9 groups of 7, resp. 6, digits). The digit counts are
+    listed as unverified in docs/lab-commands.md until a real /dlv paste with an unmasked ID is cited."""
+    digits = 54 if 0 < state.os_build < 9200 else 63
+    seed = hashlib.sha512(("iid." + state.fqdn).encode()).digest()
+    return str(int.from_bytes(seed, "big")).rjust(digits, "0")[:digits]
+
+
 def days(minutes: int) -> int:
     return (minutes + 1439) // 1440  # slmgr's GetDaysFromMins (ceiling)
 
@@ -195,7 +205,7 @@ class Slmgr:
             self.out(self.m("app_id") + p.application_id)
             self.out(self.m("pid4") + extended_pid(st, p))
             self.out(self.m("channel") + channel_label(p))
-            self.out(self.m("iid") + str(int(uuid.uuid5(uuid.NAMESPACE_OID, st.fqdn)))[:63])
+            self.out(self.m("iid") + installation_id(st))
             if not p.is_kms_client and p.channel != AVMA_CHANNEL:
                 self.out(self.m("use_license_url") + USE_LICENSE_URL)
                 self.out(self.m("validation_url") + VALIDATION_URL)

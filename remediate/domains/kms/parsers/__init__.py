@@ -12,7 +12,7 @@ from typing import Any
 
 from . import cim, kmshost, misc, net, ospp, slmgr
 from .common import ParseError, normalize_code
-from .text import decode
+from .text import decode, normalize_paste
 
 __all__ = ["KINDS", "ParseError", "normalize_code", "parse"]
 
@@ -39,6 +39,11 @@ KINDS: tuple[str, ...] = tuple(_PARSERS)
 
 # kinds for which empty output is a valid answer (an empty pipeline prints nothing)
 _EMPTY_OK = frozenset({"resolve-srv", "spp-events"})
+# console-text kinds: read as a human would read a pasted copy (prompts, quoting, fences, full-width
+# punctuation, odd spaces are dropped first; see text.normalize_paste). JSON kinds are left alone.
+_PASTED = frozenset(
+    {"slmgr-dli", "slmgr-dlv", "slmgr-xpr", "slmgr-ato", "ospp-dstatus", "ospp-act", "nslookup-srv", "tnc"}
+)
 
 
 def parse(kind: str, data: str | bytes) -> dict[str, Any]:
@@ -51,6 +56,8 @@ def parse(kind: str, data: str | bytes) -> dict[str, Any]:
     if parser is None:
         raise ParseError(f"unknown parser kind {kind!r}; known kinds: {', '.join(KINDS)}")
     text = decode(data)
+    if kind in _PASTED:
+        text = normalize_paste(text)
     if not text.strip() and kind not in _EMPTY_OK:
         raise ParseError(f"{kind}: empty input")
     try:

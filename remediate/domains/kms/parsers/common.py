@@ -12,7 +12,8 @@ from remediate.domains.kms.kb import normalize_code as kb_normalize_code
 # leading zeros (0x4004F040 but also 0x80070005 / 0xC004F074), CIM returns uint32 decimal
 # (3221549172) and some tools print signed int32 decimal (-1073418124).
 _HEX_RE = re.compile(r"(?<![0-9A-Za-z])(?:0x)?([0-9A-Fa-f]{8})(?![0-9A-Za-z])")
-_HEX_PREFIXED_RE = re.compile(r"0x([0-9A-Fa-f]{1,8})(?![0-9A-Za-z])")
+# 8 hex digits may run into the text after them when a paste lost the space ("0xC004F074The ...")
+_HEX_PREFIXED_RE = re.compile(r"0x([0-9A-Fa-f]{8})(?![0-9A-Fa-f])|0x([0-9A-Fa-f]{1,7})(?![0-9A-Za-z])")
 _INT_RE = re.compile(r"-?\d[\d,]*")
 
 
@@ -38,7 +39,7 @@ def find_code(text: str) -> str | None:
     """First HRESULT-looking token in free text (`0x...` preferred, then 8 bare hex digits)."""
     m = _HEX_PREFIXED_RE.search(text)
     if m:  # the digits after 0x are hex however many there are ("0x12345", "0x80070005")
-        return normalize_code(int(m.group(1), 16))
+        return normalize_code(int(m.group(1) or m.group(2), 16))
     m = _HEX_RE.search(text)
     if m and re.search(r"[A-Fa-f]", m.group(1)):  # bare 8 digits only when it is clearly hex
         return normalize_code(m.group(1))

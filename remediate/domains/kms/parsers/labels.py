@@ -80,6 +80,9 @@ SLMGR: dict[str, tuple[str, ...]] = {
     ),
     "kms_dns": (
         "KMS machine name from DNS",
+        # real ja-JP slmgr /dli (a public KMS check script greps `find " DNS の KMS コンピューター名"`
+        # in `slmgr.vbs /dli` output; GitHub, KMS向き先変更確認バッチ by Huang TaiCheng)
+        "DNS の KMS コンピューター名",
         "DNS からの KMS コンピューター名",
         "DNS からの KMS マシン名",
         "DNS から取得した KMS コンピューター名",
@@ -212,6 +215,8 @@ NSLOOKUP_ERRORS: dict[str, tuple[str, ...]] = {
     "servfail": ("Server failed", "サーバーでエラーが発生しました", "服务器失败"),
     "refused": ("Query refused", "クエリが拒否されました", "查询被拒绝"),
     "timeout": (
+        # `*** UnKnown can't find NAME: No response from server`: nslookup got no answer at all
+        "No response from server",
         "DNS request timed out",
         "timed-out",
         "DNS 要求がタイムアウトしました",

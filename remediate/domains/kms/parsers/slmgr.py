@@ -11,6 +11,8 @@ from .text import logical_lines
 
 _TABLE = L.LabelTable(L.SLMGR)
 _ERROR_ONLY = L.LabelTable({"error": L.SLMGR["error"]})
+# fields that belong to a product (an excerpt starting at one of them still describes one)
+_PRODUCT_LABELS = frozenset(L.SLMGR) - {"service_version", "error"}
 _WRAPPABLE = frozenset({"name", "description", "error", "notification_reason"})
 # `VOLUME_KMSCLIENT channel`; Click-to-Run grace/free SKUs qualify the word: `RETAIL(Grace) channel`
 # (real ospp.vbs /dstatus, tests/cases/ospp-dstatus/en-c2r-retail-grace-oob.txt).
@@ -89,7 +91,13 @@ def parse_dli(text: str) -> dict[str, Any]:
             sections.append(set())
             continue
         if cur is None:
-            continue
+            if field not in _PRODUCT_LABELS:
+                continue
+            # an excerpt pasted without its `Name:` line: the fields still describe one product
+            cur = empty_product()
+            products.append(cur)
+            ports.append({"registered": None, "dns": None})
+            sections.append(set())
         if field is None:
             section = L.find_exact(value, _SECTIONS)
             if section:

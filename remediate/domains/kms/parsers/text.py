@@ -7,6 +7,7 @@ cp936/GBK on zh-CN). Pastes from a console window also carry hard wraps at the w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 
 from remediate.core.text import bom, decode_console, sniff_utf16
@@ -90,3 +91,67 @@ def logical_lines(
         out.append((None, line))
         prev_field, prev_raw = None, ""
     return out
+
+
+# ---- pasted output -------------------------------------------------------------------------
+# Outputs reach us the way admins paste them (forums, tickets, chat, web pages): with the shell
+# prompt that ran the command, Markdown fences and `> ` quoting, bullets, wrapping quote marks,
+# full-width punctuation from a CJK input method, no-break and zero-width spaces. `normalize_paste`
+# strips all of that so the line parsers see console text. Rules are general, never per-sample.
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# every Unicode space separator (NBSP, narrow NBSP, figure / ideographic space ...) -> ' '
+_SPACES = dict.fromkeys((*range(0x2000, 0x200B), 0x00A0, 0x1680, 0x202F, 0x205F, 0x3000), " ")
+# full-width ASCII forms (U+FF01..U+FF5E: `：`, `（）`, `０-９`, `Ａ-Ｚ`) -> ASCII
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_TRANSLATE = {**_INVISIBLE, **_SPACES, **_FULLWIDTH, ord("\t"): " "}
+
+_FENCE = re.compile(r"^\s*(```|~~~)[\w+\-]*\s*$")
+_QUOTE_PREFIX = re.compile(r"^\s*(?:>\s?)+")  # Markdown / mail quoting, nested or not
+_BULLET = re.compile(r"^\s*[-*+\u2022\u00b7\u30fb\u25e6\u2023\u25aa\u25cf]\s+(?=\S)")
+# `C:\Windows\system32>cscript slmgr.vbs /dli`, `PS C:\> slmgr /xpr`, `[C:\Program Files\...]$ slmgr`,
+# `admin@HOST C:\>`: a line that is only a prompt plus the command typed after it carries no output
+_PROMPT = re.compile(
+    r"^\s*(?:PS\s+)?(?:[\w.\-]+@[\w.\-]+\s+)?(?:[A-Za-z]:\\[^<>|\"\n]*>|\[[A-Za-z]:\\[^\]]*\][$#>])"
+)
+_WRAP_QUOTES = (('"', '"'), ("\u201c", "\u201d"), ("'", "'"), ("`", "`"), ("\u300c", "\u300d"))
+
+
+def normalize_paste(text: str) -> str:
+    """Console text as the program printed it, from a human paste of it (see above)."""
+    text = text.translate(_TRANSLATE)
+    text = re.sub(r"<br\s*/?>", "\n", text, flags=re.IGNORECASE)  # HTML line breaks from web pages
+    out: list[str] = []
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            continue
+        line = _QUOTE_PREFIX.sub("", line, count=1) if line.lstrip().startswith(">") else line
+        if _PROMPT.match(line):
+            continue
+        line = _BULLET.sub("", line, count=1)
+        out.append(_unwrap_quotes(line))
+    _unquote_block(out)
+    return "\n".join(out)
+
+
+def _unwrap_quotes(line: str) -> str:
+    """`"License Status: Licensed"` -> the text inside (a quoted single line)."""
+    s = line.strip()
+    for left, right in _WRAP_QUOTES:
+        if len(s) > 2 and s.startswith(left) and s.endswith(right) and left not in s[1:-1]:
+            return s[1:-1]
+    return line
+
+
+def _unquote_block(lines: list[str]) -> None:
+    """A whole multi-line paste wrapped in one pair of quote marks: drop the outer pair."""
+    idx = [i for i, ln in enumerate(lines) if ln.strip()]
+    if len(idx) < 2:
+        return
+    first, last = idx[0], idx[-1]
+    head, tail = lines[first].lstrip(), lines[last].rstrip()
+    for left, right in _WRAP_QUOTES[:2]:
+        if head.startswith(left) and tail.endswith(right):
+            lines[first] = head[1:]
+            lines[last] = tail[:-1]
+            return
