@@ -271,7 +271,9 @@ def _fleet_table(run: RunResult) -> Table:
     table.add_column("next step", overflow="fold", max_width=50)
     table.add_column("which", overflow="fold", max_width=40)
     for f in run.fleet_findings:
-        table.add_row(escape(f.title), str(len(f.hosts)), escape(f.cause), escape(f.action), escape(", ".join(f.hosts)))
+        table.add_row(
+            escape(f.title), str(len(f.hosts)), escape(f.cause), escape(f.action), escape(", ".join(f.hosts))
+        )
     return table
 
 

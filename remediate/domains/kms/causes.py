@@ -44,4 +44,11 @@ _CAUSES = {
     "office.blocked": "Office not activated (blocked: see the other findings)",
     "office.unknown": "Insufficient evidence: Office not activated",
 }
+# Office license store (diagnose_office_store.py); the permission repair is opt-in
+_CAUSES.update(
+    {
+        "office.store_permissions": "Office license store folder lacks NETWORK SERVICE rights",
+        "office.store_damaged": "Office license store unusable",
+    }
+)
 CAUSES = MappingProxyType(_CAUSES)

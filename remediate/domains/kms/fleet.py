@@ -74,7 +74,9 @@ def dead_kms_hosts(hosts: Sequence[HostResult]) -> list[FleetFinding]:
         out.append(
             FleetFinding(
                 code="kms.registered_host_missing" if missing else "kms.registered_host_dead",
-                title="Registered KMS host does not exist" if missing else "Registered KMS host does not answer",
+                title="Registered KMS host does not exist"
+                if missing
+                else "Registered KMS host does not answer",
                 cause=f"{len(group)} hosts are registered to KMS host {name}, which "
                 + ("does not resolve in DNS (NXDOMAIN)." if missing else "does not answer on its port."),
                 action="Find where the setting comes from (Group Policy, the image, a script) and point it "
@@ -123,5 +125,3 @@ def failing_sites(hosts: Sequence[HostResult]) -> list[FleetFinding]:
 
 def fleet_findings(hosts: Sequence[HostResult]) -> list[FleetFinding]:
     return [*duplicate_cmids(hosts), *dead_kms_hosts(hosts), *failing_sites(hosts)]
-
-

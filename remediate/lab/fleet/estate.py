@@ -49,4 +49,6 @@ def shape_state(spec: FleetSpec, state: HostState, pick: Pick) -> None:
                     p.status, p.status_reason, p.grace_minutes = LicenseStatus.NOTIFICATION, 0x80070005, 0
                     p.licensed_until, p.kms_pid = None, None
     if pick.profile == "cloned_cmid":
-        state.client_machine_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, f"golden-image.{spec.seed}.{spec.domain}"))
+        state.client_machine_id = str(
+            uuid.uuid5(uuid.NAMESPACE_DNS, f"golden-image.{spec.seed}.{spec.domain}")
+        )

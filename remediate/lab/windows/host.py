@@ -16,12 +16,12 @@ from remediate.lab.api import ExecResult, PSResult, Stdin
 from remediate.lab.windows.cmdshell import CmdShell, codec
 from remediate.lab.windows.messages import msg
 from remediate.lab.windows.nslookup import run_nslookup
+from remediate.lab.windows.officestore import run_icacls, run_net_osppsvc, run_sc_osppsvc
 from remediate.lab.windows.ospp import find_install, run_ospp
 from remediate.lab.windows.pwsh import PowerShell, format_cli_error
 from remediate.lab.windows.reg import run_reg
 from remediate.lab.windows.slmgr import run_slmgr
 from remediate.lab.windows.state import HostState
-from remediate.lab.windows.officestore import run_icacls, run_net_osppsvc, run_sc_osppsvc
 from remediate.lab.windows.w32tm import run_net, run_sc, run_w32tm
 
 SYSTEM32 = "c:\\windows\\system32"

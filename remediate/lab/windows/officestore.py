@@ -73,7 +73,10 @@ def run_sc_osppsvc(state: HostState, args: list[str]) -> tuple[int, str, str] | 
     if state.office_store_broken:
         st, code = "1  STOPPED ", "5  (0x5)"
     else:
-        st, code = "4  RUNNING \r\n                                (STOPPABLE, NOT_PAUSABLE, ACCEPTS_SHUTDOWN)", "0  (0x0)"
+        st, code = (
+            "4  RUNNING \r\n                                (STOPPABLE, NOT_PAUSABLE, ACCEPTS_SHUTDOWN)",
+            "0  (0x0)",
+        )
     return (
         0,
         "\r\nSERVICE_NAME: osppsvc \r\n"
@@ -92,5 +95,15 @@ def run_net_osppsvc(state: HostState, args: list[str]) -> tuple[int, str, str] |
     if len(args) != 2 or args[0].lower() != "start" or args[1].lower() != "osppsvc":
         return None
     if state.office_store_broken:
-        return 2, "", f"The {DISPLAY_NAME} service could not be started.\r\n\r\nSystem error 5 has occurred.\r\n\r\nAccess is denied.\r\n"
-    return 0, f"The {DISPLAY_NAME} service is starting.\r\nThe {DISPLAY_NAME} service was started successfully.\r\n\r\n", ""
+        return (
+            2,
+            "",
+            f"The {DISPLAY_NAME} service could not be started.\r\n\r\n"
+            "System error 5 has occurred.\r\n\r\nAccess is denied.\r\n",
+        )
+    return (
+        0,
+        f"The {DISPLAY_NAME} service is starting.\r\n"
+        f"The {DISPLAY_NAME} service was started successfully.\r\n\r\n",
+        "",
+    )

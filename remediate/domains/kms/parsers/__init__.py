@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import cim, misc, net, ospp, slmgr
+from . import acl, cim, misc, net, ospp, slmgr
 from .common import ParseError, normalize_code
 from .text import decode
 
@@ -31,6 +31,8 @@ _PARSERS: dict[str, Callable[[str], dict[str, Any]]] = {
     "cim-os": cim.parse_cim_os,
     "utc-time": misc.parse_utc_time,
     "spp-events": misc.parse_spp_events,
+    "icacls": acl.parse_icacls,
+    "sc-query": acl.parse_sc_query,
 }
 
 KINDS: tuple[str, ...] = tuple(_PARSERS)
