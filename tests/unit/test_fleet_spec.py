@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from remediate.lab.fleet.hosts import build_hosts, latency_for
-from remediate.lab.fleet.spec import PROFILES, FleetSpec, SpecError, exact_counts
+from remediate.lab.fleet.spec import ESTATE_PROFILES, PROFILES, FleetSpec, SpecError, exact_counts
 from remediate.lab.windows.state import LicenseStatus
 
 DEMO = resources.files("remediate").joinpath("data/fleets/demo.yml")
@@ -74,7 +74,7 @@ def test_demo_fleet_has_every_profile_and_three_locales() -> None:
     plans = build_hosts(spec, "pw")
     assert len(plans) == 50
     profiles = Counter(p.profile for p in plans)
-    assert set(profiles) == set(PROFILES)
+    assert set(profiles) == set(PROFILES) - set(ESTATE_PROFILES)  # estate profiles: opt-in
     assert profiles["healthy"] == 20 and profiles["office_unactivated"] == 5
     assert Counter(p.state.locale for p in plans) == {"en-US": 35, "ja-JP": 10, "zh-CN": 5}
     assert sum(1 for p in plans if p.state.office) == 20  # office: 40%
