@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from remediate.core.domain import domains
 from remediate.core.errors import ConfigError, RemediateError, error_text
+from remediate.core.fleet import FleetFinding
 from remediate.core.playbook import Playbook, resolve
 from remediate.core.render import Renderer, context_for
 from remediate.core.variables import apply_types, parse_extra_vars, typed_extra_vars
@@ -130,8 +132,17 @@ async def run(
     finally:
         if jsonl is not None:
             jsonl.close()
+    result.fleet_findings = fleet_findings(targets.playbook, result)
     write(result, outputs, warn)
     return result
+
+
+def fleet_findings(playbook: Playbook, result: RunResult) -> list[FleetFinding]:
+    """The findings across hosts of the domain that diagnoses this playbook (none without one)."""
+    domain = domains().get(playbook.diagnose or "")
+    if domain is None or domain.fleet is None:
+        return []
+    return domain.fleet(result.hosts)
 
 
 def write(result: RunResult, outputs: Outputs, warn: Callable[[str], None] | None = None) -> None:

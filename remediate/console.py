@@ -125,6 +125,11 @@ class Console:
             for c in changes:
                 line = f"  {c.fix_id:<20} {len(c.hosts):>5}  {c.change}  [{_names(c.hosts)}]"
                 self.rich.print(escape(line + (f"  for: {c.cause}" if c.cause else "")))
+            if run.fleet_findings:
+                self.rich.print("FLEET")
+            for f in run.fleet_findings:
+                line = f"  {f.title} ({len(f.hosts)} hosts): {f.cause} -> {f.action}"
+                self.rich.print(escape(f"{line}  [{', '.join(f.hosts)}]"))
             self.rich.print(escape(summary))
             return
         table = Table(title=escape(title), title_justify="left", expand=False)
@@ -144,6 +149,8 @@ class Console:
         self.rich.print(table)
         if changes:
             self.rich.print(_changes_table(_(changes_title), changes))
+        if run.fleet_findings:
+            self.rich.print(_fleet_table(run))
         self.rich.print(escape(summary))
 
     # ---- other commands -----------------------------------------------------------------
@@ -257,6 +264,21 @@ def _changes_table(title: str, changes: Sequence[_Change]) -> Table:
     for c in changes:
         table.add_row(
             escape(c.fix_id), str(len(c.hosts)), escape(c.change), escape(c.cause), escape(_names(c.hosts))
+        )
+    return table
+
+
+def _fleet_table(run: RunResult) -> Table:
+    """Findings across hosts; every host is listed (the JSON report has the same list)."""
+    table = Table(title="across hosts", title_justify="left", expand=False)
+    table.add_column("finding")
+    table.add_column("hosts", justify="right")
+    table.add_column("cause", overflow="fold", max_width=50)
+    table.add_column("next step", overflow="fold", max_width=50)
+    table.add_column("which", overflow="fold", max_width=40)
+    for f in run.fleet_findings:
+        table.add_row(
+            escape(f.title), str(len(f.hosts)), escape(f.cause), escape(f.action), escape(", ".join(f.hosts))
         )
     return table
 

@@ -8,13 +8,15 @@ distribution) or registered at run time (tests).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from remediate.core.diagnosis import Diagnoser
+from remediate.core.fleet import FleetFinding
+from remediate.core.results import HostResult
 
 ENTRY_POINT_GROUP = "remediate.domains"
 
@@ -32,6 +34,8 @@ class Domain:
     explain: Callable[[str], Mapping[str, Any]] | None = None
     tracked_facts: tuple[str, ...] = ()  # fact paths worth keeping in history ("license.products")
     playbooks: Path | None = None  # folder of shipped playbooks (`remediate run NAME.yml`)
+    # findings across hosts, computed by the app once a run of this domain's playbook is over
+    fleet: Callable[[Sequence[HostResult]], list[FleetFinding]] | None = None
 
 
 _registered: dict[str, Domain] = {}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from remediate.core.diagnosis import Diagnosis
+from remediate.core.fleet import FleetFinding
 
 Verdict = Literal["compliant", "would_fix", "fixed", "failed", "unreachable", "skipped"]
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
@@ -157,6 +158,8 @@ class RunResult:
     finished: float | None = None
     hosts: list[HostResult] = field(default_factory=list)
     interrupted: bool = False
+    # across hosts (Domain.fleet), filled by the app after the run
+    fleet_findings: list[FleetFinding] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Hosts per verdict, every verdict present (zeros included), in VERDICTS order."""
@@ -189,6 +192,7 @@ class RunResult:
             "exit_code": self.exit_code(),
             "counts": self.counts(),
             "groups": self.groups(),
+            "fleet_findings": [f.to_dict() for f in self.fleet_findings],
             "hosts": [h.to_dict() for h in self.hosts],
         }
 
@@ -201,4 +205,5 @@ class RunResult:
             finished=d.get("finished"),
             hosts=[HostResult.from_dict(h) for h in d.get("hosts", [])],
             interrupted=bool(d.get("interrupted", False)),
+            fleet_findings=[FleetFinding.from_dict(f) for f in d.get("fleet_findings", [])],
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from remediate.lab.fleet.hosts import build_hosts, latency_for
-from remediate.lab.fleet.spec import PROFILES, FleetSpec, SpecError, exact_counts
+from remediate.lab.fleet.spec import ESTATE_PROFILES, PROFILES, FleetSpec, SpecError, exact_counts
 from remediate.lab.windows.state import LicenseStatus
 
 DEMO = resources.files("remediate").joinpath("data/fleets/demo.yml")
@@ -74,7 +74,7 @@ def test_demo_fleet_has_every_profile_and_three_locales() -> None:
     plans = build_hosts(spec, "pw")
     assert len(plans) == 50
     profiles = Counter(p.profile for p in plans)
-    assert set(profiles) == set(PROFILES)
+    assert set(profiles) == set(PROFILES) - set(ESTATE_PROFILES)  # estate profiles: opt-in
     assert profiles["healthy"] == 20 and profiles["office_unactivated"] == 5
     assert Counter(p.state.locale for p in plans) == {"en-US": 35, "ja-JP": 10, "zh-CN": 5}
     assert sum(1 for p in plans if p.state.office) == 20  # office: 40%
@@ -95,12 +95,15 @@ def test_same_seed_same_fleet_other_seed_other_order() -> None:
     assert Counter(p for _, p in c) == Counter(x[1] for x in a)  # same counts, other hosts
 
 
+BASE = tuple(p for p in PROFILES if p not in ESTATE_PROFILES)  # estate profiles: test_estate_profiles.py
+
+
 def test_profiles_set_the_state_they_promise() -> None:
     spec = FleetSpec.from_dict(
-        {"hosts": 11, "seed": 1, "profiles": {p: 9 for p in PROFILES if p != "healthy"}, "office": 0}
+        {"hosts": 11, "seed": 1, "profiles": {p: 9 for p in BASE if p != "healthy"}, "office": 0}
     )
     by = {p.profile: p for p in build_hosts(spec, "Secret-1")}
-    assert set(by) == set(PROFILES)
+    assert set(by) == set(BASE)
     healthy = by["healthy"].state
     assert healthy.windows is not None and healthy.windows.status == LicenseStatus.LICENSED
     assert healthy.windows.channel == "VOLUME_KMSCLIENT" and healthy.kms_discovered == "kms01.lab.test:1688"

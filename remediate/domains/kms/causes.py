@@ -51,4 +51,11 @@ _CAUSES = {
     "kms_host.port": "KMS host listens on an unexpected port",
     "kms_host.not_kms_host": "Not a KMS host (no KMS host key active)",
 }
+# Office license store (diagnose_office_store.py); the permission repair is opt-in
+_CAUSES.update(
+    {
+        "office.store_permissions": "Office license store folder lacks NETWORK SERVICE rights",
+        "office.store_damaged": "Office license store unusable",
+    }
+)
 CAUSES = MappingProxyType(_CAUSES)

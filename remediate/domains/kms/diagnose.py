@@ -20,6 +20,7 @@ from remediate.domains.kms.causes import CAUSES
 from remediate.domains.kms.diagnose_kmshost import FACT_KEY as KMSHOST_FACT
 from remediate.domains.kms.diagnose_kmshost import kmshost_findings
 from remediate.domains.kms.diagnose_office import office_findings
+from remediate.domains.kms.diagnose_office_store import office_store_findings
 from remediate.domains.kms.evidence import (
     KMS_CHANNEL,
     View,
@@ -235,6 +236,9 @@ def diagnose(
             out.append(found)
     blocker = out[0] if blocked else None
     out += office_findings(v, as_map(facts.get("office")), kms_host, net, blocker)
+    if store_office := office_store_findings(facts, vars_):
+        handled |= {c for d in store_office if (c := d.code)}
+        out += store_office
     out += _generic(v, handled)
     if kms_pending and not any(d.cause_id and d.cause_id.startswith("kms.") for d in out):
         ev = [f"{p.get('name') or 'Windows'}: {p.get('license_status')}" for p in kms_pending]

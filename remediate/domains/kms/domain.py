@@ -8,6 +8,7 @@ from pathlib import Path
 from remediate.core.domain import Domain
 from remediate.domains.kms import kb
 from remediate.domains.kms.diagnose import DIAGNOSER
+from remediate.domains.kms.fleet import fleet_findings
 from remediate.domains.kms.functions import FUNCTIONS
 from remediate.domains.kms.parsers import KINDS, parse
 
@@ -29,4 +30,5 @@ DOMAIN = Domain(
         "kms_port.reachable",
     ),
     playbooks=Path(__file__).parent / "playbooks",
+    fleet=fleet_findings,
 )

@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from remediate.lab.fleet.estate import OFFICE_PROFILES, office_kind, shape_state, shape_windows
 from remediate.lab.fleet.license import (
     LICENSE_STATE_NAMES,
     KmsContext,
@@ -76,12 +77,12 @@ def build_hosts(spec: FleetSpec, password: str) -> list[HostPlan]:
     profiles = [p.profile for p in picks]
     rng = random.Random(f"{spec.seed}:hosts")  # noqa: S311 - seeded on purpose: same seed, same fleet
     # Office: every office_unactivated host, then enough others to reach the percentage
-    unact = {i for i, p in enumerate(profiles) if p == "office_unactivated"}
+    unact = {i for i, p in enumerate(profiles) if p == "office_unactivated" or p in OFFICE_PROFILES}
     if spec.matrix:  # matrix: Office on every host, or only where the profile needs it
         has_office = set(range(n)) if spec.office else unact
     else:
         want_office = max(round(spec.office * n / 100), len(unact))
-        others = [i for i, p in enumerate(profiles) if p != "office_unactivated"]
+        others = [i for i in range(n) if i not in unact]
         has_office = unact | set(rng.sample(others, min(len(others), want_office - len(unact))))
     add_os(spec, picks)
     add_activation(spec, picks)
@@ -123,9 +124,12 @@ def host_plan(spec: FleetSpec, rng: random.Random, name: str, pick: Pick, passwo
         state.kms_registered_port = 1688
     state.windows = win
     kms = KmsContext(spec, srv_kms, profile, now)
+    shape_windows(pick, win)
     set_windows_license(state, win, rng, kms, pick.license_state)
+    pick.office_kind = office_kind(spec, name, pick) or pick.office_kind
     if pick.office_kind:
         state.office.append(office_install(rng, state, pick.office_kind, kms))
+    shape_state(spec, state, pick)
     inv_password = password + "-expired" if profile == "auth_fail" else password
     return HostPlan(
         state=state,

@@ -49,13 +49,18 @@ PROFILES: tuple[str, ...] = (
     "slow",
     "auth_fail",
 )
+# Office store / Click-to-Run / ADBA / cloned image (fleet/estate.py); not in the default matrix
+ESTATE_PROFILES: tuple[str, ...] = ("office_store_damage", "office_c2r", "adba", "cloned_cmid")
+PROFILES += ESTATE_PROFILES
 LOCALES: tuple[str, ...] = ("en-US", "ja-JP", "zh-CN")
 CHANNELS: tuple[str, ...] = ("VOLUME_KMSCLIENT", "VOLUME_MAK", "RETAIL", "OEM_DM")
 LICENSE_STATES: tuple[str, ...] = ("licensed", "oob_grace", "notification")
 ACTIVATIONS: tuple[str, ...] = ("ad", "avma")
 OFFICE_KINDS: tuple[str, ...] = ("msi", "c2r_retail", "c2r_volume", "m365")
 # matrix: true without `profiles:` crosses every profile but the ones that make a host unreachable
-MATRIX_PROFILES: tuple[str, ...] = tuple(p for p in PROFILES if p not in ("winrm_down", "auth_fail", "slow"))
+MATRIX_PROFILES: tuple[str, ...] = tuple(
+    p for p in PROFILES if p not in ("winrm_down", "auth_fail", "slow", *ESTATE_PROFILES)
+)
 # Latency kinds the host emulator (host.py) reads from HostState.latency, in seconds: "cmd" is paid
 # by every WinRS/SSH command, "ps" by every PowerShell start, the others by that program.
 LATENCY_KINDS: tuple[str, ...] = ("slmgr", "ospp", "nslookup", "ps", "cmd")

@@ -16,6 +16,7 @@ from remediate.lab.api import ExecResult, PSResult, Stdin
 from remediate.lab.windows.cmdshell import CmdShell, codec
 from remediate.lab.windows.messages import msg
 from remediate.lab.windows.nslookup import run_nslookup
+from remediate.lab.windows.officestore import run_icacls, run_net_osppsvc, run_sc_osppsvc
 from remediate.lab.windows.ospp import find_install, run_ospp
 from remediate.lab.windows.pwsh import PowerShell, format_cli_error
 from remediate.lab.windows.reg import run_reg
@@ -93,9 +94,11 @@ class WindowsHost:
         if base == "w32tm":
             return run_w32tm(self.state, argv[1:])
         if base == "net":
-            return run_net(self.state, argv[1:])
+            return run_net(self.state, argv[1:]) or run_net_osppsvc(self.state, argv[1:])
         if base == "sc":
-            return run_sc(self.state, argv[1:])
+            return run_sc(self.state, argv[1:]) or run_sc_osppsvc(self.state, argv[1:])
+        if base == "icacls":
+            return run_icacls(self.state, argv[1:])
         if base == "hostname":
             return 0, self.state.name.upper() + "\r\n", ""
         if base == "whoami":

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from remediate.lab.windows import activation
 from remediate.lab.windows.messages import ERROR_TEXT_EN
+from remediate.lab.windows.officestore import E_ACCESS_DENIED
 from remediate.lab.windows.state import OFFICE_APP_ID, HostState, LicenseStatus, OfficeInstall, Product
 
 FRAME_START = "---Processing--------------------------\r\n---------------------------------------\r\n"
@@ -46,6 +47,8 @@ OSPP_ERRORS = {
     "Management Service (KMS) could be contacted. Please see the Application Event Log for additional "
     "information.",
     0xC004F017: "The Software Licensing Service reported that the license is not installed.",
+    # FormatMessage text of E_ACCESSDENIED / ERROR_ACCESS_DENIED (winerror.h; MS-ERREF 2.1.1)
+    0x80070005: "Access is denied.",
 }
 # ospp.vbs `errorKBs`: codes for which /act adds MSG_ACT_ERROR_FOUND_KB and the KB link (ospp.vbs
 # source; printed as in the real output above, with the https link of current ospp.vbs).
@@ -169,9 +172,9 @@ def dstatus(state: HostState, inst: OfficeInstall) -> str:
     return "".join(out)
 
 
-def _store_error(out: list[str]) -> str:
-    out.append(f"ERROR CODE: 0x{activation.E_LICENSE_STORE:08X}\r\n")
-    out.append(f"ERROR DESCRIPTION: {error_desc(activation.E_LICENSE_STORE)}\r\n")
+def _store_error(out: list[str], hr: int = activation.E_LICENSE_STORE) -> str:
+    out.append(f"ERROR CODE: 0x{hr:08X}\r\n")
+    out.append(f"ERROR DESCRIPTION: {error_desc(hr)}\r\n")
     out.append(FRAME_SEP + FRAME_END)
     return "".join(out)
 
@@ -248,6 +251,8 @@ async def run_ospp(state: HostState, inst: OfficeInstall, args: list[str]) -> tu
         return 0, "Invalid input: No option specified.\r\n"
     opt, _, value = args[0].partition(":")
     opt = opt.lower()
+    if state.office_store_broken:  # osppsvc cannot start: every call is refused (officestore.py)
+        return 0, _store_error([FRAME_START], E_ACCESS_DENIED)
     if opt == "/dstatus":
         return 0, dstatus(state, inst)
     if opt == "/act":

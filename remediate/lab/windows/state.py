@@ -134,6 +134,12 @@ class HostState:
     time_source: str | None = "dc"  # the peer of the last good sync; "dc": the lab DC; None: local clock
     time_synced_at: datetime | None = field(default_factory=lambda: datetime.now(UTC) - timedelta(minutes=17))
     license_store_broken: bool = False  # tokens.dat damaged: every SPP call fails 0xC004F012
+    # NETWORK SERVICE lost its rights on C:\ProgramData\Microsoft\OfficeSoftwareProtectionPlatform:
+    # osppsvc cannot start, every ospp.vbs call fails (officestore.py)
+    office_store_broken: bool = False
+    # SoftwareLicensingService.ClientMachineID; None: derived from the FQDN (one per host). Set on
+    # clones of one image that was not generalized (profile cloned_cmid): they share it.
+    client_machine_id: str | None = None
     latency: dict[str, float] = field(default_factory=dict)  # command kind -> seconds (slmgr, ospp, ps...)
     events: list[SppEvent] = field(default_factory=list)
     username: str = "admin"
@@ -157,7 +163,7 @@ class HostState:
     @property
     def cmid(self) -> str:
         """SoftwareLicensingService.ClientMachineID: one stable id per host (slmgr /dlv, CIM, event 12288)."""
-        return str(uuid.uuid5(uuid.NAMESPACE_DNS, "cmid." + self.fqdn))
+        return self.client_machine_id or str(uuid.uuid5(uuid.NAMESPACE_DNS, "cmid." + self.fqdn))
 
     def now(self) -> datetime:
         """The host's own clock (real time shifted by the clock_skew offset)."""

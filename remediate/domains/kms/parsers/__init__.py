@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import cim, kmshost, misc, net, ospp, slmgr
+from . import acl, cim, kmshost, misc, net, ospp, slmgr
 from .common import ParseError, normalize_code
 from .text import decode, normalize_paste
 
@@ -33,6 +33,7 @@ _PARSERS: dict[str, Callable[[str], dict[str, Any]]] = {
     "utc-time": misc.parse_utc_time,
     "spp-events": misc.parse_spp_events,
     "sc-query": kmshost.parse_sc_query,
+    "icacls": acl.parse_icacls,
 }
 
 KINDS: tuple[str, ...] = tuple(_PARSERS)
