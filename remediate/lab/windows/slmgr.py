@@ -118,6 +118,28 @@ def exit_code(hresult: int) -> int:
     return hresult - 0x1_0000_0000 if hresult >= 0x8000_0000 else hresult
 
 
+# slmgr.vbs L_MsgPhoneNumbers (English in every locale here: the localized text is unverified)
+PHONE_NUMBERS = (
+    "Product activation telephone numbers can be obtained by searching the phone.inf file for the "
+    "appropriate phone number for your location/country. You can open the phone.inf file from a "
+    "Command Prompt or the Start Menu by running: notepad %systemroot%\\system32\\sppui\\phone.inf"
+)
+
+
+def installation_id(state: HostState) -> str:
+    """SoftwareLicensingProduct.OfflineInstallationId as slmgr prints it: digits, no separators;
+    63 digits (9 blocks of 7) on Windows 8 / Server 2012 and later, 54 (9 of 6) before. The lengths
+    are what phone-activation tools accept ("Enter a 54- or 63-digit installation ID"); the build
+    boundary is the lab's assumption (unverified). Stable per host."""
+    width = 63 if state.os_build >= 9200 else 54
+    digits = ""
+    seed = state.fqdn
+    while len(digits) < width:
+        seed = str(uuid.uuid5(uuid.NAMESPACE_OID, seed))
+        digits += str(uuid.UUID(seed).int)
+    return digits[:width]
+
+
 def days(minutes: int) -> int:
     return (minutes + 1439) // 1440  # slmgr's GetDaysFromMins (ceiling)
 
@@ -175,6 +197,8 @@ class Slmgr:
             return self.ipk(params[0])
         if opt == "rilc":
             return self.rilc()
+        if opt == "dti":
+            return self.dti()
         self.out(self.m("unrecognized") + args[0])
         return 1
 
@@ -194,7 +218,7 @@ class Slmgr:
             self.out(self.m("app_id") + p.application_id)
             self.out(self.m("pid4") + extended_pid(st, p))
             self.out(self.m("channel") + channel_label(p))
-            self.out(self.m("iid") + str(int(uuid.uuid5(uuid.NAMESPACE_OID, st.fqdn)))[:63])
+            self.out(self.m("iid") + installation_id(st))
             if not p.is_kms_client and p.channel != AVMA_CHANNEL:
                 self.out(self.m("use_license_url") + USE_LICENSE_URL)
                 self.out(self.m("validation_url") + VALIDATION_URL)
@@ -343,6 +367,17 @@ class Slmgr:
             return self.fail(outcome.hresult)
         p.activated_by = "kms"
         self.out(self.m("activated"))
+        return 0
+
+    def dti(self) -> int:
+        """slmgr.vbs DisplayIID: "Installation ID: <OfflineInstallationId>" per product with a key,
+        a blank line, then L_MsgPhoneNumbers (slmgr.vbs source, e.g. Windows 10's)."""
+        if self.state.windows is None:
+            self.out(self.m("err_pkey"))
+            return 0
+        self.out(self.m("iid") + installation_id(self.state))
+        self.out("")
+        self.out(PHONE_NUMBERS)
         return 0
 
     # ---- /skms, /ipk, /rilc -----------------------------------------------------------------

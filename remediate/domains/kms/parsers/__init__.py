@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import cim, misc, net, ospp, slmgr
+from . import cim, misc, net, netenv, ospp, slmgr
 from .common import ParseError, normalize_code
 from .text import decode
 
@@ -31,12 +31,16 @@ _PARSERS: dict[str, Callable[[str], dict[str, Any]]] = {
     "cim-os": cim.parse_cim_os,
     "utc-time": misc.parse_utc_time,
     "spp-events": misc.parse_spp_events,
+    "netsh-winhttp": netenv.parse_winhttp_proxy,
+    "slmgr-dti": netenv.parse_dti,
+    "net-profile": netenv.parse_net_profile,
+    "vpn-connection": netenv.parse_vpn,
 }
 
 KINDS: tuple[str, ...] = tuple(_PARSERS)
 
 # kinds for which empty output is a valid answer (an empty pipeline prints nothing)
-_EMPTY_OK = frozenset({"resolve-srv", "spp-events"})
+_EMPTY_OK = frozenset({"resolve-srv", "spp-events", "vpn-connection"})
 
 
 def parse(kind: str, data: str | bytes) -> dict[str, Any]:
