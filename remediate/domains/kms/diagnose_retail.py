@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from remediate.core.diagnosis import Diagnosis
-from remediate.domains.kms.evidence import View, as_map, code_of, host_name, maps
+from remediate.domains.kms.evidence import ENDPOINT_FACTS, View, as_map, code_of, host_name, maps
 from remediate.domains.kms.network import diag
 
 NO_INTERNET = "0x80072EE7"  # WININET_E_NAME_NOT_RESOLVED
@@ -28,7 +28,6 @@ HW_CHANGE = "0xC004F213"  # no product key found: the digital licence does not m
 # and ERROR_INTERNET_TIMEOUT (WinINet 12002: https://learn.microsoft.com/windows/win32/wininet/wininet-errors).
 RETRY_LATER = frozenset({"0x801901F4", "0x801901F7", "0x801901F8", "0x80072EE2"})
 ONLINE = frozenset({NO_INTERNET, HW_CHANGE}) | RETRY_LATER
-ENDPOINT_FACTS = ("ms_endpoint", "ms_validation")  # Test-NetConnection to Microsoft, not to a KMS host
 
 
 def endpoint_reach(facts: Mapping[str, Any]) -> dict[str, bool]:
