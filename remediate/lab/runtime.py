@@ -231,7 +231,9 @@ class Lab:
         self.firewalled_dns_server = await self._listen_dns(
             self.address(DNS_FW_OFF), self.dns_server[1], FIREWALLED_VIEW
         )
-        noinet_dns = await self._listen_dns(self.address(DNS_NOINET_OFF), self.dns_server[1], NO_INTERNET_VIEW)
+        noinet_dns = await self._listen_dns(
+            self.address(DNS_NOINET_OFF), self.dns_server[1], NO_INTERNET_VIEW
+        )
         self.internet, inet_port = await serve_internet(inet)
         first_kms = self.kms[spec.srv_records[0]] if spec.srv_records else None
         for h in self.hosts.values():

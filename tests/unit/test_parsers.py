@@ -174,7 +174,11 @@ def test_garbage_raises_parse_error_only(kind: str, data: str | bytes) -> None:
     except ParseError:
         return
     # the few kinds for which empty output is meaningful must still return their schema
-    assert kind in ("resolve-srv", "spp-events", "vpn-connection") and not str(data).strip(), (kind, data, result)
+    assert kind in ("resolve-srv", "spp-events", "vpn-connection") and not str(data).strip(), (
+        kind,
+        data,
+        result,
+    )
     assert result in ({"records": [], "error": None}, {"events": []}, {"connections": [], "connected": False})
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from remediate.core.diagnosis import Diagnoser, Diagnosis
 from remediate.domains.kms.causes import CAUSES
 from remediate.domains.kms.diagnose_office import office_findings
-from remediate.domains.kms.diagnose_retail import ONLINE, off_network, retail_finding
+from remediate.domains.kms.diagnose_retail import ONLINE, ONLINE_CAUSES, off_network, retail_finding
 from remediate.domains.kms.evidence import (
     KMS_CHANNEL,
     View,
@@ -187,7 +187,7 @@ def diagnose(
         what = _windows_product(p, channel, convert, os_fact, facts, v)
         if isinstance(what, Diagnosis):
             out.append(what)
-            if what.cause_id in ("activation.no_internet", "activation.hardware_change", "activation.retry_later"):
+            if what.cause_id in ONLINE_CAUSES:
                 handled |= ONLINE  # explained by the online-activation finding
         else:
             (converting if what == "convert" else kms_pending).append(p)

@@ -28,6 +28,7 @@ HW_CHANGE = "0xC004F213"  # no product key found: the digital licence does not m
 # and ERROR_INTERNET_TIMEOUT (WinINet 12002: https://learn.microsoft.com/windows/win32/wininet/wininet-errors).
 RETRY_LATER = frozenset({"0x801901F4", "0x801901F7", "0x801901F8", "0x80072EE2"})
 ONLINE = frozenset({NO_INTERNET, HW_CHANGE}) | RETRY_LATER
+ONLINE_CAUSES = frozenset({"activation.no_internet", "activation.hardware_change", "activation.retry_later"})
 
 
 def endpoint_reach(facts: Mapping[str, Any]) -> dict[str, bool]:
@@ -91,8 +92,8 @@ def retail_finding(facts: Mapping[str, Any], p: Mapping[str, Any], channel: str,
         else:
             why = "it has no route or name resolution to them"
         action = (
-            f"Check the proxy: netsh winhttp show proxy; fix it (netsh winhttp set proxy <proxy:port> "
-            f"\"<local>\") or remove it (netsh winhttp reset proxy), and let it reach "
+            "Check the proxy: netsh winhttp show proxy; fix it (netsh winhttp set proxy <proxy:port> "
+            '"<local>") or remove it (netsh winhttp reset proxy), and let it reach '
             "activation-v2.sls.microsoft.com / validation-v2.sls.microsoft.com on TCP 443 "
             "unauthenticated; then slmgr /ato. No KMS settings for a retail license."
         )

@@ -394,10 +394,18 @@ class PsEnum(IntEnum):
 
 # MSFT_NetConnectionProfile.NetworkCategory and IPv4Connectivity values
 # (https://learn.microsoft.com/previous-versions/windows/desktop/networkconnectprov/msft-netconnectionprofile)
-NetworkCategory = PsEnum("NetworkCategory", {"Public": 0, "Private": 1, "DomainAuthenticated": 2})
-Connectivity = PsEnum(
-    "Connectivity", {"Disconnected": 0, "NoTraffic": 1, "Subnet": 2, "LocalNetwork": 3, "Internet": 4}
-)
+class NetworkCategory(PsEnum):
+    Public = 0
+    Private = 1
+    DomainAuthenticated = 2
+
+
+class Connectivity(PsEnum):
+    Disconnected = 0
+    NoTraffic = 1
+    Subnet = 2
+    LocalNetwork = 3
+    Internet = 4
 
 
 def get_net_connection_profile(state: HostState) -> list[Obj]:
