@@ -5,7 +5,9 @@ address with the standard ports (WinRM 5985/5986, SSH 22 or 2222 when 22 cannot 
 Layout of the block (offsets from 127.A.B.0, continuing into the next /24s for big fleets):
 
     .1 DNS (default view)   .2 DNS (firewalled view)   .3 firewalled KMS address (nothing listens)
-    .4 decommissioned KMS (nothing listens)   .10+ KMS hosts   .50+ Windows hosts
+    .4 decommissioned KMS (nothing listens)   .5 "Microsoft" activation endpoints (TCP 443)
+    .6 DNS (no-Internet view)   .7 unreachable corporate DNS (nothing listens)
+    .10+ KMS hosts   .50+ Windows hosts
 
 Each KMS host is also a Windows host (its "face", `Lab.kms_faces`, lab/fleet/kmshosts.py) with
 WinRM/SSH on the KMS address: inventory group `kms_hosts`, outside `windows`.
@@ -37,12 +39,13 @@ from typing import Any, TypeVar
 import asyncssh
 
 from remediate.lab.api import EmulatedHost
-from remediate.lab.fleet.hosts import FIREWALLED_VIEW, build_hosts
+from remediate.lab.fleet.hosts import DEAD_PROXY, FIREWALLED_VIEW, NO_INTERNET_VIEW, build_hosts
 from remediate.lab.fleet.inventory import InventoryHost, build_inventory, write_inventory
 from remediate.lab.fleet.kmshosts import PROFILE as KMS_PROFILE
 from remediate.lab.fleet.kmshosts import kms_host_state
 from remediate.lab.fleet.spec import FleetSpec
 from remediate.lab.network.dns import DEFAULT_VIEW, LabDns
+from remediate.lab.network.internet import ACTIVATION_ENDPOINTS, HTTPS, serve_internet
 from remediate.lab.network.kms import KmsListener
 from remediate.lab.windows.host import WindowsHost
 from remediate.lab.windows.state import HostState
@@ -55,6 +58,7 @@ log = logging.getLogger(__name__)
 WINRM_HTTP, WINRM_HTTPS, SSH_PORT, SSH_FALLBACK = 5985, 5986, 22, 2222
 # offsets into the block; address() maps offset n to .(n % 254 + 1) of the (n // 254)-th /24
 DNS_OFF, DNS_FW_OFF, FW_BLACKHOLE_OFF, OLD_KMS_OFF, KMS_OFF, HOST_OFF = 0, 1, 2, 3, 9, 49
+INTERNET_OFF, DNS_NOINET_OFF, CORP_DNS_DEAD_OFF = 4, 5, 6
 START_CONCURRENCY = 64  # hosts brought up at once
 T = TypeVar("T")
 
@@ -110,6 +114,7 @@ class Lab:
         self.dns = LabDns(spec.domain)
         self.dns_server: tuple[str, int] = ("127.0.0.1", 53)
         self.firewalled_dns_server: tuple[str, int] = ("127.0.0.1", 53)
+        self.internet: asyncio.Server | None = None
         self.ca_path: Path | None = None
         self.known_hosts: Path | None = None
         self.ssh_port: int | None = None
@@ -175,6 +180,11 @@ class Lab:
                 await asyncio.wait_for(srv.wait_closed(), 2.0)
         for k in self.kms.values():
             await k.stop()
+        if self.internet is not None:
+            self.internet.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.internet.wait_closed(), 2.0)
+            self.internet = None
         await self.dns.close()
         # Keep-alive connections outlive Server.close(): end their tasks so nothing is left
         # pending; only this lab's (other code may share the loop).
@@ -209,6 +219,11 @@ class Lab:
             self.kms_faces[k.name] = LabHost(
                 face.name, ip, {}, face, KMS_PROFILE, self.password, channel=channel, os_release="server2022"
             )
+        inet = self.address(INTERNET_OFF)
+        for name in ACTIVATION_ENDPOINTS:
+            self.dns.add_a(name, inet)
+            self.dns.add_a(name, fw_hole, view=NO_INTERNET_VIEW)
+        self.dns.add_a(f"{DEAD_PROXY}.{spec.domain}", fw_hole)
         for name in spec.srv_records:
             self.dns.add_srv(spec.kms(name).fqdn(spec.domain), spec.kms(name).port)
         for i, plan in enumerate(plans):
@@ -230,12 +245,23 @@ class Lab:
         self.firewalled_dns_server = await self._listen_dns(
             self.address(DNS_FW_OFF), self.dns_server[1], FIREWALLED_VIEW
         )
+        noinet_dns = await self._listen_dns(
+            self.address(DNS_NOINET_OFF), self.dns_server[1], NO_INTERNET_VIEW
+        )
+        self.internet, inet_port = await serve_internet(inet)
         first_kms = self.kms[spec.srv_records[0]] if spec.srv_records else None
         for kms_face in self.kms_faces.values():
             kms_face.state.dns_server = self.dns_server
         for h in self.hosts.values():
             fw = h.profile == "kms_unreachable"
             h.state.dns_server = self.firewalled_dns_server if fw else self.dns_server
+            if h.profile == "retail_proxy":  # direct access to Microsoft blocked at the firewall
+                h.state.dns_server = noinet_dns
+            if h.profile == "off_network":  # corporate DNS unreachable; the ISP resolves the rest
+                h.state.dns_server = (self.address(CORP_DNS_DEAD_OFF), self.dns_server[1])
+                h.state.public_dns_server = self.dns_server
+            if inet_port != HTTPS:
+                h.state.port_map[(inet, HTTPS)] = inet_port
             if h.state.kms_discovered and first_kms is not None:
                 h.state.kms_client_ip = first_kms.address
         await asyncio.gather(*(k.start() for k in self.kms.values()))

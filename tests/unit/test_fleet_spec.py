@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from remediate.lab.fleet.hosts import build_hosts, latency_for
-from remediate.lab.fleet.spec import ESTATE_PROFILES, PROFILES, FleetSpec, SpecError, exact_counts
+from remediate.lab.fleet.spec import (
+    ESTATE_PROFILES,
+    HOME_PROFILES,
+    PROFILES,
+    FleetSpec,
+    SpecError,
+    exact_counts,
+)
 from remediate.lab.windows.state import LicenseStatus
 
 DEMO = resources.files("remediate").joinpath("data/fleets/demo.yml")
@@ -74,7 +81,8 @@ def test_demo_fleet_has_every_profile_and_three_locales() -> None:
     plans = build_hosts(spec, "pw")
     assert len(plans) == 50
     profiles = Counter(p.profile for p in plans)
-    assert set(profiles) == set(PROFILES) - set(ESTATE_PROFILES)  # estate profiles: opt-in
+    # estate and retail / home-PC profiles have their own integration tests; the demo predates them
+    assert set(profiles) == set(PROFILES) - set(ESTATE_PROFILES) - set(HOME_PROFILES)
     assert profiles["healthy"] == 20 and profiles["office_unactivated"] == 5
     assert Counter(p.state.locale for p in plans) == {"en-US": 35, "ja-JP": 10, "zh-CN": 5}
     assert sum(1 for p in plans if p.state.office) == 20  # office: 40%
@@ -100,7 +108,7 @@ BASE = tuple(p for p in PROFILES if p not in ESTATE_PROFILES)  # estate profiles
 
 def test_profiles_set_the_state_they_promise() -> None:
     spec = FleetSpec.from_dict(
-        {"hosts": 11, "seed": 1, "profiles": {p: 9 for p in BASE if p != "healthy"}, "office": 0}
+        {"hosts": 14, "seed": 1, "profiles": {p: 7 for p in BASE if p != "healthy"}, "office": 0}
     )
     by = {p.profile: p for p in build_hosts(spec, "Secret-1")}
     assert set(by) == set(BASE)
@@ -125,6 +133,14 @@ def test_profiles_set_the_state_they_promise() -> None:
     assert abs(by["clock_skew"].state.clock_offset) > timedelta(hours=4)
     assert not by["winrm_down"].state.winrm_enabled
     assert by["slow"].state.latency["cmd"] >= spec.slow_seconds
+    proxy = by["retail_proxy"].state
+    assert proxy.windows is not None and proxy.windows.channel == "RETAIL" and proxy.winhttp_proxy
+    assert any(e.id == 8198 and "0x80072EE7" in e.message for e in proxy.events)
+    hw = by["hardware_change"].state.windows
+    assert hw is not None and hw.channel == "RETAIL" and hw.status_reason == 0xC004F213
+    home = by["off_network"].state
+    assert home.network_category in ("Public", "Private") and home.vpn_profiles == {"Corp VPN": False}
+    assert home.windows is not None and home.windows.status_reason == 0xC004F074
     auth = by["auth_fail"]
     assert auth.state.password == "Secret-1" and auth.inventory_password != "Secret-1"
 

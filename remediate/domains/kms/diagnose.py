@@ -21,6 +21,7 @@ from remediate.domains.kms.diagnose_kmshost import FACT_KEY as KMSHOST_FACT
 from remediate.domains.kms.diagnose_kmshost import kmshost_findings
 from remediate.domains.kms.diagnose_office import office_findings
 from remediate.domains.kms.diagnose_office_store import office_store_findings
+from remediate.domains.kms.diagnose_retail import ONLINE, ONLINE_CAUSES, off_network, retail_finding
 from remediate.domains.kms.evidence import (
     KMS_CHANNEL,
     View,
@@ -82,8 +83,9 @@ def _labels(p: Mapping[str, Any], channel: str) -> Diagnosis | None:
 
 
 def _windows_product(
-    p: Mapping[str, Any], channel: str, convert: frozenset[str], os_fact: Mapping[str, Any]
-) -> Diagnosis | str:
+    p: Mapping[str, Any], channel: str, convert: frozenset[str], os_fact: Mapping[str, Any],
+    facts: Mapping[str, Any], v: View,
+) -> Diagnosis | str:  # fmt: skip
     """An unlicensed non-KMS product's finding, or "kms" / "convert" when it depends on KMS."""
     name = str(p.get("name") or "Windows")
     ev = [f"{name}: {p.get('license_status')}, channel {channel or 'unknown'}"]
@@ -96,6 +98,8 @@ def _windows_product(
             "upgrade to Pro/Enterprise under your volume agreement; KMS cannot help.",
             False, ev,
         )  # fmt: skip
+    if _retail(channel) and (online := retail_finding(facts, p, channel, v)) is not None:
+        return online
     if _retail(channel):
         return diag(
             "activation.retail", None,
@@ -185,9 +189,11 @@ def diagnose(
             continue
         if licensed(p):
             continue
-        what = _windows_product(p, channel, convert, os_fact)
+        what = _windows_product(p, channel, convert, os_fact, facts, v)
         if isinstance(what, Diagnosis):
             out.append(what)
+            if what.cause_id in ONLINE_CAUSES:
+                handled |= ONLINE  # explained by the online-activation finding
         else:
             (converting if what == "convert" else kms_pending).append(p)
     office_kms = [p for p in v.office if not licensed(p) and product_channel(p) == KMS_CHANNEL]
@@ -195,6 +201,8 @@ def diagnose(
     if kms_pending or converting or office_kms:
         handled |= HANDLED
         net = network(v, kms_host)
+        if net is not None and (home := off_network(facts, net, v)) is not None:
+            net = home  # at home without VPN, not a firewall or a DNS fault
     # The conversion replaces a key: only when a KMS host answers now (the one this host uses,
     # or kms_host, which set-kms points it at), and nothing else blocks activation.
     given = host_name(kms_host)

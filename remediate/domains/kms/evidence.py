@@ -61,10 +61,17 @@ def licensed(p: Mapping[str, Any]) -> bool:
     return p.get("license_status") == "licensed"
 
 
+# Test-NetConnection facts to Microsoft's activation endpoints (diagnose_retail.py), not to a KMS host
+ENDPOINT_FACTS = ("ms_endpoint", "ms_validation")
+
+
 def tcp_reach(facts: Mapping[str, Any]) -> dict[str, bool]:
-    """Host -> did any TCP test from this host (a Test-NetConnection fact, any name) reach it."""
+    """Host -> did any TCP test from this host (a Test-NetConnection fact, any name but the
+    ENDPOINT_FACTS) reach it."""
     reach: dict[str, bool] = {}
-    for value in facts.values():
+    for key, value in facts.items():
+        if key in ENDPOINT_FACTS:
+            continue
         for t in maps(value) if isinstance(value, list) else [as_map(value)]:
             h = host_name(t.get("computer_name"))
             if h and isinstance(t.get("reachable"), bool):

@@ -26,6 +26,10 @@ from remediate.lab.windows.state import HostState
 
 BRANCH_LABEL = "branch"  # no_srv hosts live in branch.<domain>, which has no _vlmcs record
 FIREWALLED_VIEW = "firewalled"  # DNS view of kms_unreachable hosts (see dns.py)
+NO_INTERNET_VIEW = "no_internet"  # DNS view of retail_proxy hosts: Microsoft's endpoints are a hole
+# retail_proxy: WinHTTP points at a proxy that is not there (an A record, nothing listens)
+DEAD_PROXY = "proxy"
+CORP_VPN = "Corp VPN"  # off_network: the VPN profile the user did not connect
 
 
 @dataclass
@@ -119,6 +123,12 @@ def host_plan(spec: FleetSpec, rng: random.Random, name: str, pick: Pick, passwo
             hours=rng.choice((-1, 1)) * rng.randint(5, 9), minutes=rng.randint(0, 59)
         )
         unsync_time(state, random.Random(f"{spec.seed}:{name}:time"))  # noqa: S311 - seeded on purpose
+    if profile == "retail_proxy":
+        state.winhttp_proxy = f"{DEAD_PROXY}.{spec.domain}:8080"
+        state.winhttp_bypass = "<local>"
+    if profile == "off_network":  # at home: Wi-Fi the user marked Private, VPN not connected
+        state.network_category = "Private" if rng.random() < 0.5 else "Public"
+        state.vpn_profiles = {CORP_VPN: False}
     if profile == "wrong_kms_host":
         state.kms_registered_host = f"{spec.decommissioned_kms}.{spec.domain}"
         state.kms_registered_port = 1688

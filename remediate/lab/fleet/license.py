@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from remediate.domains.kms.gvlk import gvlk_for_os
 from remediate.lab.fleet.picks import Pick
-from remediate.lab.fleet.spec import FleetSpec, KmsHostSpec
+from remediate.lab.fleet.spec import RETAIL_PROFILES, FleetSpec, KmsHostSpec
 from remediate.lab.windows import activation
 from remediate.lab.windows.os_releases import (
     AVMA_CHANNEL,
@@ -94,6 +94,17 @@ FAILED = {
     "wrong_kms_host": (LicenseStatus.NOTIFICATION, 0xC004F074),
     "broken_store": (LicenseStatus.NOTIFICATION, 0xC004F012),
     "clock_skew": (LicenseStatus.NOTIFICATION, 0xC004F06C),
+    # a KMS client at home without VPN: "0xC004F074" (seed article 002: a VL PC used outside the
+    # organisation cannot reach its KMS host)
+    "off_network": (LicenseStatus.NOTIFICATION, 0xC004F074),
+}
+# Retail profiles: (status, reason, the failed online activation's code). hardware_change: a digital
+# licence no longer matches the hardware (0xC004F213, "Windows reported that no product key was
+# found on your device", https://support.microsoft.com/windows/get-help-with-windows-activation-errors-09d8fb64-6768-4815-0c30-159fa7d89d85);
+# retail_proxy: Microsoft unreachable behind the proxy (0x80072EE7, same page).
+RETAIL_FAILED = {
+    "retail_proxy": (LicenseStatus.OOB_GRACE, 0x4004F00D, 0x80072EE7),
+    "hardware_change": (LicenseStatus.NOTIFICATION, 0xC004F213, 0xC004F213),
 }
 
 
@@ -137,7 +148,7 @@ class KmsContext:
 
     def server(self, state: HostState) -> str | None:
         """The KMS host a failing request went to (event 12288), None when none was found."""
-        if self.profile in ("no_srv", "broken_store"):
+        if self.profile in ("no_srv", "broken_store", "off_network"):
             return None
         host = state.kms_registered_host or self.srv_kms.fqdn(self.spec.domain)
         return f"{host}:{state.kms_registered_port or self.srv_kms.port}"
@@ -172,6 +183,11 @@ def windows_product(rng: random.Random, pick: Pick) -> tuple[Product, tuple[str,
             channel = nv_channel
         elif legacy and channel != nv_channel:
             act_id, key = activation_id("win10", edition, channel), _random_key(rng)
+    elif pick.profile in RETAIL_PROFILES and channel == KMS and not pick.fixed_channel:
+        channel = "RETAIL"  # a home PC's own licence (never a KMS client)
+        if legacy:
+            caption, version, edition, pname, act_id, _key, _ch = RETAIL_PRO
+            key = _random_key(rng)
     elif legacy and channel != KMS:
         act_id, key = activation_id(release_of(version, edition), edition, channel), _random_key(rng)
     if legacy:
@@ -216,6 +232,11 @@ def set_windows_license(
     """
     profile, method = kms.profile, win.activated_by
     failure = FAILED.get(profile) if method == "kms" else None
+    if explicit is None and profile in RETAIL_FAILED and method == "online":
+        status, reason, tried = RETAIL_FAILED[profile]
+        _unactivated(win, status, reason, rng)
+        state.events += _failure_events(state, win, tried, None)
+        return
     if explicit is None:
         if profile == "non_vl_key":  # retail / MAK, never activated (no Internet in the lab)
             _unactivated(win, LicenseStatus.OOB_GRACE, 0x4004F00D, rng)

@@ -182,6 +182,12 @@ class LabDns:
         if name.endswith(".in-addr.arpa"):
             return self._answer_ptr(reply, name, view)
         if name != self.domain and not name.endswith("." + self.domain):
+            outside = self.resolve_a(name, view)  # the lab's few Internet names (network/internet.py)
+            if outside and qtype in (QTYPE.A, QTYPE.ANY):
+                reply.header.aa = 0  # a recursive answer, not from this zone
+                for ip in outside:
+                    reply.add_answer(RR(qname, QTYPE.A, rdata=A(ip), ttl=self.ttl))
+                return reply
             reply.header.rcode = RCODE.SERVFAIL  # offline lab: no forwarder reachable
             reply.header.aa = 0
             return reply

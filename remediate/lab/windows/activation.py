@@ -113,7 +113,11 @@ async def resolve_host(state: HostState, host: str) -> str | None:
     if host.lower() == "localhost":
         return "127.0.0.1"
     name = host if "." in host else f"{host}.{state.domain}"
-    ans = await query(state.dns_server, name, "A")
+    server = state.dns_server
+    low = name.rstrip(".").lower()
+    if state.public_dns_server and not (low == state.domain or low.endswith("." + state.domain)):
+        server = state.public_dns_server  # off the corporate network: the ISP's resolver
+    ans = await query(server, name, "A")
     return ans.addresses.get(name.rstrip(".").lower()) or next(iter(ans.addresses.values()), None)
 
 

@@ -15,6 +15,7 @@ import base64
 from remediate.lab.api import ExecResult, PSResult, Stdin
 from remediate.lab.windows.cmdshell import CmdShell, codec
 from remediate.lab.windows.messages import msg
+from remediate.lab.windows.netsh import run_netsh
 from remediate.lab.windows.nslookup import run_nslookup
 from remediate.lab.windows.officestore import run_icacls, run_net_osppsvc, run_sc_osppsvc
 from remediate.lab.windows.ospp import find_install, run_ospp
@@ -89,6 +90,8 @@ class WindowsHost:
                 code = await shell.run(" ".join(argv[1 + low.index("/c") + 1 :]))
                 return code, bytes(shell.stdout), shell.stderr.decode(codec(codepage), "replace")
             return 0, "", ""
+        if base == "netsh":
+            return run_netsh(self.state, argv[1:])
         if base == "reg":
             return run_reg(self.state, argv[1:])
         if base == "w32tm":

@@ -352,6 +352,10 @@ class PowerShell:
             if str(named.get("informationlevel", "")).lower() == "quiet":
                 return [obj.get("TcpTestSucceeded", False)]
             return [obj]
+        if low == "get-netconnectionprofile":
+            return cm.get_net_connection_profile(st)
+        if low == "get-vpnconnection":
+            return cm.get_vpn_connection(st)
         if low == "resolve-dnsname":
             return await cm.resolve_dns_name(
                 st, str(named.get("name", pos[0] if pos else "")), str(named.get("type", "A"))

@@ -12,6 +12,7 @@ import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import IntEnum
 from typing import Any
 
 from remediate.lab.windows import activation
@@ -334,7 +335,8 @@ async def test_net_connection(state: HostState, host: str, port: int) -> tuple[O
     src = "127.0.0.1" if ip.startswith("127.") else ip
     ok = False
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), activation.CONNECT_TIMEOUT)
+        real = state.port_map.get((ip, port), port)  # the lab could not bind the real port
+        _, writer = await asyncio.wait_for(asyncio.open_connection(ip, real), activation.CONNECT_TIMEOUT)
         writer.close()
         ok = True
     except (OSError, TimeoutError):
@@ -389,3 +391,58 @@ def get_win_event(state: HostState, filt: dict[str, Any], max_events: int | None
 def iso_o(when: datetime) -> str:
     """.NET's round-trip 'o' format for a UTC DateTime: 7 fractional digits and Z."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond:06d}0Z"
+
+
+# ---- network location (off_network profile) ---------------------------------------------------
+class PsEnum(IntEnum):
+    """A CIM enum: ConvertTo-Json (5.1) writes its number, the console its name."""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# MSFT_NetConnectionProfile.NetworkCategory and IPv4Connectivity values
+# (https://learn.microsoft.com/previous-versions/windows/desktop/networkconnectprov/msft-netconnectionprofile)
+class NetworkCategory(PsEnum):
+    Public = 0
+    Private = 1
+    DomainAuthenticated = 2
+
+
+class Connectivity(PsEnum):
+    Disconnected = 0
+    NoTraffic = 1
+    Subnet = 2
+    LocalNetwork = 3
+    Internet = 4
+
+
+def get_net_connection_profile(state: HostState) -> list[Obj]:
+    """One connected interface; its network name is the domain on the corporate LAN, the home
+    Wi-Fi's name otherwise (lab names)."""
+    corp = state.network_category == "DomainAuthenticated"
+    return [
+        {
+            "Name": state.domain if corp else "HomeNetwork",
+            "InterfaceAlias": "Ethernet" if corp else "Wi-Fi",
+            "InterfaceIndex": 12,
+            "NetworkCategory": NetworkCategory[state.network_category],
+            "IPv4Connectivity": Connectivity.Internet,
+            "IPv6Connectivity": Connectivity.NoTraffic,
+        }
+    ]
+
+
+def get_vpn_connection(state: HostState) -> list[Obj]:
+    """Get-VpnConnection's VpnConnection objects (Name, ServerAddress, ConnectionStatus; lab subset of
+    https://learn.microsoft.com/powershell/module/vpnclient/get-vpnconnection)."""
+    return [
+        {
+            "Name": name,
+            "ServerAddress": f"vpn.{state.domain}",
+            "ConnectionStatus": "Connected" if up else "Disconnected",
+            "TunnelType": "Automatic",
+            "SplitTunneling": False,
+        }
+        for name, up in state.vpn_profiles.items()
+    ]

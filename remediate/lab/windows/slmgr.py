@@ -120,6 +120,14 @@ def exit_code(hresult: int) -> int:
     return hresult - 0x1_0000_0000 if hresult >= 0x8000_0000 else hresult
 
 
+# slmgr.vbs L_MsgPhoneNumbers (English in every locale here: the localized text is unverified)
+PHONE_NUMBERS = (
+    "Product activation telephone numbers can be obtained by searching the phone.inf file for the "
+    "appropriate phone number for your location/country. You can open the phone.inf file from a "
+    "Command Prompt or the Start Menu by running: notepad %systemroot%\\system32\\sppui\\phone.inf"
+)
+
+
 def installation_id(state: HostState) -> str:
     """The /dlv `Installation ID`: 63 decimal digits on Windows 8 and later, 54 on Windows 7 / Server
     2008 R2 (phone activation reads it out in 9 groups of 7, resp. 6, digits). The digit counts are
@@ -186,6 +194,8 @@ class Slmgr:
             return self.ipk(params[0])
         if opt == "rilc":
             return self.rilc()
+        if opt == "dti":
+            return self.dti()
         self.out(self.m("unrecognized") + args[0])
         return 1
 
@@ -356,6 +366,17 @@ class Slmgr:
             return self.fail(outcome.hresult)
         p.activated_by = "kms"
         self.out(self.m("activated"))
+        return 0
+
+    def dti(self) -> int:
+        """slmgr.vbs DisplayIID: "Installation ID: <OfflineInstallationId>" per product with a key,
+        a blank line, then L_MsgPhoneNumbers (slmgr.vbs source, e.g. Windows 10's)."""
+        if self.state.windows is None:
+            self.out(self.m("err_pkey"))
+            return 0
+        self.out(self.m("iid") + installation_id(self.state))
+        self.out("")
+        self.out(PHONE_NUMBERS)
         return 0
 
     # ---- /skms, /ipk, /rilc -----------------------------------------------------------------

@@ -147,6 +147,17 @@ class HostState:
     winrm_enabled: bool = True
     hang: bool = False  # every command blocks until cancelled (tests of timeouts)
     kms_service: KmsService | None = field(default=None, repr=False)  # set on a KMS host's face
+    # Network environment (retail_proxy / off_network profiles; lab/windows/netsh.py, pwsh_cmdlets.py):
+    # `netsh winhttp set proxy` (None: direct access) and its bypass list (None: "(none)")
+    winhttp_proxy: str | None = None
+    winhttp_bypass: str | None = None
+    # Get-NetConnectionProfile NetworkCategory: Public | Private | DomainAuthenticated
+    network_category: str = "DomainAuthenticated"
+    vpn_profiles: dict[str, bool] = field(default_factory=dict)  # Get-VpnConnection: name -> connected
+    # DNS server for names outside the host's own domain (the ISP's resolver off the corporate
+    # network); None: dns_server answers every name
+    public_dns_server: tuple[str, int] | None = None
+    port_map: dict[tuple[str, int], int] = field(default_factory=dict)  # (ip, port) -> lab port bound
     # reg.exe's view: KEY -> value name -> (type, data)
     registry: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import acl, cim, kmshost, misc, net, ospp, slmgr
+from . import acl, cim, kmshost, misc, net, netenv, ospp, slmgr
 from .common import ParseError, normalize_code
 from .text import decode, normalize_paste
 
@@ -34,12 +34,16 @@ _PARSERS: dict[str, Callable[[str], dict[str, Any]]] = {
     "spp-events": misc.parse_spp_events,
     "sc-query": kmshost.parse_sc_query,
     "icacls": acl.parse_icacls,
+    "netsh-winhttp": netenv.parse_winhttp_proxy,
+    "slmgr-dti": netenv.parse_dti,
+    "net-profile": netenv.parse_net_profile,
+    "vpn-connection": netenv.parse_vpn,
 }
 
 KINDS: tuple[str, ...] = tuple(_PARSERS)
 
 # kinds for which empty output is a valid answer (an empty pipeline prints nothing)
-_EMPTY_OK = frozenset({"resolve-srv", "spp-events"})
+_EMPTY_OK = frozenset({"resolve-srv", "spp-events", "vpn-connection"})
 # console-text kinds: read as a human would read a pasted copy (prompts, quoting, fences, full-width
 # punctuation, odd spaces are dropped first; see text.normalize_paste). JSON kinds are left alone.
 _PASTED = frozenset(
