@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import spnego
 
+from remediate.core import xmlsafe
 from remediate.core.errors import AuthenticationError, CertificateError, ConnectError, ProtocolError
 from remediate.core.model import NATIVE_WINRM_AUTH, ConnectionSpec
 from remediate.transports.wsman_common import endpoint, wsman_fault
@@ -243,10 +244,10 @@ class WSManClient:
             body = self._unseal(body)
         if resp.status not in (200, 400, 500):
             raise ProtocolError(f"{self._where}: HTTP {resp.status}", host=self.spec.host)
-        if b"<!DOCTYPE" in body[:512]:
-            raise ProtocolError(f"{self._where}: reply carries a DTD", host=self.spec.host)
         try:
-            root = ET.fromstring(body)  # noqa: S314 - DTDs refused above; expat fetches no external entities
+            root = xmlsafe.parse(body)  # DTDs and entities refused wherever they appear
+        except xmlsafe.XMLForbidden:
+            raise ProtocolError(f"{self._where}: reply carries a DTD or entity declaration", host=self.spec.host) from None
         except ET.ParseError:
             raise ProtocolError(
                 f"{self._where}: HTTP {resp.status}, unusable reply", host=self.spec.host
