@@ -25,6 +25,10 @@ def parse(data: bytes | str) -> ET.Element:
     """The root element; XMLForbidden for DTDs/entities, ET.ParseError for malformed XML."""
     try:
         root: ET.Element = DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (defusedxml.DTDForbidden, defusedxml.EntitiesForbidden, defusedxml.ExternalReferenceForbidden) as exc:
+    except (
+        defusedxml.DTDForbidden,
+        defusedxml.EntitiesForbidden,
+        defusedxml.ExternalReferenceForbidden,
+    ) as exc:
         raise XMLForbidden(type(exc).__name__) from None
     return root

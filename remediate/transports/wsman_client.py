@@ -247,7 +247,9 @@ class WSManClient:
         try:
             root = xmlsafe.parse(body)  # DTDs and entities refused wherever they appear
         except xmlsafe.XMLForbidden:
-            raise ProtocolError(f"{self._where}: reply carries a DTD or entity declaration", host=self.spec.host) from None
+            raise ProtocolError(
+                f"{self._where}: reply carries a DTD or entity declaration", host=self.spec.host
+            ) from None
         except ET.ParseError:
             raise ProtocolError(
                 f"{self._where}: HTTP {resp.status}, unusable reply", host=self.spec.host

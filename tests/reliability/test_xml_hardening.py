@@ -32,7 +32,7 @@ def hostile_documents() -> dict[str, bytes]:
     comment = ("<?xml version='1.0'?><!--" + "p" * 600 + "-->" + LAUGHS + ENVELOPE).encode()
     utf16 = ("<?xml version='1.0' encoding='UTF-16'?>" + LAUGHS + ENVELOPE).encode("utf-16")
     # Small enough that expat's amplification limit does not fire: only a DTD ban stops it.
-    small = ("<?xml version='1.0' encoding='UTF-16'?><!DOCTYPE s:Envelope [<!ENTITY x 'hi'>]>" + ENVELOPE)
+    small = "<?xml version='1.0' encoding='UTF-16'?><!DOCTYPE s:Envelope [<!ENTITY x 'hi'>]>" + ENVELOPE
     return {
         "dtd-after-600-bytes": padded,
         "dtd-after-comment": comment,
@@ -57,7 +57,9 @@ async def _serve_once(body: bytes) -> tuple[asyncio.Server, int]:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
         length = next(
-            int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
         )
         await reader.readexactly(length)
         writer.write(
@@ -77,7 +79,13 @@ def test_controller_refuses_dtd_in_reply(name: str) -> None:
     async def main() -> None:
         server, port = await _serve_once(hostile_documents()[name])
         spec = ConnectionSpec(
-            host="evil", address="127.0.0.1", port=port, user="u", password="p", auth="basic", connect_timeout=5
+            host="evil",
+            address="127.0.0.1",
+            port=port,
+            user="u",
+            password="p",
+            auth="basic",
+            connect_timeout=5,
         )
         client = WSManClient(spec)
         try:
