@@ -157,6 +157,9 @@ class RunResult:
     finished: float | None = None
     hosts: list[HostResult] = field(default_factory=list)
     interrupted: bool = False
+    # Security opt-outs in force for this run (TLS validation off, ssh host keys unchecked, Basic
+    # over http), one line each, naming the hosts: also logged once when the run starts.
+    warnings: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Hosts per verdict, every verdict present (zeros included), in VERDICTS order."""
@@ -186,6 +189,7 @@ class RunResult:
             "started": round(self.started, 3),
             "finished": None if self.finished is None else round(self.finished, 3),
             "interrupted": self.interrupted,
+            "warnings": list(self.warnings),
             "exit_code": self.exit_code(),
             "counts": self.counts(),
             "groups": self.groups(),
@@ -201,4 +205,5 @@ class RunResult:
             finished=d.get("finished"),
             hosts=[HostResult.from_dict(h) for h in d.get("hosts", [])],
             interrupted=bool(d.get("interrupted", False)),
+            warnings=[str(w) for w in d.get("warnings", [])],
         )

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 import spnego
 
 from remediate.core import xmlsafe
-from remediate.core.errors import AuthenticationError, CertificateError, ConnectError, ProtocolError
+from remediate.core.errors import AuthenticationError, ConnectError, ProtocolError
 from remediate.core.model import NATIVE_WINRM_AUTH, ConnectionSpec
-from remediate.transports.wsman_common import endpoint, wsman_fault
+from remediate.transports.wsman_common import endpoint, tls_error, wsman_fault
 
 BOUNDARY = b"--Encrypted Boundary"
 SPNEGO_ENCRYPTED = b"application/HTTP-SPNEGO-session-encrypted"
@@ -92,12 +92,8 @@ class WSManClient:
                 asyncio.open_connection(self.host, self.port, ssl=ssl_context(self.spec)),
                 self.spec.connect_timeout,
             )
-        except ssl.SSLCertVerificationError:
-            raise CertificateError(
-                f"{self._where}: server certificate not trusted", host=self.spec.host
-            ) from None
-        except ssl.SSLError:
-            raise ConnectError(f"{self._where}: TLS handshake failed", host=self.spec.host) from None
+        except ssl.SSLError as exc:  # SSLCertVerificationError included: verify_message in str()
+            raise tls_error(str(exc), self.spec) from None
         except (OSError, TimeoutError) as exc:
             raise ConnectError(
                 f"{self._where}: cannot reach {self.host}:{self.port} ({type(exc).__name__})",
