@@ -57,8 +57,9 @@ class ContextError(TemplateSyntaxError):
         self.column = column
 
 
-def raw_in_chain(node: nodes.Node) -> bool:
+def raw_in_chain(expr: nodes.Node) -> bool:
     """`raw` anywhere in the expression's own filter chain ({{ x | raw | upper }})."""
+    node: Any = expr
     while isinstance(node, nodes.Filter):
         if node.name == "raw":
             return True
