@@ -19,6 +19,7 @@ from remediate.core.errors import ConfigError, did_you_mean
 from remediate.core.model import Shell
 from remediate.core.parsing import known_parsers
 from remediate.core.render import Renderer
+from remediate.core.scriptctx import ContextError
 from remediate.core.variables import VarSpec, declare
 from remediate.core.yamlpos import PosDict, PosList
 
@@ -337,6 +338,12 @@ class _Loader:
                 self.renderer.compile_text(text)
             else:
                 self.renderer.compile_script(text, shell)
+        except ContextError as exc:
+            raise self.err(
+                f"template line {exc.lineno}, column {exc.column}: {exc.message}",
+                d.line_of(key),
+                f"{label}.{key}",
+            ) from None
         except TemplateSyntaxError as exc:
             raise self.err(
                 f"template syntax error (template line {exc.lineno}): {exc.message}",

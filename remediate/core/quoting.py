@@ -17,7 +17,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-PLAIN = re.compile(r"^[A-Za-z0-9._:-]+$")
+# fullmatch, not match + "$": "$" also matches before a trailing newline ("kms01\n").
+PLAIN = re.compile(r"[A-Za-z0-9._:-]+")
 PS_QUOTES = "'\u2018\u2019\u201a\u201b"
 _PS_QUOTE_RE = re.compile(f"([{PS_QUOTES}])")
 _CMD_REFUSED = {'"': "a double quote", "%": "'%'", "!": "'!'", "\r": "a line break", "\n": "a line break"}
@@ -76,7 +77,7 @@ def quote_cmd(value: Any) -> str:
             raise UnsafeValue(f"contains {what}, which cmd cannot carry safely")
     if _CONTROL.search(text):
         raise UnsafeValue("contains a control character, which cmd cannot carry safely")
-    if PLAIN.match(text):
+    if PLAIN.fullmatch(text):
         return text
     stripped = text.rstrip("\\")
     return '"' + stripped + "\\" * (2 * (len(text) - len(stripped))) + '"'
@@ -95,7 +96,7 @@ def quote_sh(value: Any) -> str:
     text = str(value)
     if "\x00" in text:
         raise UnsafeValue("contains a NUL character")
-    if PLAIN.match(text):
+    if PLAIN.fullmatch(text):
         return text
     return "'" + text.replace("'", "'\\''") + "'"
 

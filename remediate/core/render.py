@@ -2,7 +2,9 @@
 
 Templates run in a SandboxedEnvironment with StrictUndefined. In `script()`, the template's AST
 is rewritten so that every `{{ expression }}` passes through a quoting filter for the step's
-shell (quoting.py); `{{ value | raw }}` (raw as the last filter) opts out. Errors name the step and
+shell (quoting.py); `raw` anywhere in an expression's filter chain (`{{ value | raw }}`) opts out,
+and a `raw` that cannot apply to a whole `{{ }}` is refused. Before that, scriptctx.check refuses a
+non-raw `{{ }}` inside a string, comment or here-string of the script. Errors name the step and
 the variable.
 """
 
@@ -16,7 +18,7 @@ from jinja2.environment import Template, TemplateExpression
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from remediate.core import domain
+from remediate.core import domain, scriptctx
 from remediate.core.errors import RenderError
 from remediate.core.model import Shell
 from remediate.core.quoting import UnsafeValue, quote
@@ -65,6 +67,14 @@ class Renderer:
         key = (template, shell)
         if key not in self._scripts:
             tree = self.env.parse(template)
+            bad = scriptctx.misplaced_raw(tree)
+            if bad is not None:
+                raise TemplateSyntaxError(
+                    f"`raw` on {expression_label(bad)} does not apply to a whole {{{{ }}}} expression "
+                    "(it only works in the filter chain of the expression itself, e.g. {{ x | raw }})",
+                    bad.lineno,
+                )
+            scriptctx.check(self.env, template, shell)
             for output in tree.find_all(nodes.Output):
                 if shell == "powershell":
                     _check_ps_glue(output.nodes)
@@ -126,7 +136,7 @@ _PS_GLUE = set("\"'.:\\/_$`")
 def _check_ps_glue(items: list[nodes.Expr]) -> None:
     """A quoted PowerShell value glued to other text ('kms':1688) becomes two arguments: refuse it."""
     for i, node in enumerate(items):
-        if isinstance(node, nodes.TemplateData) or (isinstance(node, nodes.Filter) and node.name == "raw"):
+        if isinstance(node, nodes.TemplateData) or scriptctx.raw_in_chain(node):
             continue
         before = items[i - 1] if i else None
         after = items[i + 1] if i + 1 < len(items) else None
@@ -152,7 +162,7 @@ def _glues(ch: str) -> bool:
 def _wrap(node: nodes.Expr, shell: str) -> nodes.Expr:
     if isinstance(node, nodes.TemplateData):
         return node
-    if isinstance(node, nodes.Filter) and node.name == "raw":
+    if scriptctx.raw_in_chain(node):
         return node
     label = expression_label(node)
     args: list[nodes.Expr] = [nodes.Const(shell), nodes.Const(label)]

@@ -160,6 +160,9 @@ class RunResult:
     interrupted: bool = False
     # across hosts (Domain.fleet), filled by the app after the run
     fleet_findings: list[FleetFinding] = field(default_factory=list)
+    # Security opt-outs in force for this run (TLS validation off, ssh host keys unchecked, Basic
+    # over http), one line each, naming the hosts: also logged once when the run starts.
+    warnings: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Hosts per verdict, every verdict present (zeros included), in VERDICTS order."""
@@ -189,6 +192,7 @@ class RunResult:
             "started": round(self.started, 3),
             "finished": None if self.finished is None else round(self.finished, 3),
             "interrupted": self.interrupted,
+            "warnings": list(self.warnings),
             "exit_code": self.exit_code(),
             "counts": self.counts(),
             "groups": self.groups(),
@@ -206,4 +210,5 @@ class RunResult:
             hosts=[HostResult.from_dict(h) for h in d.get("hosts", [])],
             interrupted=bool(d.get("interrupted", False)),
             fleet_findings=[FleetFinding.from_dict(f) for f in d.get("fleet_findings", [])],
+            warnings=[str(w) for w in d.get("warnings", [])],
         )

@@ -319,14 +319,25 @@ def parse_extra_vars(items: Sequence[str]) -> ExtraVars:
                 data = yaml.safe_load(item)
             except yaml.YAMLError:
                 data = None
-            if not isinstance(data, dict):
-                raise ConfigError(f"expected a mapping, got {item!r}", field="-e")
+            if not isinstance(data, dict):  # the text may hold passwords: not echoed
+                raise ConfigError("expected an inline JSON/YAML mapping ({...})", field="-e")
             _merge(out, data, None)
         elif "=" in item:
+            previous: str | None = None
             for pair in _split_words(item):
                 key, sep, value = pair.partition("=")
+                if not sep and previous is not None:
+                    # most likely the rest of an unquoted value (`-e "ansible_password=a b"`):
+                    # never echo it, it may be part of a password
+                    raise ConfigError(
+                        f"expected key=value, got a word without '=' after {previous}=...; "
+                        'quote a value with spaces: key="a b" (the word is not shown)',
+                        field="-e",
+                    )
                 if not sep or not key.isidentifier():
-                    raise ConfigError(f"expected key=value, got {pair!r}", field="-e")
+                    shown = repr(key) if sep else repr(pair)
+                    raise ConfigError(f"expected key=value, got the key {shown}", field="-e")
+                previous = key
                 _merge(out, {key: value}, None)
         else:
             raise ConfigError(f"expected key=value, @file or a JSON mapping, got {item!r}", field="-e")

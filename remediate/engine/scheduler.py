@@ -9,6 +9,7 @@ after their current step; the rest are `skipped`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -23,8 +24,10 @@ from remediate.engine.lockout import CredentialGuard
 from remediate.engine.options import RunOptions
 from remediate.engine.redaction import redact_host
 from remediate.engine.serial import make_batches
-from remediate.inventory.connection import connection_spec
+from remediate.inventory.connection import connection_spec, security_warnings
 from remediate.transports.base import Transport
+
+_log = logging.getLogger("remediate")
 
 if TYPE_CHECKING:
     from remediate.core.playbook import Playbook
@@ -146,6 +149,9 @@ async def run_playbook(
         spec = specs[h.name]
         redactor.add(*_secrets_of(h, spec if isinstance(spec, ConnectionSpec) else None))
     run = _Run(playbook, hosts, options, events, redactor, stop)
+    run.result.warnings = security_warnings({n: s for n, s in specs.items() if isinstance(s, ConnectionSpec)})
+    for warning in run.result.warnings:
+        _log.warning("%s", warning)  # once per run, whatever the number of hosts
     guard = CredentialGuard(options.auth_fail_limit)
     forks = asyncio.Semaphore(max(1, options.forks))
     events.run_started(playbook.name, run.order, run.result.mode)

@@ -8,6 +8,7 @@ raise ConfigError naming the file, line and variable where the value was defined
 from __future__ import annotations
 
 import codecs
+from collections.abc import Mapping
 from typing import Any, Literal, cast
 
 from remediate.core.errors import ConfigError, did_you_mean
@@ -50,6 +51,7 @@ REMEDIATE_VARS = (
     "remediate_password_file",
     "remediate_password_prompt",
     "remediate_winrm_client",
+    "remediate_allow_basic_http",
 )
 
 
@@ -75,7 +77,7 @@ class _Vars:
             return None
         k, v = found
         if isinstance(v, bool) or not isinstance(v, str | int | float):
-            raise self.fail(k, f"expected a string, got {type(v).__name__}")
+            raise self.fail(k, f"expected a string, got {_kind(v)}")
         return str(v)
 
     def integer(self, *keys: str, low: int = 1, high: int = 65535) -> int | None:
@@ -125,6 +127,17 @@ class _Vars:
         if s in _BOOL_TRUE or s in _BOOL_FALSE:
             return s in _BOOL_TRUE
         raise self.fail(k, f"expected a boolean (true/false), got {v!r}")
+
+
+def _kind(v: Any) -> str:
+    """What the user wrote, in YAML words (not internal class names such as PosList)."""
+    if isinstance(v, bool):
+        return f"a boolean ({str(v).lower()})"
+    if isinstance(v, list | tuple):
+        return "a list"
+    if isinstance(v, Mapping):
+        return "a mapping"
+    return "nothing" if v is None else type(v).__name__
 
 
 def _scheme_and_port(v: _Vars, scheme_key: str, port_keys: tuple[str, ...]) -> tuple[str, int]:
@@ -262,7 +275,41 @@ def build_spec(host: Host, *, password: str | None, credential_id: str | None) -
             winrm_client=client,
             **common,
         )
+    if spec.auth == "basic" and spec.scheme == "http" and not v.boolean("remediate_allow_basic_http"):
+        key = "ansible_psrp_auth" if spec.connection == "psrp" else "ansible_winrm_transport"
+        raise v.fail(
+            key,
+            "Basic authentication over http sends the password base64-encoded in clear text; use "
+            "https (ansible_winrm_scheme / ansible_psrp_protocol: https) or ntlm/negotiate, or set "
+            "remediate_allow_basic_http: true on this host to accept that",
+        )
     return spec
+
+
+def security_optouts(spec: ConnectionSpec) -> list[str]:
+    """The protections this host's connection does without, one phrase each."""
+    out = []
+    if spec.connection == "ssh":
+        if not spec.cert_validation and not spec.ssh_known_hosts:
+            out.append("ssh host key checking is off (ansible_ssh_host_key_checking: false)")
+    elif spec.scheme == "https" and not spec.cert_validation:
+        out.append("TLS server certificate validation is off (*_cert_validation: ignore)")
+    if spec.connection != "ssh" and spec.auth == "basic" and spec.scheme == "http":
+        out.append("Basic authentication over http sends the password in clear (remediate_allow_basic_http)")
+    return out
+
+
+def security_warnings(specs: Mapping[str, ConnectionSpec], show: int = 5) -> list[str]:
+    """One line per kind of opt-out for the whole run, naming (the first few) hosts."""
+    hosts: dict[str, list[str]] = {}
+    for name, spec in specs.items():
+        for what in security_optouts(spec):
+            hosts.setdefault(what, []).append(name)
+    lines = []
+    for what, names in hosts.items():
+        more = f" and {len(names) - show} more" if len(names) > show else ""
+        lines.append(f"{what}: {len(names)} host(s): {', '.join(names[:show])}{more}")
+    return lines
 
 
 def validate(host: Host) -> None:

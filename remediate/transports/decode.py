@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from remediate.core import xmlsafe
 from remediate.core.text import decode_console, guess_oem
 
 __all__ = ["clixml_to_text", "decode_output", "decode_stderr", "guess_oem"]
@@ -59,8 +60,8 @@ def clixml_to_text(text: str) -> str:
         if chunk[:start].strip():
             out.append(chunk[:start].rstrip("\r\n"))
         try:
-            root = ET.fromstring(chunk[start : end + len("</Objs>")])  # noqa: S314 - our own peer's output, no DTDs
-        except ET.ParseError:
+            root = xmlsafe.parse(chunk[start : end + len("</Objs>")])  # a host's output: no DTDs
+        except (ET.ParseError, xmlsafe.XMLForbidden):
             out.append(chunk)
             continue
         for elem in root:

@@ -28,9 +28,10 @@ from dataclasses import dataclass
 
 import spnego
 
-from remediate.core.errors import AuthenticationError, CertificateError, ConnectError, ProtocolError
+from remediate.core import xmlsafe
+from remediate.core.errors import AuthenticationError, ConnectError, ProtocolError
 from remediate.core.model import NATIVE_WINRM_AUTH, ConnectionSpec
-from remediate.transports.wsman_common import endpoint, wsman_fault
+from remediate.transports.wsman_common import endpoint, tls_error, wsman_fault
 
 BOUNDARY = b"--Encrypted Boundary"
 SPNEGO_ENCRYPTED = b"application/HTTP-SPNEGO-session-encrypted"
@@ -91,12 +92,8 @@ class WSManClient:
                 asyncio.open_connection(self.host, self.port, ssl=ssl_context(self.spec)),
                 self.spec.connect_timeout,
             )
-        except ssl.SSLCertVerificationError:
-            raise CertificateError(
-                f"{self._where}: server certificate not trusted", host=self.spec.host
-            ) from None
-        except ssl.SSLError:
-            raise ConnectError(f"{self._where}: TLS handshake failed", host=self.spec.host) from None
+        except ssl.SSLError as exc:  # SSLCertVerificationError included: verify_message in str()
+            raise tls_error(str(exc), self.spec) from None
         except (OSError, TimeoutError) as exc:
             raise ConnectError(
                 f"{self._where}: cannot reach {self.host}:{self.port} ({type(exc).__name__})",
@@ -243,10 +240,12 @@ class WSManClient:
             body = self._unseal(body)
         if resp.status not in (200, 400, 500):
             raise ProtocolError(f"{self._where}: HTTP {resp.status}", host=self.spec.host)
-        if b"<!DOCTYPE" in body[:512]:
-            raise ProtocolError(f"{self._where}: reply carries a DTD", host=self.spec.host)
         try:
-            root = ET.fromstring(body)  # noqa: S314 - DTDs refused above; expat fetches no external entities
+            root = xmlsafe.parse(body)  # DTDs and entities refused wherever they appear
+        except xmlsafe.XMLForbidden:
+            raise ProtocolError(
+                f"{self._where}: reply carries a DTD or entity declaration", host=self.spec.host
+            ) from None
         except ET.ParseError:
             raise ProtocolError(
                 f"{self._where}: HTTP {resp.status}, unusable reply", host=self.spec.host

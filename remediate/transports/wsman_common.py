@@ -83,10 +83,7 @@ def translate(exc: BaseException, spec: ConnectionSpec, lib: LibraryErrors) -> T
     if isinstance(exc, lib.auth):
         return AuthenticationError(f"{where}: credentials rejected (HTTP 401)", host=spec.host)
     if isinstance(exc, requests.exceptions.SSLError):
-        text = str(exc)
-        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-            return CertificateError(f"{where}: server certificate not trusted", host=spec.host)
-        return ConnectError(f"{where}: TLS handshake failed", host=spec.host)
+        return tls_error(str(exc), spec)
     if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout | OSError):
         reach = endpoint_url(spec)
         return ConnectError(f"{where}: cannot reach {reach} ({type(exc).__name__})", host=spec.host)
@@ -97,6 +94,45 @@ def translate(exc: BaseException, spec: ConnectionSpec, lib: LibraryErrors) -> T
     if isinstance(exc, lib.base):
         return ProtocolError(f"{where}: {exc}", host=spec.host)
     return ProtocolError(f"{where}: unexpected {type(exc).__name__}", host=spec.host)
+
+
+# OpenSSL's texts (X509_verify_cert_error_string, SSL reason codes) as they appear in
+# ssl.SSLCertVerificationError / ssl.SSLError and in requests' SSLError wrapping them.
+_TLS_CERT_FAILURES = (
+    (
+        ("hostname mismatch", "doesn't match", "not valid for", "ip address mismatch"),
+        "server certificate does not name {address} (hostname mismatch)",
+    ),
+    (("has expired",), "server certificate has expired"),
+    (("not yet valid",), "server certificate is not yet valid (check the clocks)"),
+    (
+        ("self-signed", "self signed", "unable to get local issuer", "unable to get issuer"),
+        "server certificate is signed by an untrusted CA (give its CA: ansible_winrm_ca_trust_path / "
+        "ansible_psrp_ca_cert)",
+    ),
+    (("revoked",), "server certificate has been revoked"),
+)
+_TLS_VERSION = ("protocol_version", "unsupported_protocol", "no_protocols_available", "version too low")
+
+
+def tls_error(text: str, spec: ConnectionSpec) -> ConnectError:
+    """One message per kind of TLS failure (the native client and the pywinrm/pypsrp path)."""
+    where = f"{spec.connection} {spec.address}"
+    low = text.lower()
+    for needles, message in _TLS_CERT_FAILURES:
+        if any(n in low for n in needles):
+            return CertificateError(f"{where}: {message.format(address=spec.address)}", host=spec.host)
+    if "certificate verify failed" in low:
+        return CertificateError(f"{where}: server certificate not trusted", host=spec.host)
+    if any(n in low for n in _TLS_VERSION):
+        return ConnectError(
+            f"{where}: TLS version mismatch (no protocol version both sides accept)", host=spec.host
+        )
+    if "wrong_version_number" in low or "record layer failure" in low:
+        return ConnectError(
+            f"{where}: the port did not answer TLS (plain http on an https port?)", host=spec.host
+        )
+    return ConnectError(f"{where}: TLS handshake failed", host=spec.host)
 
 
 def wsman_fault(spec: ConnectionSpec, code: int | None, reason: str) -> WSManFault:

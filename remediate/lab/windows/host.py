@@ -35,6 +35,9 @@ class WindowsHost:
         self.fqdn = state.fqdn
         self.username = state.username
         self.password = state.password
+        # argv of every program this host started (cmd builtins and cmdlets are not programs):
+        # what tests and bench/reliability_security.py check for injected commands.
+        self.executed: list[list[str]] = []
 
     def __repr__(self) -> str:  # never show the password
         return f"WindowsHost({self.state.name!r}, locale={self.state.locale!r})"
@@ -70,6 +73,7 @@ class WindowsHost:
 
     # ---- programs ---------------------------------------------------------------------------
     async def _program(self, argv: list[str], raw: str, codepage: int) -> tuple[int, str | bytes, str] | None:
+        self.executed.append(list(argv))
         prog = argv[0].rsplit("\\", 1)[-1].lower()
         base = prog[:-4] if prog.endswith((".exe", ".com")) else prog
         if base == "cscript":

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 32 * 1024 * 1024
 IDLE_TIMEOUT = 120.0  # HTTP.sys IdleConnectionTimeout default
+# Open connections per listener; past it new ones are closed at once (one slowloris client
+# opened 5,050 before). Module-level so a test can lower it.
+MAX_CONNECTIONS = 1024
 SERVER_HEADER = "Microsoft-HTTPAPI/2.0"  # what WinRM (HTTP.sys) sends
 # Benchmarks: requests served per local address (cheap dict increment), and an emulated network
 # round-trip time added before each response (0: loopback as is).
@@ -115,11 +118,15 @@ def _parse_head(head: bytes) -> tuple[str, str, str, list[tuple[str, str]]]:
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
     body = bytearray()
     while True:
-        size_line = await reader.readuntil(b"\r\n")
         try:
-            size = int(size_line.split(b";")[0].strip(), 16)
-        except ValueError as exc:
-            raise BadRequest("bad chunk size") from exc
+            size_line = await reader.readuntil(b"\r\n")
+        except asyncio.LimitOverrunError as exc:  # a 64 KiB size line
+            raise BadRequest("chunk size line too long") from exc
+        digits = size_line.split(b";")[0].strip()
+        # hex digits only: int() would also take "-5", "+5" or "0x5", and a negative size crashed
+        if not digits or len(digits) > 16 or digits.strip(b"0123456789abcdefABCDEF"):
+            raise BadRequest("bad chunk size")
+        size = int(digits, 16)
         if size == 0:
             while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
                 pass
@@ -210,13 +217,23 @@ async def serve_http(
 ) -> asyncio.Server:
     """Listen on bind:port; each accepted connection gets `factory(info)` as its handler."""
 
+    active = 0
+
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal active
+        if active >= MAX_CONNECTIONS:
+            log.debug("connection cap %d reached on port %d: closing a new connection", MAX_CONNECTIONS, port)
+            writer.close()
+            return
+        active += 1
         try:
             await _serve_connection(factory, reader, writer)
         except asyncio.CancelledError:  # lab shutdown; returning keeps asyncio's callback quiet
             writer.close()
         except Exception:  # pragma: no cover - last line of defence
             log.exception("connection crashed")
+        finally:
+            active -= 1
 
     return await asyncio.start_server(
         on_connect, bind, port, ssl=ssl_context, limit=MAX_HEADER_BYTES, reuse_address=True, backlog=128
