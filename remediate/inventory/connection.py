@@ -227,6 +227,7 @@ def build_spec(host: Host, *, password: str | None, credential_id: str | None) -
             path=(v.text("ansible_psrp_path") or "wsman").lstrip("/"),
             connect_timeout=connect_timeout or v.number("ansible_psrp_connection_timeout") or 30.0,
             operation_timeout=operation_timeout or v.number("ansible_psrp_operation_timeout") or 20.0,
+            kerberos_host=v.text("ansible_psrp_negotiate_hostname_override"),
             **common,
         )
     else:  # winrm (and fake, which takes the same vars)
@@ -260,6 +261,7 @@ def build_spec(host: Host, *, password: str | None, credential_id: str | None) -
             connect_timeout=connect_timeout or v.number("ansible_winrm_connection_timeout") or 30.0,
             operation_timeout=operation_timeout or v.number("ansible_winrm_operation_timeout_sec") or 20.0,
             winrm_client=client,
+            kerberos_host=v.text("ansible_winrm_kerberos_hostname_override"),
             **common,
         )
     return spec
