@@ -8,6 +8,7 @@ raise ConfigError naming the file, line and variable where the value was defined
 from __future__ import annotations
 
 import codecs
+import ipaddress
 from typing import Any, Literal, cast
 
 from remediate.core.errors import ConfigError, did_you_mean
@@ -264,7 +265,27 @@ def build_spec(host: Host, *, password: str | None, credential_id: str | None) -
             kerberos_host=v.text("ansible_winrm_kerberos_hostname_override"),
             **common,
         )
+    if spec.auth == "kerberos" and spec.connection in ("winrm", "psrp") and not spec.kerberos_host:
+        _kerberos_host_name(v, spec)
     return spec
+
+
+def _kerberos_host_name(v: _Vars, spec: ConnectionSpec) -> None:
+    """Kerberos names the service HTTP/<host name>: an IP address cannot be one (no ticket)."""
+    try:
+        ipaddress.ip_address(spec.address.strip("[]"))
+    except ValueError:
+        return
+    override = (
+        "ansible_winrm_kerberos_hostname_override"
+        if spec.connection == "winrm"
+        else "ansible_psrp_negotiate_hostname_override"
+    )
+    raise v.fail(
+        "ansible_host",
+        f"Kerberos needs a host name, not the address {spec.address!r}"
+        f" (use the host's DNS name, or set {override})",
+    )
 
 
 def validate(host: Host) -> None:

@@ -80,8 +80,6 @@ class MitKdc:
 [domain_realm]
   .{self.domain} = {self.realm}
   {self.domain} = {self.realm}
-[logging]
-  kdc = FILE:{self.log_path}
 """
         )
         self.kdc_conf.write_text(
