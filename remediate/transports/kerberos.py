@@ -105,7 +105,9 @@ class TicketCaches:
         """Blocking: the credential's ccache, logging on once (one thread per credential at a time)."""
         user, password = spec.user or "", spec.password or ""
         if not user:
-            raise AuthenticationError(f"{spec.connection} {spec.address}: Kerberos needs a user", host=spec.host)
+            raise AuthenticationError(
+                f"{spec.connection} {spec.address}: Kerberos needs a user", host=spec.host
+            )
         if not available():
             raise ProtocolError(
                 f"{spec.connection} {spec.address}: Kerberos needs the gssapi and krb5 Python bindings"
@@ -155,7 +157,9 @@ def _kinit(user: str, password: str, ccache: str, spec: ConnectionSpec) -> float
             ) from None
         if code in (_KDC_UNREACHABLE, _REALM_UNKNOWN):
             raise ConnectError(f"{where}: cannot reach a KDC for {user}", host=spec.host) from None
-        raise ProtocolError(f"{where}: Kerberos logon of {user} failed: {exc.gen_message()}", host=spec.host) from None
+        raise ProtocolError(
+            f"{where}: Kerberos logon of {user} failed: {exc.gen_message()}", host=spec.host
+        ) from None
     lifetime = res.lifetime
     return float(lifetime) if lifetime else 36000.0
 

@@ -97,12 +97,14 @@ def test_windows_kms_over_kerberos_on_50_hosts(realm: tuple[MitKdc, LabThread], 
         channel, licensed = channels.get(hr.host, ("VOLUME_KMSCLIENT", False))
         exp = expected(profiles[hr.host], channel, licensed)
         assert exp is not None, hr.host
-        if hr.verdict != exp.windows or (exp.diagnosis and exp.diagnosis not in {d.title for d in hr.diagnosis}):
+        titles = {d.title for d in hr.diagnosis}
+        if hr.verdict != exp.windows or (exp.diagnosis and exp.diagnosis not in titles):
             wrong.append(f"{hr.host} {profiles[hr.host]}: {hr.verdict} ({hr.error}), expected {exp.windows}")
     assert len(result.hosts) == 50 and not wrong, wrong
     assert sum(hr.verdict == "fixed" for hr in result.hosts) >= 10
     # One logon (AS exchange) for the 40 hosts' credential, not one per host.
     assert kerberos.TICKETS.logons - logons <= 1
+    assert len([line for line in kdc.log_lines("ISSUE: authtime") if "AS_REQ" in line]) == 1
     tgs = kdc.log_lines("TGS_REQ")
     assert any("HTTP/win-" in line for line in tgs)  # service tickets for HTTP/<fqdn>
     # The auth_fail hosts hold a stale password: the KDC saw at most 3 of them (lockout guard).
@@ -134,6 +136,9 @@ def test_wrong_password_counted_by_the_kdc_stops_after_3(
 @pytest.mark.timeout(120)
 def test_psrp_over_kerberos(realm: tuple[MitKdc, LabThread], tmp_path: Path) -> None:
     kdc, lab = realm
+    # Drop the cached TGT: pypsrp's three hosts must share one new logon.
+    kerberos.TICKETS.forget(ConnectionSpec(host="-", address="-", user=lab.spec.user, password=PW))
+    issued = len(kdc.log_lines("ISSUE: authtime"))
     extra = {"ansible_connection": "psrp", "ansible_psrp_auth": "kerberos", "ansible_psrp_protocol": "http"}
     hosts = sorted(h.name for h in lab.hosts_with("healthy"))[:3]
     result = run(inventory(lab, tmp_path / "inv.yml", extra), "windows-kms.yml", apply=False,
@@ -142,6 +147,8 @@ def test_psrp_over_kerberos(realm: tuple[MitKdc, LabThread], tmp_path: Path) -> 
         h.error for h in result.hosts
     ]
     assert all(h.facts.get("license") for h in result.hosts)
+    as_issued = [line for line in kdc.log_lines("ISSUE: authtime")[issued:] if "AS_REQ" in line]
+    assert len(as_issued) == 1, as_issued
 
 
 @pytest.mark.timeout(60)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import spnego
 
@@ -48,8 +49,10 @@ def is_kerberos_token(token: bytes) -> bool:
 
 def acceptor(host: EmulatedHost) -> spnego.ContextProxy:
     """A Kerberos acceptor holding only HTTP/<host fqdn>'s key."""
+    # pyspnego takes a Credential where its signature says str (unify_credentials)
+    credential: Any = spnego.CredentialCache(username=f"HTTP@{host.fqdn}")
     return spnego.server(
-        spnego.CredentialCache(username=f"HTTP@{host.fqdn}"),
+        credential,
         protocol="kerberos",
         options=spnego.NegotiateOptions.wrapping_winrm,
     )
