@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from remediate.lab.fleet.spec import FleetSpec
-from remediate.lab.runtime import LabThread
+from tests.kerberos_setup import install_if_missing
 
-LabFactory = Callable[..., LabThread]
+if TYPE_CHECKING:  # imported in the fixtures: pyspnego must not load before pytest_configure
+    from remediate.lab.runtime import LabThread
+
+LabFactory = Callable[..., "LabThread"]
+KERBEROS_MISSING = pytest.StashKey[str | None]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Install the Kerberos tests' Debian packages and bindings when missing (before collection)."""
+    config.stash[KERBEROS_MISSING] = install_if_missing()
 
 SMALL_LAB_SPEC: dict[str, Any] = {
     "hosts": 12,
@@ -47,6 +55,9 @@ SMALL_LAB_SPEC: dict[str, Any] = {
 def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabFactory]:
     started: list[LabThread] = []
 
+    from remediate.lab.fleet.spec import FleetSpec
+    from remediate.lab.runtime import LabThread
+
     def make(spec: dict[str, Any] | FleetSpec | None = None, **overrides: Any) -> LabThread:
         if isinstance(spec, FleetSpec):
             fleet = spec
@@ -64,5 +75,8 @@ def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabFactory
 
 @pytest.fixture(scope="session")
 def small_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabThread]:
+    from remediate.lab.fleet.spec import FleetSpec
+    from remediate.lab.runtime import LabThread
+
     with LabThread(FleetSpec.from_dict(SMALL_LAB_SPEC), tmp_path_factory.mktemp("small_lab")) as lab:
         yield lab

@@ -13,9 +13,9 @@ Shell = Literal["powershell", "cmd", "sh"]
 Connection = Literal["winrm", "psrp", "ssh", "fake"]
 WinRMClient = Literal["auto", "native", "pywinrm"]
 WINRM_CLIENTS: tuple[WinRMClient, ...] = ("auto", "native", "pywinrm")
-# Auth methods remediate's native WS-Man client speaks; the rest (kerberos, credssp, certificate)
-# go through pywinrm.
-NATIVE_WINRM_AUTH = ("ntlm", "negotiate", "basic")
+# Auth methods remediate's native WS-Man client speaks (kerberos needs the `kerberos` extra:
+# pyspnego's gssapi + krb5 bindings); the rest (credssp, certificate) go through pywinrm.
+NATIVE_WINRM_AUTH = ("ntlm", "negotiate", "basic", "kerberos")
 
 # WS-Management listener ports (winrm quickconfig / Enable-PSRemoting defaults):
 # https://learn.microsoft.com/en-us/windows/win32/winrm/installation-and-configuration-for-windows-remote-management
@@ -62,3 +62,6 @@ class ConnectionSpec:
     credential_id: str | None = None  # stable id of the credential, for the lockout guard
     # winrm only: the asyncio client ("native"), pywinrm, or "auto" (native unless the auth needs pywinrm)
     winrm_client: WinRMClient = "auto"
+    # Kerberos: the host name in the service principal (HTTP/<name>) when `address` is not it, e.g.
+    # an IP or a tunnel (ansible_winrm_kerberos_hostname_override / ansible_psrp_negotiate_hostname_override)
+    kerberos_host: str | None = None

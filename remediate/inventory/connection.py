@@ -8,6 +8,7 @@ raise ConfigError naming the file, line and variable where the value was defined
 from __future__ import annotations
 
 import codecs
+import ipaddress
 from collections.abc import Mapping
 from typing import Any, Literal, cast
 
@@ -240,6 +241,7 @@ def build_spec(host: Host, *, password: str | None, credential_id: str | None) -
             path=(v.text("ansible_psrp_path") or "wsman").lstrip("/"),
             connect_timeout=connect_timeout or v.number("ansible_psrp_connection_timeout") or 30.0,
             operation_timeout=operation_timeout or v.number("ansible_psrp_operation_timeout") or 20.0,
+            kerberos_host=v.text("ansible_psrp_negotiate_hostname_override"),
             **common,
         )
     else:  # winrm (and fake, which takes the same vars)
@@ -273,6 +275,7 @@ def build_spec(host: Host, *, password: str | None, credential_id: str | None) -
             connect_timeout=connect_timeout or v.number("ansible_winrm_connection_timeout") or 30.0,
             operation_timeout=operation_timeout or v.number("ansible_winrm_operation_timeout_sec") or 20.0,
             winrm_client=client,
+            kerberos_host=v.text("ansible_winrm_kerberos_hostname_override"),
             **common,
         )
     if spec.auth == "basic" and spec.scheme == "http" and not v.boolean("remediate_allow_basic_http"):
@@ -283,7 +286,27 @@ def build_spec(host: Host, *, password: str | None, credential_id: str | None) -
             "https (ansible_winrm_scheme / ansible_psrp_protocol: https) or ntlm/negotiate, or set "
             "remediate_allow_basic_http: true on this host to accept that",
         )
+    if spec.auth == "kerberos" and spec.connection in ("winrm", "psrp") and not spec.kerberos_host:
+        _kerberos_host_name(v, spec)
     return spec
+
+
+def _kerberos_host_name(v: _Vars, spec: ConnectionSpec) -> None:
+    """Kerberos names the service HTTP/<host name>: an IP address cannot be one (no ticket)."""
+    try:
+        ipaddress.ip_address(spec.address.strip("[]"))
+    except ValueError:
+        return
+    override = (
+        "ansible_winrm_kerberos_hostname_override"
+        if spec.connection == "winrm"
+        else "ansible_psrp_negotiate_hostname_override"
+    )
+    raise v.fail(
+        "ansible_host",
+        f"Kerberos needs a host name, not the address {spec.address!r}"
+        f" (use the host's DNS name, or set {override})",
+    )
 
 
 def security_optouts(spec: ConnectionSpec) -> list[str]:

@@ -9,6 +9,7 @@ on the shared thread pool, one at a time per host.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from typing import Any
@@ -23,6 +24,7 @@ from pypsrp.wsman import WSMan
 
 from remediate.core.errors import CommandTimeout, ConnectError, ProtocolError
 from remediate.core.model import CommandResult, ConnectionSpec, Shell
+from remediate.transports import kerberos as kerberos_auth
 from remediate.transports.decode import decode_output, decode_stderr
 from remediate.transports.pool import HostWorker, StepTimeout
 from remediate.transports.wsman_common import LibraryErrors, endpoint, translate
@@ -60,6 +62,7 @@ class PSRPTransport:
         self._wsman: WSMan | None = None
         self._pool: RunspacePool | None = None
         self._winrs: WinRS | None = None
+        self._kerberos: tuple[Any, str] | None = None  # (shared ccache credential, SPN host)
 
     def __repr__(self) -> str:
         return f"PSRPTransport(host={self.spec.host!r}, address={self.spec.address!r})"
@@ -87,11 +90,17 @@ class PSRPTransport:
         if spec.cert_validation and spec.ca_path:
             cert_validation = spec.ca_path  # pypsrp takes a CA bundle path here
         address, port, _ = endpoint(spec)
+        user: Any = spec.user
+        password = spec.password
+        if self._kerberos is not None:
+            user, password = self._kerberos[0], None
+            kwargs["negotiate_hostname_override"] = self._kerberos[1]
+            kwargs["negotiate_service"] = kerberos_auth.SERVICE
         self._wsman = WSMan(
             address,
             port=port,
-            username=spec.user,
-            password=spec.password,
+            username=user,
+            password=password,
             ssl=spec.scheme == "https",
             path=spec.path,
             auth=spec.auth,
@@ -157,6 +166,14 @@ class PSRPTransport:
     # --- async side -----------------------------------------------------------------------
 
     async def connect(self) -> None:
+        if self.spec.auth == "kerberos":
+            # The credential's shared ticket cache, handed to pypsrp (which passes it to pyspnego)
+            # in place of the user name: no per-host logon.
+            spn = kerberos_auth.spn_host(self.spec)  # an IP fails here, before connecting
+            ccache = kerberos_auth.TICKETS.cached(self.spec.user or "", self.spec.password or "")
+            if ccache is None:
+                ccache = await asyncio.to_thread(kerberos_auth.TICKETS.get, self.spec)
+            self._kerberos = (ccache, spn)
         try:
             await self._worker.call(self._open)
         except Exception as exc:

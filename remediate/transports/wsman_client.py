@@ -9,6 +9,8 @@ objects, xmltodict); at 1000 hosts the controller's CPU, not the network, bounde
   tokens), connection-bound like HTTP.sys: authenticate once with empty POSTs, then every SOAP
   message on that connection is sealed as `multipart/encrypted`
   (MS-WSMV 2.2.9.1.1, "application/HTTP-SPNEGO-session-encrypted");
+- Kerberos (auth=kerberos): the same, the context built from the credential's shared ticket
+  cache (transports/kerberos.py) for the SPN HTTP/<host name>;
 - Basic (with TLS) on every request.
 
 `WSManClient.post(soap)` returns the response envelope, raising `WSManFault` (a ProtocolError,
@@ -31,6 +33,7 @@ import spnego
 from remediate.core import xmlsafe
 from remediate.core.errors import AuthenticationError, ConnectError, ProtocolError
 from remediate.core.model import NATIVE_WINRM_AUTH, ConnectionSpec
+from remediate.transports import kerberos as kerberos_auth
 from remediate.transports.wsman_common import endpoint, tls_error, wsman_fault
 
 BOUNDARY = b"--Encrypted Boundary"
@@ -87,6 +90,8 @@ class WSManClient:
 
     # -- connection --------------------------------------------------------------------------
     async def _open(self) -> None:
+        if self.spec.auth == "kerberos":
+            kerberos_auth.spn_host(self.spec)  # an IP fails here, before connecting
         try:
             self._reader, self._writer = await asyncio.wait_for(
                 asyncio.open_connection(self.host, self.port, ssl=ssl_context(self.spec)),
@@ -107,27 +112,49 @@ class WSManClient:
 
     async def _ntlm_handshake(self) -> None:
         spec = self.spec
-        ctx = spnego.client(
-            spec.user or "", spec.password, hostname=self.host, service="http", protocol="ntlm"
-        )
-        token = ctx.step()
-        while token is not None:
-            resp = await self._roundtrip(
-                b"", {"Authorization": f"Negotiate {base64.b64encode(token).decode()}"}
+        kerberos = spec.auth == "kerberos"
+        if kerberos:
+            # The credential's shared ccache (one logon per credential, not per host); the
+            # context then asks the KDC for HTTP/<host>: blocking calls, so off the event loop.
+            ccache = kerberos_auth.TICKETS.cached(spec.user or "", spec.password or "")
+            if ccache is None:
+                ccache = await asyncio.to_thread(kerberos_auth.TICKETS.get, spec)
+            ctx = kerberos_auth.client_context(spec, ccache)
+        else:
+            ctx = spnego.client(
+                spec.user or "", spec.password, hostname=self.host, service="http", protocol="ntlm"
             )
-            if ctx.complete:
-                break
+        token = await self._step(ctx, None, kerberos)
+        while True:
+            resp = await self._roundtrip(
+                b"", {"Authorization": f"Negotiate {base64.b64encode(token or b'').decode()}"}
+            )
             challenge = _auth_token(resp.headers.get("www-authenticate", ""))
-            if resp.status != 401 or challenge is None:
-                raise AuthenticationError(
-                    f"{self._where}: credentials rejected (HTTP {resp.status})", host=spec.host
-                )
-            token = ctx.step(challenge)
+            if resp.status == 200:
+                if not ctx.complete and challenge is not None:
+                    await self._step(ctx, challenge, kerberos)  # Kerberos: the server's AP-REP
+                break
+            if resp.status != 401 or challenge is None or ctx.complete:
+                break
+            token = await self._step(ctx, challenge, kerberos)
         if resp.status == 401:
             raise AuthenticationError(f"{self._where}: credentials rejected (HTTP 401)", host=spec.host)
         if resp.status != 200:
             raise ProtocolError(f"{self._where}: HTTP {resp.status} during authentication", host=spec.host)
+        if not ctx.complete:
+            raise AuthenticationError(
+                f"{self._where}: the server did not complete authentication", host=spec.host
+            )
         self._ctx = ctx
+
+    async def _step(self, ctx: spnego.ContextProxy, token: bytes | None, kerberos: bool) -> bytes | None:
+        try:
+            return await asyncio.to_thread(ctx.step, token) if kerberos else ctx.step(token)
+        except spnego.exceptions.SpnegoError as exc:
+            # e.g. no service principal HTTP/<host> in the realm, or a clock skew
+            raise AuthenticationError(
+                f"{self._where}: {self.spec.auth} authentication failed: {exc.message}", host=self.spec.host
+            ) from None
 
     @property
     def connected(self) -> bool:

@@ -103,7 +103,9 @@ all:
         p1: {ansible_connection: psrp, ansible_psrp_protocol: http, ansible_psrp_auth: ntlm}
         s1: {ansible_connection: ssh, ansible_port: 5985, remediate_ssh_port: 2222}
         w-py: {ansible_port: 5985, remediate_winrm_client: pywinrm}
-        w-krb: {ansible_port: 5985, ansible_winrm_transport: kerberos}
+        w-krb: {ansible_port: 5985, ansible_winrm_transport: kerberos,
+                ansible_winrm_kerberos_hostname_override: w1.corp.test}
+        w-credssp: {ansible_port: 5985, ansible_winrm_transport: credssp}
 """
     )
     monkeypatch.setenv("WIN_PW", "s3cret")
@@ -123,7 +125,9 @@ all:
     # which winrm client: native unless asked for pywinrm or the auth needs it
     assert (spec["w-http"].winrm_client, winrm_client(spec["w-http"])) == ("auto", "native")
     assert (spec["w-py"].winrm_client, winrm_client(spec["w-py"])) == ("pywinrm", "pywinrm")
-    assert (spec["w-krb"].winrm_client, winrm_client(spec["w-krb"])) == ("auto", "pywinrm")
+    assert (spec["w-krb"].winrm_client, winrm_client(spec["w-krb"])) == ("auto", "native")
+    assert spec["w-krb"].kerberos_host == "w1.corp.test"
+    assert (spec["w-credssp"].winrm_client, winrm_client(spec["w-credssp"])) == ("auto", "pywinrm")
     assert spec["w-https"].password == "s3cret" and spec["w-https"].credential_id == "admin@env:WIN_PW"
     assert "s3cret" not in repr(spec["w-https"])
 

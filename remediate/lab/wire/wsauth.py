@@ -3,6 +3,8 @@
 - Negotiate (SPNEGO wrapping NTLM, or raw NTLM under the Negotiate/NTLM schemes) accepted with
   pyspnego against *this host's* account. One security context per TCP connection, reused by every
   request on that keep-alive connection (HTTP.sys connection-based auth).
+- Kerberos (a raw krb5 AP-REQ under Negotiate or Kerberos) when the lab holds a keytab
+  (wire/kerberos.py), for the host's HTTP/<fqdn> principal and its admin account.
 - Over HTTP the SOAP bodies travel as `multipart/encrypted` sealed with that context (MS-WSMV
   2.2.9.1.1); unencrypted bodies are refused (AllowUnencrypted=false).
 - Basic only over HTTPS; over HTTP it is not offered and gets a 401, as on a default Windows host.
@@ -33,6 +35,7 @@ from spnego._negotiate import NegotiateProxy
 from spnego.exceptions import InvalidTokenError, SpnegoError
 
 from remediate.lab.api import EmulatedHost
+from remediate.lab.wire import kerberos as lab_kerberos
 from remediate.lab.wire.http import HttpRequest, HttpResponse
 
 _BOUNDARY = b"--Encrypted Boundary"
@@ -152,14 +155,10 @@ class ConnectionAuth:
             return self.unauthorized(), []
         if not token:
             return self.unauthorized(), []
-        if self._ctx is None or self._ctx.complete or _is_first_token(token):
-            self._ctx = (
-                _ntlm_acceptor(self.host)
-                if token.startswith(b"NTLMSSP\x00")
-                else _negotiate_acceptor(self.host)
-            )
-            self._authenticated = False
         try:
+            if self._ctx is None or self._ctx.complete or _is_first_token(token):
+                self._ctx = self._acceptor(token)
+                self._authenticated = False
             out = self._ctx.step(token)
         except (SpnegoError, ValueError, KeyError, IndexError, struct.error, TypeError) as exc:
             _ = exc  # never log tokens or credentials
@@ -171,10 +170,21 @@ class ConnectionAuth:
         )
         if not self._ctx.complete:
             return HttpResponse(401, out_header), []
+        if self._ctx.negotiated_protocol == "kerberos" and not user_matches(
+            self._ctx.client_principal or "", self.host
+        ):
+            return self.unauthorized(), []  # a valid ticket, but not for this host's admin account
         self._authenticated = True
         self._encrypt = not self.tls
         self.user = self.host.username
         return None, out_header
+
+    def _acceptor(self, token: bytes) -> spnego.ContextProxy:
+        if token.startswith(b"NTLMSSP\x00"):
+            return _ntlm_acceptor(self.host)
+        if lab_kerberos.enabled() and lab_kerberos.is_kerberos_token(token):
+            return lab_kerberos.acceptor(self.host)
+        return _negotiate_acceptor(self.host)
 
     def _basic(self, value: str) -> HttpResponse | None:
         if not self.tls or not self.basic_enabled:
