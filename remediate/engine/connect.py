@@ -32,7 +32,7 @@ def connect_budget(spec: ConnectionSpec, retries: int, backoff: float) -> float:
     timing out, plus the backoff sleeps between them (their jitter at most +25%)."""
     attempts = max(0, retries) + 1
     per_attempt = 2 * spec.connect_timeout + STEP_GRACE
-    sleeps = sum(backoff * (2**a) * 1.25 for a in range(attempts - 1))
+    sleeps = sum(backoff * float(2**a) * 1.25 for a in range(attempts - 1))
     return attempts * per_attempt + sleeps
 
 

@@ -16,6 +16,10 @@ from jinja2.sandbox import SandboxedEnvironment
 _ENV = SandboxedEnvironment()
 
 
+def _is_facts(node: nodes.Node) -> bool:
+    return isinstance(node, nodes.Name) and node.name == "facts"
+
+
 @lru_cache(maxsize=1024)
 def _refs(template: str) -> frozenset[str]:
     try:
@@ -24,13 +28,11 @@ def _refs(template: str) -> frozenset[str]:
         return frozenset()  # a template that does not parse fails where it is rendered, with its error
     found: set[str] = set()
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        base = node.node
-        if not (isinstance(base, nodes.Name) and base.name == "facts"):
-            continue
-        if isinstance(node, nodes.Getattr):
+        if isinstance(node, nodes.Getattr) and _is_facts(node.node):
             found.add(node.attr)
-        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-            found.add(node.arg.value)
+        elif isinstance(node, nodes.Getitem) and _is_facts(node.node):
+            if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                found.add(node.arg.value)
     return frozenset(found)
 
 

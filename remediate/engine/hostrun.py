@@ -38,6 +38,7 @@ from remediate.engine.options import RunOptions
 from remediate.engine.plan import FixPolicy
 from remediate.engine.reachability import unreachable_diagnosis
 from remediate.engine.redaction import redact_step
+from remediate.engine.steprecords import unrun_step, why_incomplete
 from remediate.transports.base import Transport
 
 if TYPE_CHECKING:
@@ -47,16 +48,6 @@ if TYPE_CHECKING:
 
 
 CLOSE_AFTER_STOP = 2.0  # seconds a host waits to close its connection once the run is stopping
-
-
-def _why_incomplete(error: str) -> str:
-    if error.startswith("timed out") or error.startswith("host timed out"):
-        return "timed out"
-    if error == "interrupted":
-        return "interrupted"
-    if error.startswith("skipped: "):
-        return "skipped"
-    return "error"
 
 
 class Interrupted(Exception):
@@ -267,7 +258,7 @@ class HostRun:
         if result.error is None:
             self.incomplete.pop(result.id, None)
         elif result.phase != "fix":
-            self.incomplete[result.id] = _why_incomplete(result.error)
+            self.incomplete[result.id] = why_incomplete(result.error)
         self.steps.append(result)
         self.events.step_finished(self.host.name, redact_step(self.redactor, result))
         return result
@@ -280,38 +271,16 @@ class HostRun:
     def _skip_dependant(self, check: Check, phase: Phase, missing: list[str]) -> StepResult:
         why = ", ".join(f"{i} ({self.incomplete[i]})" for i in missing)
         self.events.step_started(self.host.name, check.id, phase)
-        return self._record(
-            StepResult(
-                id=check.id,
-                phase=phase,
-                rc=None,
-                stdout="",
-                stderr="",
-                started=time.time(),
-                duration=0.0,
-                passed=None,
-                error=f"skipped: depends on {why}",
-            )
-        )
+        return self._record(unrun_step(check.id, phase, time.time(), 0.0, f"skipped: depends on {why}"))
 
-    def _record_cancelled(self, steps: Sequence[Check | Fix], phase: Phase, started: float, t0: float) -> None:
+    def _record_cancelled(
+        self, steps: Sequence[Check | Fix], phase: Phase, started: float, t0: float
+    ) -> None:
         """The steps a cancellation cut short: Ctrl-C ("interrupted") or the host's budget."""
         why = "interrupted" if self.stop.is_set() else f"host timed out after {self.budget:g}s"
         share = (time.monotonic() - t0) / max(1, len(steps))
         for step in steps:
-            self._record(
-                StepResult(
-                    id=step.id,
-                    phase=phase,
-                    rc=None,
-                    stdout="",
-                    stderr="",
-                    started=started,
-                    duration=share,
-                    passed=False,
-                    error=why,
-                )
-            )
+            self._record(unrun_step(step.id, phase, started, share, why))
 
     def check_stop(self) -> None:
         if self.stop.is_set():
