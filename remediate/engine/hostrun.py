@@ -5,7 +5,8 @@ cancellation. Results leave raw: the scheduler redacts each HostResult once (red
 events carry a redacted copy.
 
 Faults: the whole host is bounded by its budget (budget.py; --host-timeout overrides it). When
-`stop` is set (Ctrl-C) the running step is cancelled, which makes the transport signal its
+`stop` is set (Ctrl-C) the running step is cancelled (a running fix first gets FIX_STOP_GRACE
+seconds to end on its own), which makes the transport signal its
 command to terminate (WinRS Signal terminate, PSRP stop, SSH channel close); the step is recorded
 with error "interrupted". A check that did not complete leaves the checks that read its facts
 skipped ("depends on <id> (timed out)"), never evaluated on an undefined fact (deps.py).
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 
 CLOSE_AFTER_STOP = 2.0  # seconds a host waits to close its connection once the run is stopping
+FIX_STOP_GRACE = 2.5  # seconds a running fix may take to end after Ctrl-C before it is cancelled
 
 
 class Interrupted(Exception):
@@ -91,6 +93,7 @@ class HostRun:
         self.budget = host_budget(playbook, spec, options)
         self.incomplete: dict[str, str] = {}  # check id -> why it did not complete ("timed out")
         self.tcp_probe = tcp_probe
+        self.fix_running = False
 
     # ---- public entry -------------------------------------------------------------------
     async def run(self) -> HostResult:
@@ -120,6 +123,10 @@ class HostRun:
         stopper = asyncio.ensure_future(self.stop.wait())
         try:
             await asyncio.wait({flow, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if self.fix_running and not flow.done():
+                # A fix that changes the host gets a moment to end on its own (it then stops at
+                # check_stop): a cut-short change is worse than a late exit.
+                await asyncio.wait({flow}, timeout=FIX_STOP_GRACE)
         finally:
             stopper.cancel()
             if not flow.done():
@@ -312,7 +319,11 @@ class HostRun:
             return f"{fix.id} (describe failed: {_err(e)})"
 
     async def run_fix(self, fix: Fix) -> StepResult:
-        return await self._step(fix, "fix")
+        self.fix_running = True
+        try:
+            return await self._step(fix, "fix")
+        finally:
+            self.fix_running = False
 
     async def _step(self, step: Check | Fix, phase: Phase) -> StepResult:
         """Render, run, parse and judge one step; record it. Never raises (except cancel/stop)."""
