@@ -139,7 +139,9 @@ def main() -> int:
         rows.append(("run wall s / computed budget s", f"{wall:.1f} / {budget:.0f}"))
         for k in sorted(kinds):
             rows.append((f"{k}: right verdict and cause in error", f"{named[k]} / {kinds[k]}"))
-        sample = {k: next(hosts[n]["error"] for n, v in truth.items() if v == k) for k in kinds if k != "healthy"}
+        sample = {
+            k: next(hosts[n]["error"] for n, v in truth.items() if v == k) for k in kinds if k != "healthy"
+        }
         for k, e in sorted(sample.items()):
             rows.append((f"example error ({k})", f"`{e}`"))
         # Ctrl-C on a run with hung hosts: SIGINT once the healthy hosts are done

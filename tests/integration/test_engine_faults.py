@@ -40,7 +40,9 @@ async def test_password_changed_on_20_hosts_after_a_first_success(
     assert verdicts[first].verdict in ("compliant", "would_fix", "failed")
     errors = [verdicts[n].error or "" for n in changed]
     assert all(verdicts[n].verdict == "unreachable" for n in changed)
-    assert sum("disabled after 3 authentication failures (lockout guard)" in e for e in errors) == 20 - len(failed)
+    assert sum("disabled after 3 authentication failures (lockout guard)" in e for e in errors) == 20 - len(
+        failed
+    )
 
 
 @pytest.mark.timeout(60)
@@ -48,9 +50,23 @@ def test_ctrl_c_with_a_hung_host_exits_130_within_10s(lab_factory: LabFactory, t
     lab = lab_factory({"hosts": 3, "seed": 2, "password": PW})
     hung = sorted(lab.hosts)[1]
     lab.hosts[hung].state.hang = True
-    inv, jsonl, report = lab.write_inventory(tmp_path / "inv.yml"), tmp_path / "run.jsonl", tmp_path / "run.json"
+    inv, jsonl, report = (
+        lab.write_inventory(tmp_path / "inv.yml"),
+        tmp_path / "run.jsonl",
+        tmp_path / "run.json",
+    )
     env = {**os.environ, "NO_COLOR": "1", "REMEDIATE_DB": str(tmp_path / "history.db")}
-    args = ("run", str(ACTIVATE), "-i", str(inv), "--jsonl", str(jsonl), "--json", str(report), "--no-history")
+    args = (
+        "run",
+        str(ACTIVATE),
+        "-i",
+        str(inv),
+        "--jsonl",
+        str(jsonl),
+        "--json",
+        str(report),
+        "--no-history",
+    )
     runner = subprocess.Popen(_cli(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         deadline = time.monotonic() + 30

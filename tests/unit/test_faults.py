@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from remediate.core.errors import AuthenticationError
 from remediate.core.model import ConnectionSpec
@@ -46,7 +45,9 @@ async def test_failures_after_a_first_success_stop_at_three() -> None:
 async def test_batched_timeout_goes_to_each_step_and_is_not_rerun() -> None:
     fleet = FakeFleet()
     fleet.host("win000").on(".*", Reply(hang=True))
-    pb = playbook([check("a", "cmd-a", parse="text", timeout=0.2), check("b", "cmd-b", parse="text", timeout=0.2)])
+    pb = playbook(
+        [check("a", "cmd-a", parse="text", timeout=0.2), check("b", "cmd-b", parse="text", timeout=0.2)]
+    )
     t0 = time.monotonic()
     hr = by_host(await run(pb, hosts(1), fleet))["win000"]
     elapsed = time.monotonic() - t0
@@ -81,7 +82,12 @@ async def test_dependant_of_a_timed_out_check_is_skipped_with_its_reason() -> No
 
 
 def test_fact_refs_sees_attribute_and_item_references() -> None:
-    assert fact_refs("{{ facts.a.b }} {{ facts['c'] }} {{ x.d }}", "facts.e and not facts.f") == {"a", "c", "e", "f"}
+    assert fact_refs("{{ facts.a.b }} {{ facts['c'] }} {{ x.d }}", "facts.e and not facts.f") == {
+        "a",
+        "c",
+        "e",
+        "f",
+    }
     assert fact_refs("{{ kms_target(facts, h) }}", None) == frozenset()  # handed whole: not seen
 
 
@@ -133,5 +139,3 @@ async def test_stop_cancels_a_hung_step_at_once() -> None:
     assert (hr.verdict, hr.error) == ("skipped", "interrupted")
     assert [(s.id, s.error, s.passed) for s in hr.steps] == [("a", "interrupted", False)]
     assert fleet.closed == ["win000"]
-
-
