@@ -74,7 +74,7 @@ async def connect(
     attempts = max(0, retries) + 1
     for attempt in range(attempts):
         try:
-            if tcp_probe and cred is not None:
+            if tcp_probe and cred is not None and spec.connection != "fake":
                 await probe(spec)
             connected = await _attempt(spec, factory, guard)
         except ConnectError as e:
