@@ -169,7 +169,7 @@ def run(
         def on_signal() -> None:
             if not stop.is_set():
                 stop.set()
-                console.error("interrupted: no new hosts; running steps finish (Ctrl-C again to abort)")
+                console.error("interrupted: no new hosts; running steps are cancelled (Ctrl-C again aborts)")
             elif task is not None:
                 task.cancel()
 

@@ -3,11 +3,19 @@
 Every exception inside becomes this host's result; nothing here raises to the scheduler except
 cancellation. Results leave raw: the scheduler redacts each HostResult once (redaction.py); step
 events carry a redacted copy.
+
+Faults: the whole host is bounded by its budget (budget.py; --host-timeout overrides it). When
+`stop` is set (Ctrl-C) the running step is cancelled (a running fix first gets FIX_STOP_GRACE
+seconds to end on its own), which makes the transport signal its
+command to terminate (WinRS Signal terminate, PSRP stop, SSH channel close); the step is recorded
+with error "interrupted". A check that did not complete leaves the checks that read its facts
+skipped ("depends on <id> (timed out)"), never evaluated on an undefined fact (deps.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -22,19 +30,26 @@ from remediate.core.redact import Redactor
 from remediate.core.render import context_for
 from remediate.core.results import HostResult, Phase, StepResult, Verdict
 from remediate.engine import cmdjoin
+from remediate.engine.budget import host_budget
 from remediate.engine.connect import STEP_GRACE, connect, safe_close
+from remediate.engine.deps import fact_refs
 from remediate.engine.events import RunEvents
 from remediate.engine.lockout import CredentialGuard
 from remediate.engine.options import RunOptions
 from remediate.engine.plan import FixPolicy
 from remediate.engine.reachability import unreachable_diagnosis
 from remediate.engine.redaction import redact_step
+from remediate.engine.steprecords import unrun_step, why_incomplete
 from remediate.transports.base import Transport
 
 if TYPE_CHECKING:
     from remediate.core.playbook import Fix, Playbook
     from remediate.core.render import Renderer
     from remediate.inventory import Host
+
+
+CLOSE_AFTER_STOP = 2.0  # seconds a host waits to close its connection once the run is stopping
+FIX_STOP_GRACE = 2.5  # seconds a running fix may take to end after Ctrl-C before it is cancelled
 
 
 class Interrupted(Exception):
@@ -64,6 +79,7 @@ class HostRun:
         transport_factory: Callable[[ConnectionSpec], Transport],
         events: RunEvents,
         stop: asyncio.Event,
+        tcp_probe: bool = False,
     ) -> None:
         self.playbook, self.host, self.spec, self.options = playbook, host, spec, options
         self.renderer, self.redactor, self.guard = renderer, redactor, guard
@@ -74,18 +90,18 @@ class HostRun:
         self.policy = FixPolicy(playbook, self)
         self.started = time.monotonic()
         self.host_vars = host.template_vars()  # secrets removed; -e vars are their top layer
+        self.budget = host_budget(playbook, spec, options)
+        self.incomplete: dict[str, str] = {}  # check id -> why it did not complete ("timed out")
+        self.tcp_probe = tcp_probe
+        self.fix_running = False
 
     # ---- public entry -------------------------------------------------------------------
     async def run(self) -> HostResult:
         try:
-            if self.options.host_timeout:
-                async with asyncio.timeout(self.options.host_timeout):
-                    result = await self._flow()
-            else:
-                result = await self._flow()
+            result = await self._until_stopped()
         except TimeoutError:
             verdict: Verdict = "failed" if self.transport is not None else "unreachable"
-            result = self._result(verdict, f"host timed out after {self.options.host_timeout:g}s")
+            result = self._result(verdict, f"host timed out after {self.budget:g}s")
         except Interrupted:
             if self.policy.ran:
                 msg = f"interrupted after fixes {', '.join(self.policy.ran)} ran; not verified"
@@ -101,6 +117,31 @@ class HostRun:
         return result
 
     # ---- flow ---------------------------------------------------------------------------
+    async def _until_stopped(self) -> HostResult:
+        """The flow within the host's budget; cancelled (-> Interrupted) as soon as `stop` is set."""
+        flow = asyncio.ensure_future(self._timed())
+        stopper = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait({flow, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if self.fix_running and not flow.done():
+                # A fix that changes the host gets a moment to end on its own (it then stops at
+                # check_stop): a cut-short change is worse than a late exit.
+                await asyncio.wait({flow}, timeout=FIX_STOP_GRACE)
+        finally:
+            stopper.cancel()
+            if not flow.done():
+                flow.cancel()  # the transport signals the running command to terminate
+        try:
+            return await flow
+        except asyncio.CancelledError:
+            if not self.stop.is_set():
+                raise
+            raise Interrupted from None
+
+    async def _timed(self) -> HostResult:
+        async with asyncio.timeout(self.budget):
+            return await self._flow()
+
     async def _flow(self) -> HostResult:
         opts = self.options
         connected = await connect(
@@ -110,6 +151,7 @@ class HostRun:
             retries=opts.retries,
             backoff=opts.retry_backoff,
             stop=self.stop,
+            tcp_probe=self.tcp_probe,
         )
         if isinstance(connected, str):
             result = self._result("unreachable", connected)
@@ -145,6 +187,9 @@ class HostRun:
             batchable = self.options.batch and cmdjoin.independent(check, self.renderer)
             if not batchable:
                 await flush()  # a dependent check sees the facts of every check before it
+            if missing := self._missing_facts(check):
+                out.append(self._skip_dependant(check, phase, missing))
+                continue
             if not self._applies(check):
                 self.facts[check.id] = None  # skipped: later expressions can test it
                 continue
@@ -168,22 +213,34 @@ class HostRun:
         mark = cmdjoin.marker()
         timeout = sum(c.timeout for c, _ in group)
         started, t0 = time.time(), time.monotonic()
-        parts: list[str] | None = None
         assert self.transport is not None
         script, shell = cmdjoin.combine([s for _, s in group], mark), group[0][0].shell
+        failure: str | None = None
+        parts: list[str] | None = None
         try:
             res = await asyncio.wait_for(
                 self.transport.run(script, shell=shell, timeout=timeout), timeout + STEP_GRACE
             )
             parts = cmdjoin.split(res.stdout, mark, len(group))
-        except (CommandTimeout, TimeoutError, TransportError):
-            parts = None
-        if parts is None:
+        except (CommandTimeout, TimeoutError):
+            others = ", ".join(c.id for c, _ in group)
+            failure = f"timed out after {timeout:g}s (one command with {others})"
+        except TransportError as e:
+            failure = _err(e)
+        except asyncio.CancelledError:
+            self._record_cancelled([c for c, _ in group], phase, started, t0)
+            raise
+        if failure is None and parts is None:  # the markers did not add up: run them one by one
             return [await self._step(c, phase) for c, _ in group]
+        # The command's time is shared by its checks, so the steps add up to the host's time.
         share = (time.monotonic() - t0) / len(group)
         results = []
-        for (check, _), text in zip(group, parts, strict=True):
-            passed, error = self._judge(check, phase, None, text, "")
+        texts: list[str | None] = [*parts] if parts is not None else [None] * len(group)
+        for (check, _), text in zip(group, texts, strict=True):
+            if text is None:
+                passed, error, text = False, failure, ""
+            else:
+                passed, error = self._judge(check, phase, None, text, "")
             result = StepResult(
                 id=check.id,
                 phase=phase,
@@ -205,9 +262,32 @@ class HostRun:
         )
 
     def _record(self, result: StepResult) -> StepResult:
+        if result.error is None:
+            self.incomplete.pop(result.id, None)
+        elif result.phase != "fix":
+            self.incomplete[result.id] = why_incomplete(result.error)
         self.steps.append(result)
         self.events.step_finished(self.host.name, redact_step(self.redactor, result))
         return result
+
+    def _missing_facts(self, check: Check) -> list[str]:
+        """The incomplete checks whose facts this check reads (it cannot be evaluated)."""
+        refs = fact_refs(check.run, check.when)
+        return [i for i in self.incomplete if i in refs and i != check.id]
+
+    def _skip_dependant(self, check: Check, phase: Phase, missing: list[str]) -> StepResult:
+        why = ", ".join(f"{i} ({self.incomplete[i]})" for i in missing)
+        self.events.step_started(self.host.name, check.id, phase)
+        return self._record(unrun_step(check.id, phase, time.time(), 0.0, f"skipped: depends on {why}"))
+
+    def _record_cancelled(
+        self, steps: Sequence[Check | Fix], phase: Phase, started: float, t0: float
+    ) -> None:
+        """The steps a cancellation cut short: Ctrl-C ("interrupted") or the host's budget."""
+        why = "interrupted" if self.stop.is_set() else f"host timed out after {self.budget:g}s"
+        share = (time.monotonic() - t0) / max(1, len(steps))
+        for step in steps:
+            self._record(unrun_step(step.id, phase, started, share, why))
 
     def check_stop(self) -> None:
         if self.stop.is_set():
@@ -239,7 +319,11 @@ class HostRun:
             return f"{fix.id} (describe failed: {_err(e)})"
 
     async def run_fix(self, fix: Fix) -> StepResult:
-        return await self._step(fix, "fix")
+        self.fix_running = True
+        try:
+            return await self._step(fix, "fix")
+        finally:
+            self.fix_running = False
 
     async def _step(self, step: Check | Fix, phase: Phase) -> StepResult:
         """Render, run, parse and judge one step; record it. Never raises (except cancel/stop)."""
@@ -266,6 +350,9 @@ class HostRun:
                 error = f"timed out after {step.timeout:g}s"
             except TransportError as e:
                 error = _err(e)
+            except asyncio.CancelledError:
+                self._record_cancelled([step], phase, started, t0)
+                raise
         if error is None:
             passed, error = self._judge(step, phase, rc, stdout, stderr)
         result = StepResult(
@@ -306,7 +393,10 @@ class HostRun:
     async def _close(self) -> None:
         if self.transport is not None:
             t, self.transport = self.transport, None
-            await asyncio.shield(safe_close(t))
+            # After Ctrl-C the run must end within seconds: do not wait long for a goodbye.
+            wait = CLOSE_AFTER_STOP if self.stop.is_set() else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(safe_close(t)), wait)
 
     # ---- results ------------------------------------------------------------------------
     def _result(self, verdict: Verdict, error: str | None = None) -> HostResult:

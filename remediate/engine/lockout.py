@@ -1,10 +1,18 @@
-"""Lockout guard: stop using a credential after N authentication failures in one run.
+"""Lockout guard: never make more than N failed logons with one credential in one run.
 
-Active Directory locks an account after a few bad passwords; a fleet run with a wrong password
-would otherwise try it on every host at once. Until a credential has authenticated once, at most
-`limit - failures` connection attempts with it are in flight, so no more than `limit` attempts
-are ever made with a bad password. Once it has worked, attempts run freely; failures still
-count, and at `limit` the credential is disabled for the rest of the run.
+Active Directory counts every bad password towards the account lockout threshold, whatever
+succeeded before (a logon that worked on host A does not make a changed password on host B any
+less of a bad attempt). So the guard counts every authentication failure of a credential for the
+whole run, across transports and hosts, success or not, and:
+
+- at most `limit - failures` connection attempts with a credential are in flight at any time, so
+  even if every one of them fails the run never makes more than `limit` bad attempts;
+- when `failures` reaches `limit` the credential is disabled for the rest of the run: its
+  remaining hosts are not attempted (they end `unreachable`, "... disabled after N authentication
+  failures (lockout guard)").
+
+The window holds only the authenticating connect (connect.py probes TCP first, outside it), so a
+black-holed host does not hold a slot for its whole connect timeout.
 """
 
 from __future__ import annotations
@@ -20,7 +28,6 @@ Outcome = Literal["ok", "auth_failed", "other"]
 class _CredState:
     failures: int = 0
     in_flight: int = 0
-    proven: bool = False
     disabled: bool = False
 
 
@@ -28,7 +35,7 @@ class CredentialGuard:
     def __init__(self, limit: int = 3) -> None:
         self.limit = max(1, limit)
         self._state: dict[str, _CredState] = {}
-        self._cond = asyncio.Condition()
+        self._changed = asyncio.Event()  # set (and replaced) on every release
 
     def disabled_reason(self, credential_id: str) -> str:
         return (
@@ -39,29 +46,27 @@ class CredentialGuard:
         """Wait for permission to try `credential_id`; False: it is disabled, do not connect."""
         if credential_id is None:
             return True
-        async with self._cond:
-            st = self._state.setdefault(credential_id, _CredState())
-            while True:
-                if st.disabled:
-                    return False
-                if st.proven or st.in_flight < self.limit - st.failures:
-                    st.in_flight += 1
-                    return True
-                await self._cond.wait()
+        st = self._state.setdefault(credential_id, _CredState())
+        while True:
+            if st.disabled:
+                return False
+            if st.in_flight < self.limit - st.failures:
+                st.in_flight += 1
+                return True
+            await self._changed.wait()
 
-    async def release(self, credential_id: str | None, outcome: Outcome) -> None:
+    def release(self, credential_id: str | None, outcome: Outcome) -> None:
+        """End one attempt (synchronous: safe in a `finally` of a cancelled task)."""
         if credential_id is None:
             return
-        async with self._cond:
-            st = self._state[credential_id]
-            st.in_flight -= 1
-            if outcome == "ok":
-                st.proven = True
-            elif outcome == "auth_failed":
-                st.failures += 1
-                if st.failures >= self.limit:
-                    st.disabled = True
-            self._cond.notify_all()
+        st = self._state[credential_id]
+        st.in_flight -= 1
+        if outcome == "auth_failed":
+            st.failures += 1
+            if st.failures >= self.limit:
+                st.disabled = True
+        self._changed.set()
+        self._changed = asyncio.Event()
 
     def failures(self, credential_id: str) -> int:
         return self._state.get(credential_id, _CredState()).failures

@@ -18,5 +18,6 @@ class RunOptions:
     host_timeout: float | None = None  # seconds for one host's whole run
     retries: int = 2  # extra connect attempts after a ConnectError
     retry_backoff: float = 1.0  # seconds; doubles per attempt
-    auth_fail_limit: int = 3
+    auth_fail_limit: int = 3  # failed logons per credential per run (lockout.py)
+    tcp_probe: bool | None = None  # TCP probe before each connect (connect.py); None: real transports
     batch: bool = True  # run independent plain cmd checks of a host as one command (cmdjoin.py)

@@ -154,6 +154,8 @@ async def run_playbook(
         _log.warning("%s", warning)  # once per run, whatever the number of hosts
     guard = CredentialGuard(options.auth_fail_limit)
     forks = asyncio.Semaphore(max(1, options.forks))
+    # The TCP probe (connect.py) only makes sense for real sockets, not a test's fake transport.
+    probe = options.tcp_probe if options.tcp_probe is not None else transport_factory is make_transport
     events.run_started(playbook.name, run.order, run.result.mode)
 
     async def one(host: Host) -> None:
@@ -178,6 +180,7 @@ async def run_playbook(
                     transport_factory=transport_factory,
                     events=events,
                     stop=stop,
+                    tcp_probe=probe,
                 ).run()
             run.finish(hr)
 

@@ -17,6 +17,8 @@ from typing import TypeVar
 T = TypeVar("T")
 
 DEFAULT_MAX_WORKERS = 64
+# The longest one blocking Receive poll waits, so a cancelled step (Ctrl-C) is noticed soon.
+CANCEL_POLL = 2
 
 _lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
@@ -62,7 +64,11 @@ class HostWorker:
     def __init__(self) -> None:
         self._turn = asyncio.Lock()
 
-    async def call(self, fn: Callable[..., T], /, *args: object) -> T:
+    async def call(
+        self, fn: Callable[..., T], /, *args: object, on_cancel: Callable[[], None] | None = None
+    ) -> T:
+        """Run fn(*args) on the pool. `on_cancel`: called when the awaiting task is cancelled,
+        before waiting for the thread (so the thread can be told to give up)."""
         async with self._turn:
             loop = asyncio.get_running_loop()
             future = loop.run_in_executor(executor(), functools.partial(fn, *args))
@@ -71,6 +77,8 @@ class HostWorker:
             try:
                 return await asyncio.shield(future)
             except asyncio.CancelledError:
+                if on_cancel is not None:
+                    on_cancel()
                 await asyncio.wait({future})
                 raise
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
 from typing import Any
 
@@ -26,7 +27,7 @@ from remediate.core.errors import CommandTimeout, ConnectError, ProtocolError
 from remediate.core.model import CommandResult, ConnectionSpec, Shell
 from remediate.transports import kerberos as kerberos_auth
 from remediate.transports.decode import decode_output, decode_stderr
-from remediate.transports.pool import HostWorker, StepTimeout
+from remediate.transports.pool import CANCEL_POLL, HostWorker, StepTimeout
 from remediate.transports.wsman_common import LibraryErrors, endpoint, translate
 
 # pypsrp's WSManFaultError.code is the WS-Man fault code.
@@ -63,6 +64,9 @@ class PSRPTransport:
         self._pool: RunspacePool | None = None
         self._winrs: WinRS | None = None
         self._kerberos: tuple[Any, str] | None = None  # (shared ccache credential, SPN host)
+        # Set when the awaiting step is cancelled (Ctrl-C): the thread sees it at its next poll
+        # (at most CANCEL_POLL away), stops the pipeline / signals terminate, and returns.
+        self._cancel = threading.Event()
 
     def __repr__(self) -> str:
         return f"PSRPTransport(host={self.spec.host!r}, address={self.spec.address!r})"
@@ -75,9 +79,9 @@ class PSRPTransport:
         """OperationTimeout for the next Receive: pypsrp writes it as `PT{value}S`, so a
         fraction of a second works and the poll ends at the step deadline."""
         remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise StepTimeout
-        return round(max(0.2, min(self.spec.operation_timeout, remaining)), 3)
+        if remaining <= 0 or self._cancel.is_set():
+            raise StepTimeout  # the pipeline is stopped / the command signalled terminate
+        return round(max(0.2, min(self.spec.operation_timeout, CANCEL_POLL, remaining)), 3)
 
     # --- blocking side (runs on the pool) -------------------------------------------------
 
@@ -186,11 +190,16 @@ class PSRPTransport:
             raise ConnectError("psrp: not connected", host=self.spec.host)
         started = time.monotonic()
         deadline = started + timeout
+        self._cancel.clear()
         try:
             if shell == "powershell":
-                stdout, stderr, rc = await self._worker.call(self._powershell, script, deadline)
+                stdout, stderr, rc = await self._worker.call(
+                    self._powershell, script, deadline, on_cancel=self._cancel.set
+                )
             else:
-                out, err, rc = await self._worker.call(self._cmd, script, deadline)
+                out, err, rc = await self._worker.call(
+                    self._cmd, script, deadline, on_cancel=self._cancel.set
+                )
                 stdout = decode_output(out, self.spec.output_encoding)
                 stderr = decode_stderr(err, self.spec.output_encoding)
         except StepTimeout:

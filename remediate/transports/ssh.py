@@ -80,6 +80,12 @@ class SSHTransport:
             raise CommandTimeout(f"ssh: step exceeded {timeout:g}s", host=self.spec.host) from None
         except (OSError, asyncssh.Error) as exc:
             raise ConnectError(f"ssh: connection lost: {exc}", host=self.spec.host) from None
+        except asyncio.CancelledError:  # Ctrl-C: signal the command, then close its channel
+            try:
+                process.terminate()
+            except OSError:
+                pass
+            raise
         finally:
             process.close()
         stdout = completed.stdout if isinstance(completed.stdout, bytes) else b""

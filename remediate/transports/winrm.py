@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from typing import Any
 
@@ -29,7 +30,7 @@ from winrm.protocol import Protocol
 from remediate.core.errors import CommandTimeout, ConnectError, ProtocolError
 from remediate.core.model import CommandResult, ConnectionSpec, Shell
 from remediate.transports.decode import decode_output, decode_stderr
-from remediate.transports.pool import HostWorker, StepTimeout
+from remediate.transports.pool import CANCEL_POLL, HostWorker, StepTimeout
 from remediate.transports.wsman_common import (
     SHELL_NOT_FOUND,
     LibraryErrors,
@@ -81,6 +82,7 @@ class PyWinRMTransport:
         self._worker = HostWorker()
         self._proto: _Protocol | None = None
         self._shell_id: str | None = None
+        self._cancel = threading.Event()  # set when the awaiting step is cancelled (Ctrl-C)
 
     def __repr__(self) -> str:
         return f"PyWinRMTransport(host={self.spec.host!r}, endpoint={endpoint_url(self.spec)!r})"
@@ -130,11 +132,12 @@ class PyWinRMTransport:
         try:
             while True:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise StepTimeout
-                # Each Receive waits at most the operation timeout, trimmed to the step deadline.
+                if remaining <= 0 or self._cancel.is_set():
+                    raise StepTimeout  # past the deadline or cancelled (Ctrl-C): signal terminate
+                # Each Receive waits at most the operation timeout, trimmed to the step deadline
+                # and to CANCEL_POLL, so a cancelled step is noticed soon.
                 proto.operation_timeout_sec = max(
-                    1, min(math.ceil(self.spec.operation_timeout), math.ceil(remaining))
+                    1, min(math.ceil(self.spec.operation_timeout), CANCEL_POLL, math.ceil(remaining))
                 )
                 try:
                     stdout, stderr, rc, done = proto.get_command_output_raw(shell_id, command_id)
@@ -180,9 +183,10 @@ class PyWinRMTransport:
         if self._shell_id is None:
             raise ConnectError("winrm: not connected", host=self.spec.host)
         started = time.monotonic()
+        self._cancel.clear()
         try:
             stdout, stderr, rc = await self._worker.call(
-                self._step, winrs_command(script, shell), started + timeout
+                self._step, winrs_command(script, shell), started + timeout, on_cancel=self._cancel.set
             )
         except StepTimeout:
             raise CommandTimeout(f"winrm: step exceeded {timeout:g}s", host=self.spec.host) from None

@@ -8,6 +8,7 @@ pywinrm sends (winrm/protocol.py) and MS-WSMV 3.1.4.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 import uuid
@@ -26,6 +27,7 @@ A_CREATE = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create"
 A_DELETE = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete"
 A_COMMAND, A_RECEIVE, A_SIGNAL = f"{SHELL}/Command", f"{SHELL}/Receive", f"{SHELL}/Signal"
 TERMINATE = f"{SHELL}/signal/terminate"
+SIGNAL_ON_CANCEL = 3.0  # seconds a cancelled command's Signal terminate may take
 DONE = f"{SHELL}/CommandState/Done"
 _NS = {"rsp": SHELL, "s": "http://www.w3.org/2003/05/soap-envelope"}
 
@@ -131,6 +133,7 @@ class AsyncWinRMTransport:
         out: list[bytes] = []
         err: list[bytes] = []
         rc: int | None = None
+        cancelled = False
         try:
             receive = (
                 f'<rsp:Receive><rsp:DesiredStream CommandId="{cid}">stdout stderr'
@@ -155,13 +158,19 @@ class AsyncWinRMTransport:
                 state = root.find(".//rsp:CommandState", _NS)
                 if state is not None and state.get("State") == DONE:
                     rc = int(state.findtext("rsp:ExitCode", "0", _NS))
+        except asyncio.CancelledError:
+            cancelled = True  # Ctrl-C or the host's budget: the command must not run on
+            raise
         finally:
-            # Signal terminate: ends a command still running (timeout) and frees a finished one.
-            if self.client.connected:
+            # Signal terminate: ends a command still running (timeout, cancel) and frees a finished
+            # one. A cancel cut a Receive short, so the client dropped that connection: the Signal
+            # goes over a new one (the shell lives on the server), within SIGNAL_ON_CANCEL seconds.
+            if self.client.connected or cancelled:
                 body = f'<rsp:Signal CommandId="{cid}"><rsp:Code>{TERMINATE}</rsp:Code></rsp:Signal>'
                 try:
-                    await self._post(self._env(A_SIGNAL, body))
-                except (ProtocolError, ConnectError):
+                    signal = self._post(self._env(A_SIGNAL, body))
+                    await (asyncio.wait_for(signal, SIGNAL_ON_CANCEL) if cancelled else signal)
+                except (ProtocolError, ConnectError, TimeoutError):
                     pass
         return CommandResult(
             rc=rc,
