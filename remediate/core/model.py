@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from remediate.core.capture import DEFAULT_MAX_OUTPUT
+
 Shell = Literal["powershell", "cmd", "sh"]
 Connection = Literal["winrm", "psrp", "ssh", "fake"]
 WinRMClient = Literal["auto", "native", "pywinrm"]
@@ -34,6 +36,8 @@ class CommandResult:
     stdout: str
     stderr: str
     elapsed: float  # seconds, measured by the transport
+    # stream name -> bytes dropped from its middle (core/capture.py); empty when nothing was cut
+    truncated: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,3 +66,5 @@ class ConnectionSpec:
     credential_id: str | None = None  # stable id of the credential, for the lockout guard
     # winrm only: the asyncio client ("native"), pywinrm, or "auto" (native unless the auth needs pywinrm)
     winrm_client: WinRMClient = "auto"
+    # bytes kept per output stream of one step (head + tail); inventory `remediate_max_output`
+    max_output: int = DEFAULT_MAX_OUTPUT

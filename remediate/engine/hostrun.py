@@ -175,7 +175,8 @@ class HostRun:
             res = await asyncio.wait_for(
                 self.transport.run(script, shell=shell, timeout=timeout), timeout + STEP_GRACE
             )
-            parts = cmdjoin.split(res.stdout, mark, len(group))
+            # cut output may have lost markers: run the checks one by one instead
+            parts = None if res.truncated else cmdjoin.split(res.stdout, mark, len(group))
         except (CommandTimeout, TimeoutError, TransportError):
             parts = None
         if parts is None:
@@ -250,6 +251,7 @@ class HostRun:
         stdout = stderr = ""
         passed: bool | None = False
         error: str | None = None
+        truncated: dict[str, int] = {}
         try:
             script = self.renderer.script(step.run, step.shell, self._context())
         except Exception as e:
@@ -261,7 +263,7 @@ class HostRun:
                     self.transport.run(script, shell=step.shell, timeout=step.timeout),
                     step.timeout + STEP_GRACE,
                 )
-                rc, stdout, stderr = res.rc, res.stdout, res.stderr
+                rc, stdout, stderr, truncated = res.rc, res.stdout, res.stderr, dict(res.truncated)
             except (CommandTimeout, TimeoutError):
                 error = f"timed out after {step.timeout:g}s"
             except TransportError as e:
@@ -278,6 +280,7 @@ class HostRun:
             duration=time.monotonic() - t0,
             passed=passed,
             error=error,
+            truncated=truncated,
         )
         return self._record(result)
 

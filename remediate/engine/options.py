@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from remediate.core.capture import DEFAULT_MAX_OUTPUT
+
 
 @dataclass
 class RunOptions:
@@ -20,3 +22,5 @@ class RunOptions:
     retry_backoff: float = 1.0  # seconds; doubles per attempt
     auth_fail_limit: int = 3
     batch: bool = True  # run independent plain cmd checks of a host as one command (cmdjoin.py)
+    # bytes kept per output stream of a step (head + tail); a host's remediate_max_output wins
+    max_output: int = DEFAULT_MAX_OUTPUT
