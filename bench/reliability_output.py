@@ -24,7 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 LIMIT_MB = 250.0
-PLAYBOOK = ROOT / "tests" / "integration" / "playbooks" / "flood.yml"
+PLAYBOOK = HERE / "playbooks" / "flood.yml"
 
 
 def child(inventory: str, connection: str, hosts: int, workdir: str) -> None:
