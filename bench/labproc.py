@@ -77,6 +77,8 @@ async def main(args: argparse.Namespace) -> int:
         loop.add_signal_handler(signal.SIGUSR1, dump)
         try:
             await lab.start()
+            for h in lab.hosts.values():  # `type C:\flood.txt` prints this many bytes (0: none)
+                h.state.flood_bytes = args.flood_bytes
             lab.write_inventory(Path(args.inventory_out))
             dump()
             print("ready", flush=True)
@@ -98,6 +100,7 @@ if __name__ == "__main__":
     ap.add_argument("--rtt", type=float, default=0.0, help="seconds added to every HTTP response")
     ap.add_argument("--inventory-out", required=True)
     ap.add_argument("--stats-out", required=True)
+    ap.add_argument("--flood-bytes", type=int, default=0, help="size of each host's C:\\flood.txt")
     ap.add_argument("--max-seconds", type=float, default=3600.0)
     ap.add_argument("--parent", type=int, default=os.getppid())
     sys.exit(asyncio.run(main(ap.parse_args())))

@@ -27,6 +27,7 @@ from remediate.engine import Observers, RunEvents, RunOptions, make_transport, r
 from remediate.engine.serial import make_batches
 from remediate.inventory import Host, Inventory
 from remediate.inventory.credentials import CredentialResolver
+from remediate.output.claim import claim_outputs
 from remediate.output.writers import JsonlObserver, write_hosts_file, write_json, write_junit
 
 if TYPE_CHECKING:
@@ -89,6 +90,10 @@ class Outputs:
     hosts_file: str | Path | None = None
     history: bool = False  # record the run in the history store
     db: str | None = None  # the store's URL (None: $REMEDIATE_DB or the default file)
+    force: bool = False  # replace existing result files (otherwise an existing one is refused)
+
+    def files(self) -> list[str | Path | None]:
+        return [self.jsonl, self.json, self.junit, self.hosts_file]
 
 
 def size_thread_pool(forks: int) -> None:
@@ -113,9 +118,26 @@ async def run(
 ) -> RunResult:
     """Run and write every output. `events`: the caller's observer (the console); `stop`: set it
     to stop gracefully; `warn`: told about an output that could not be written but must not fail
-    the run (the history store). A bad --serial raises ConfigError before any file is opened."""
+    the run (the history store, a result file). A bad --serial, an existing result file (without
+    `force`) or one another run is writing raises ConfigError before anything connects."""
     outputs = outputs or Outputs()
     make_batches(targets.hosts, options.serial)
+    with claim_outputs(outputs.files(), force=outputs.force):
+        return await _run_claimed(
+            targets, options, outputs, credentials, events, stop, transport_factory, warn
+        )
+
+
+async def _run_claimed(
+    targets: Targets,
+    options: RunOptions,
+    outputs: Outputs,
+    credentials: CredentialResolver | None,
+    events: RunEvents | None,
+    stop: asyncio.Event | None,
+    transport_factory: Callable[[ConnectionSpec], Transport],
+    warn: Callable[[str], None] | None,
+) -> RunResult:
     size_thread_pool(options.forks)
     jsonl = JsonlObserver(outputs.jsonl) if outputs.jsonl else None
     try:
@@ -131,7 +153,12 @@ async def run(
         )
     finally:
         if jsonl is not None:
-            jsonl.close()
+            try:
+                jsonl.close()
+            except OSError as e:
+                jsonl.error = jsonl.error or e
+    if jsonl is not None and jsonl.error is not None:
+        _output_failed(result, warn, "jsonl", outputs.jsonl, jsonl.error)
     result.fleet_findings = fleet_findings(targets.playbook, result)
     write(result, outputs, warn)
     return result
@@ -145,14 +172,31 @@ def fleet_findings(playbook: Playbook, result: RunResult) -> list[FleetFinding]:
     return domain.fleet(result.hosts)
 
 
+def _output_failed(
+    result: RunResult, warn: Callable[[str], None] | None, kind: str, path: object, exc: BaseException
+) -> None:
+    message = f"could not write the {kind} file {path}: {error_text(exc)}"
+    result.output_errors.append(message)
+    if warn is not None:
+        warn(message)
+
+
 def write(result: RunResult, outputs: Outputs, warn: Callable[[str], None] | None = None) -> None:
-    """The end-of-run files (JSON, JUnit, hosts file) and the history store."""
-    if outputs.json:
-        write_json(result, outputs.json)
-    if outputs.junit:
-        write_junit(result, outputs.junit)
-    if outputs.hosts_file:
-        write_hosts_file(result, outputs.hosts_file)
+    """The end-of-run files (JSON, JUnit, hosts file) and the history store. Each is written on
+    its own: one that fails is reported (warn, result.output_errors -> exit bit 8) and the others
+    are still written."""
+    writers: list[tuple[str, str | Path | None, Callable[[RunResult, str | Path], None]]] = [
+        ("json", outputs.json, write_json),
+        ("junit", outputs.junit, write_junit),
+        ("hosts", outputs.hosts_file, write_hosts_file),
+    ]
+    for kind, path, writer in writers:
+        if not path:
+            continue
+        try:
+            writer(result, path)
+        except Exception as e:  # disk full, permissions, a bug in one writer: never lose the rest
+            _output_failed(result, warn, kind, path, e)
     if outputs.history:
         from remediate.output.store import Store
 

@@ -102,6 +102,13 @@ def main() -> None:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the full report.")
 @click.option("--jsonl", "jsonl_out", type=click.Path(dir_okay=False), help="Stream host results.")
 @click.option("--junit", "junit_out", type=click.Path(dir_okay=False), help="JUnit XML for CI.")
+@click.option("--force", is_flag=True, help="Replace existing --json/--jsonl/--junit/--hosts-file files.")
+@click.option(
+    "--max-output",
+    metavar="SIZE",
+    help="Output kept per step and stream, head + tail (default 4MiB; e.g. 512k, 16MiB). "
+    "A host's remediate_max_output wins.",
+)
 @click.option(
     "--hosts-file",
     type=click.Path(dir_okay=False),
@@ -126,6 +133,8 @@ def run(
     json_out: str | None,
     jsonl_out: str | None,
     junit_out: str | None,
+    force: bool,
+    max_output: str | None,
     hosts_file: str | None,
     extra_vars: tuple[str, ...],
     db: str | None,
@@ -134,9 +143,14 @@ def run(
 ) -> None:
     """Run PLAYBOOK on the inventory's hosts: checks, then fixes (with --apply), then verify."""
     from remediate import app
+    from remediate.core.capture import DEFAULT_MAX_OUTPUT, parse_size
     from remediate.engine import RunOptions
     from remediate.inventory.credentials import CredentialResolver
 
+    try:
+        cap = DEFAULT_MAX_OUTPUT if max_output is None else parse_size(max_output)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--max-output") from None
     targets = app.load(playbook, inventory, limit=limit, extra_vars=extra_vars)
     options = RunOptions(
         apply=apply,
@@ -144,6 +158,7 @@ def run(
         serial=serial,
         max_fail_percentage=max_fail_percentage,
         host_timeout=host_timeout,
+        max_output=cap,
     )
     outputs = app.Outputs(
         json=json_out,
@@ -152,6 +167,7 @@ def run(
         hosts_file=hosts_file,
         history=not no_history,
         db=db,
+        force=force,
     )
     if max_fail_percentage is not None and not serial:
         click.echo(

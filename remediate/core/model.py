@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from remediate.core.capture import DEFAULT_MAX_OUTPUT
+
 Shell = Literal["powershell", "cmd", "sh"]
 Connection = Literal["winrm", "psrp", "ssh", "fake"]
 WinRMClient = Literal["auto", "native", "pywinrm"]
@@ -34,6 +36,8 @@ class CommandResult:
     stdout: str
     stderr: str
     elapsed: float  # seconds, measured by the transport
+    # stream name -> bytes dropped from its middle (core/capture.py); empty when nothing was cut
+    truncated: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,3 +69,5 @@ class ConnectionSpec:
     # Kerberos: the host name in the service principal (HTTP/<name>) when `address` is not it, e.g.
     # an IP or a tunnel (ansible_winrm_kerberos_hostname_override / ansible_psrp_negotiate_hostname_override)
     kerberos_host: str | None = None
+    # bytes kept per output stream of one step (head + tail); inventory `remediate_max_output`
+    max_output: int = DEFAULT_MAX_OUTPUT

@@ -24,6 +24,7 @@ EXIT_OK = 0
 EXIT_USAGE = 1
 EXIT_NONCOMPLIANT = 2
 EXIT_UNREACHABLE = 4
+EXIT_OUTPUT = 8  # a result file (JSON, JSONL, JUnit, hosts file) could not be written
 EXIT_INTERRUPTED = 130
 
 
@@ -38,9 +39,11 @@ class StepResult:
     duration: float  # seconds
     passed: bool | None  # check/verify: expect held; fix: rc == 0 and parse did not report failure
     error: str | None = None  # why the step could not run or be judged
+    # stream -> bytes dropped from the middle of its output (the output cap, core/capture.py)
+    truncated: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "id": self.id,
             "phase": self.phase,
             "rc": self.rc,
@@ -51,6 +54,9 @@ class StepResult:
             "passed": self.passed,
             "error": self.error,
         }
+        if self.truncated:
+            d["truncated"] = dict(self.truncated)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StepResult:
@@ -64,6 +70,7 @@ class StepResult:
             duration=float(d.get("duration", 0.0)),
             passed=d.get("passed"),
             error=d.get("error"),
+            truncated={str(k): int(v) for k, v in (d.get("truncated") or {}).items()},
         )
 
 
@@ -163,6 +170,8 @@ class RunResult:
     # Security opt-outs in force for this run (TLS validation off, ssh host keys unchecked, Basic
     # over http), one line each, naming the hosts: also logged once when the run starts.
     warnings: list[str] = field(default_factory=list)
+    # result files that could not be written ("junit: FILE: reason"); set after the run, not saved
+    output_errors: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Hosts per verdict, every verdict present (zeros included), in VERDICTS order."""
@@ -183,6 +192,8 @@ class RunResult:
             code |= EXIT_NONCOMPLIANT
         if "unreachable" in verdicts:
             code |= EXIT_UNREACHABLE
+        if self.output_errors:
+            code |= EXIT_OUTPUT
         return code
 
     def to_dict(self) -> dict[str, Any]:

@@ -221,7 +221,8 @@ class HostRun:
             res = await asyncio.wait_for(
                 self.transport.run(script, shell=shell, timeout=timeout), timeout + STEP_GRACE
             )
-            parts = cmdjoin.split(res.stdout, mark, len(group))
+            # cut output may have lost markers: run the checks one by one instead
+            parts = None if res.truncated else cmdjoin.split(res.stdout, mark, len(group))
         except (CommandTimeout, TimeoutError):
             others = ", ".join(c.id for c, _ in group)
             failure = f"timed out after {timeout:g}s (one command with {others})"
@@ -230,7 +231,7 @@ class HostRun:
         except asyncio.CancelledError:
             self._record_cancelled([c for c, _ in group], phase, started, t0)
             raise
-        if failure is None and parts is None:  # the markers did not add up: run them one by one
+        if failure is None and parts is None:  # markers lost (cut output, or they did not add up)
             return [await self._step(c, phase) for c, _ in group]
         # The command's time is shared by its checks, so the steps add up to the host's time.
         share = (time.monotonic() - t0) / len(group)
@@ -334,6 +335,7 @@ class HostRun:
         stdout = stderr = ""
         passed: bool | None = False
         error: str | None = None
+        truncated: dict[str, int] = {}
         try:
             script = self.renderer.script(step.run, step.shell, self._context())
         except Exception as e:
@@ -345,7 +347,7 @@ class HostRun:
                     self.transport.run(script, shell=step.shell, timeout=step.timeout),
                     step.timeout + STEP_GRACE,
                 )
-                rc, stdout, stderr = res.rc, res.stdout, res.stderr
+                rc, stdout, stderr, truncated = res.rc, res.stdout, res.stderr, dict(res.truncated)
             except (CommandTimeout, TimeoutError):
                 error = f"timed out after {step.timeout:g}s"
             except TransportError as e:
@@ -365,6 +367,7 @@ class HostRun:
             duration=time.monotonic() - t0,
             passed=passed,
             error=error,
+            truncated=truncated,
         )
         return self._record(result)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from remediate.core.capture import DEFAULT_MAX_OUTPUT
+
 
 @dataclass
 class RunOptions:
@@ -21,3 +23,5 @@ class RunOptions:
     auth_fail_limit: int = 3  # failed logons per credential per run (lockout.py)
     tcp_probe: bool | None = None  # TCP probe before each connect (connect.py); None: real transports
     batch: bool = True  # run independent plain cmd checks of a host as one command (cmdjoin.py)
+    # bytes kept per output stream of a step (head + tail); a host's remediate_max_output wins
+    max_output: int = DEFAULT_MAX_OUTPUT

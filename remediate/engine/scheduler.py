@@ -143,7 +143,7 @@ async def run_playbook(
     specs: dict[str, ConnectionSpec | Exception] = {}
     for h in hosts:
         try:
-            specs[h.name] = connection_spec(h, credentials)
+            specs[h.name] = connection_spec(h, credentials, max_output=options.max_output)
         except Exception as e:
             specs[h.name] = e
         spec = specs[h.name]

@@ -12,6 +12,7 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any, Literal, cast
 
+from remediate.core.capture import DEFAULT_MAX_OUTPUT, parse_size
 from remediate.core.errors import ConfigError, did_you_mean
 from remediate.core.model import (
     NATIVE_WINRM_AUTH,
@@ -53,6 +54,7 @@ REMEDIATE_VARS = (
     "remediate_password_prompt",
     "remediate_winrm_client",
     "remediate_allow_basic_http",
+    "remediate_max_output",
 )
 
 
@@ -173,13 +175,19 @@ def _strip_fqcn(name: str) -> str:
     return name.rsplit(".", 1)[-1]  # ansible.builtin.winrm / ansible.windows.psrp -> winrm / psrp
 
 
-def connection_spec(host: Host, credentials: CredentialResolver) -> ConnectionSpec:
-    """The host's ConnectionSpec with its password resolved (prompting at most once per credential)."""
+def connection_spec(
+    host: Host, credentials: CredentialResolver, *, max_output: int = DEFAULT_MAX_OUTPUT
+) -> ConnectionSpec:
+    """The host's ConnectionSpec with its password resolved (prompting at most once per credential).
+
+    `max_output`: the run's output cap per stream, unless the host sets `remediate_max_output`."""
     password, credential_id = credentials.password_for(host)
-    return build_spec(host, password=password, credential_id=credential_id)
+    return build_spec(host, password=password, credential_id=credential_id, max_output=max_output)
 
 
-def build_spec(host: Host, *, password: str | None, credential_id: str | None) -> ConnectionSpec:
+def build_spec(
+    host: Host, *, password: str | None, credential_id: str | None, max_output: int = DEFAULT_MAX_OUTPUT
+) -> ConnectionSpec:
     v = _Vars(host)
     for key in host.vars:  # a near miss of one of our own names is a typo, not a user variable
         if key.startswith("remediate_") and key not in REMEDIATE_VARS and did_you_mean(key, REMEDIATE_VARS):
@@ -204,6 +212,7 @@ def build_spec(host: Host, *, password: str | None, credential_id: str | None) -
         "credential_id": credential_id,
         "codepage": v.integer("remediate_codepage", low=1, high=65535) or 65001,
         "output_encoding": encoding,
+        "max_output": _max_output(v) or max_output,
     }
     connect_timeout = v.number("remediate_connect_timeout")
     operation_timeout = v.number("remediate_operation_timeout")
@@ -333,6 +342,16 @@ def security_warnings(specs: Mapping[str, ConnectionSpec], show: int = 5) -> lis
         more = f" and {len(names) - show} more" if len(names) > show else ""
         lines.append(f"{what}: {len(names)} host(s): {', '.join(names[:show])}{more}")
     return lines
+
+
+def _max_output(v: _Vars) -> int | None:
+    found = v.first("remediate_max_output")
+    if found is None:
+        return None
+    try:
+        return parse_size(found[1])
+    except ValueError as e:
+        raise v.fail("remediate_max_output", str(e)) from None
 
 
 def validate(host: Host) -> None:

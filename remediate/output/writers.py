@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -66,9 +67,15 @@ class JsonlObserver(RunEvents):
 
     def __init__(self, path: str | Path) -> None:
         self.writer = JsonlWriter(path)
+        self.error: OSError | None = None  # the first write that failed (disk full...): no more lines
 
     def host_finished(self, result: HostResult) -> None:
-        self.writer.write(result)
+        if self.error is not None:
+            return
+        try:
+            self.writer.write(result)
+        except OSError as e:  # a failing file must not stop the run, the console or the other outputs
+            self.error = e
 
     def close(self) -> None:
         self.writer.close()
@@ -92,10 +99,29 @@ def read_jsonl(path: str | Path) -> list[HostResult]:
 
 
 def _atomic_write(path: Path, text: str) -> None:
+    """Write to a uniquely named temporary file beside `path`, then rename it over `path`:
+    readers see the old file or the whole new one, and concurrent writers never share a temp."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # what open() would have given; mkstemp makes 0600
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once, at import: os.umask is process-wide
 
 
 def write_json(run: RunResult, path: str | Path) -> None:

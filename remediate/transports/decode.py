@@ -18,9 +18,10 @@ import re
 import xml.etree.ElementTree as ET
 
 from remediate.core import xmlsafe
+from remediate.core.capture import BoundedBuffer, join_text
 from remediate.core.text import decode_console, guess_oem
 
-__all__ = ["clixml_to_text", "decode_output", "decode_stderr", "guess_oem"]
+__all__ = ["clixml_to_text", "decode_capture", "decode_output", "decode_stderr", "guess_oem", "truncated_map"]
 
 CLIXML_HEADER = "#< CLIXML"
 _PS_NS = "{http://schemas.microsoft.com/powershell/2004/04}"
@@ -76,3 +77,20 @@ def clixml_to_text(text: str) -> str:
 def decode_stderr(data: bytes, encoding: str | None = None) -> str:
     """Decode stderr and unwrap any CLIXML error records in it."""
     return clixml_to_text(decode_output(data, encoding))
+
+
+def decode_capture(
+    buf: BoundedBuffer, encoding: str | None = None, *, stderr: bool = False
+) -> tuple[str, int]:
+    """Text of a bounded capture and the bytes dropped from its middle (0: the whole stream).
+
+    Head and tail are decoded apart (the cut may split a character) and joined with the marker."""
+    decode = decode_stderr if stderr else decode_output
+    if buf.dropped <= 0:
+        return decode(buf.getvalue(), encoding), 0
+    return join_text(decode(bytes(buf.head), encoding), decode(buf.tail, encoding), buf.dropped), buf.dropped
+
+
+def truncated_map(**dropped: int) -> dict[str, int]:
+    """{stream: bytes dropped} for the streams that lost bytes."""
+    return {name: n for name, n in dropped.items() if n > 0}

@@ -23,10 +23,11 @@ from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.shell import Process, SignalCode, WinRS
 from pypsrp.wsman import WSMan
 
+from remediate.core.capture import BoundedBuffer, cap_text
 from remediate.core.errors import CommandTimeout, ConnectError, ProtocolError
 from remediate.core.model import CommandResult, ConnectionSpec, Shell
 from remediate.transports import kerberos as kerberos_auth
-from remediate.transports.decode import decode_output, decode_stderr
+from remediate.transports.decode import decode_capture, truncated_map
 from remediate.transports.pool import CANCEL_POLL, HostWorker, StepTimeout
 from remediate.transports.wsman_common import LibraryErrors, endpoint, translate
 
@@ -119,25 +120,42 @@ class PSRPTransport:
         pool.open()
         self._pool = pool
 
-    def _powershell(self, script: str, deadline: float) -> tuple[str, str, int]:
+    def _powershell(self, script: str, deadline: float) -> tuple[str, str, int, dict[str, int]]:
         assert self._pool is not None
         ps = PowerShell(self._pool)
         ps.add_script(script)
         ps.begin_invoke()
+        # Output objects move into a bounded buffer after every poll (core/capture.py), so pypsrp's
+        # list never holds more than one Receive's worth.
+        out = BoundedBuffer(self.spec.max_output)
+        first = True
+
+        def take() -> None:
+            nonlocal first
+            for o in ps.output:
+                out.append(("" if first else "\n").encode() + ("" if o is None else str(o)).encode())
+                first = False
+            ps.output.clear()
+
         try:
             while ps.state == PSInvocationState.RUNNING:
                 ps.poll_invoke(timeout=self._poll_timeout(deadline))
+                take()
+            take()
         except StepTimeout:
             try:
                 ps.stop()  # PS_CTRL_C signal to the pipeline
             except (WinRMError, requests.exceptions.RequestException):
                 pass
             raise
-        stdout = "\n".join("" if o is None else str(o) for o in ps.output)
-        stderr = "\r\n".join(render_error(e) for e in ps.streams.error)
-        return stdout, stderr, 1 if ps.had_errors else 0
+        stdout, out_dropped = decode_capture(out, "utf-8")
+        stderr, err_dropped = cap_text(
+            "\r\n".join(render_error(e) for e in ps.streams.error), self.spec.max_output
+        )
+        truncated = truncated_map(stdout=out_dropped, stderr=err_dropped)
+        return stdout, stderr, 1 if ps.had_errors else 0, truncated
 
-    def _cmd(self, script: str, deadline: float) -> tuple[bytes, bytes, int]:
+    def _cmd(self, script: str, deadline: float) -> tuple[BoundedBuffer, BoundedBuffer, int]:
         assert self._wsman is not None
         if self._winrs is None:
             winrs = WinRS(self._wsman, codepage=self.spec.codepage, no_profile=True)
@@ -145,16 +163,21 @@ class PSRPTransport:
             self._winrs = winrs
         process = Process(self._winrs, script.strip())
         process.begin_invoke()
+        out = BoundedBuffer(self.spec.max_output)  # pypsrp's bytes move here after every poll
+        err = BoundedBuffer(self.spec.max_output)
         try:
             while process.rc is None:
                 process.poll_invoke(timeout=self._poll_timeout(deadline))
+                out.append(process.stdout)
+                err.append(process.stderr)
+                process.stdout = process.stderr = b""
         finally:
             # terminate ends a command past its deadline and frees a finished one (as WinRS does)
             try:
                 process.signal(SignalCode.TERMINATE)
             except (WinRMError, requests.exceptions.RequestException):
                 pass
-        return process.stdout, process.stderr, int(process.rc)
+        return out, err, int(process.rc)
 
     def _close(self) -> None:
         winrs, pool, wsman = self._winrs, self._pool, self._wsman
@@ -193,20 +216,22 @@ class PSRPTransport:
         self._cancel.clear()
         try:
             if shell == "powershell":
-                stdout, stderr, rc = await self._worker.call(
+                stdout, stderr, rc, truncated = await self._worker.call(
                     self._powershell, script, deadline, on_cancel=self._cancel.set
                 )
             else:
                 out, err, rc = await self._worker.call(
                     self._cmd, script, deadline, on_cancel=self._cancel.set
                 )
-                stdout = decode_output(out, self.spec.output_encoding)
-                stderr = decode_stderr(err, self.spec.output_encoding)
+                stdout, out_dropped = decode_capture(out, self.spec.output_encoding)
+                stderr, err_dropped = decode_capture(err, self.spec.output_encoding, stderr=True)
+                truncated = truncated_map(stdout=out_dropped, stderr=err_dropped)
         except StepTimeout:
             raise CommandTimeout(f"psrp: step exceeded {timeout:g}s", host=self.spec.host) from None
         except Exception as exc:
             raise translate(exc, self.spec, PYPSRP_ERRORS) from None
-        return CommandResult(rc=rc, stdout=stdout, stderr=stderr, elapsed=time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        return CommandResult(rc=rc, stdout=stdout, stderr=stderr, elapsed=elapsed, truncated=truncated)
 
     async def close(self) -> None:
         await self._worker.call(self._close)

@@ -12,6 +12,7 @@ import time
 
 import asyncssh
 
+from remediate.core.capture import BoundedBuffer
 from remediate.core.errors import (
     AuthenticationError,
     CertificateError,
@@ -22,7 +23,9 @@ from remediate.core.errors import (
 )
 from remediate.core.model import CommandResult, ConnectionSpec, Shell
 from remediate.transports.commandline import powershell_command_line
-from remediate.transports.decode import decode_output, decode_stderr
+from remediate.transports.decode import decode_capture, truncated_map
+
+READ_SIZE = 64 * 1024
 
 
 class SSHTransport:
@@ -68,8 +71,12 @@ class SSHTransport:
             process = await self._conn.create_process(command, encoding=None, stdin=asyncssh.DEVNULL)
         except (OSError, asyncssh.Error) as exc:
             raise ConnectError(f"ssh: cannot open a channel: {exc}", host=self.spec.host) from None
+        # Read both streams as they arrive into bounded buffers (core/capture.py): head + tail
+        # kept, the rest drained and dropped, so a host printing gigabytes costs flat memory.
+        out = BoundedBuffer(self.spec.max_output)
+        err = BoundedBuffer(self.spec.max_output)
         try:
-            completed = await asyncio.wait_for(process.wait(), timeout)
+            await asyncio.wait_for(_collect(process, out, err), timeout)
         except TimeoutError:
             # Windows OpenSSH ends the child when the channel goes away; signal first anyway.
             try:
@@ -88,16 +95,17 @@ class SSHTransport:
             raise
         finally:
             process.close()
-        stdout = completed.stdout if isinstance(completed.stdout, bytes) else b""
-        stderr = completed.stderr if isinstance(completed.stderr, bytes) else b""
-        rc = completed.exit_status
+        rc = process.exit_status
         if rc is None:
             raise ProtocolError("ssh: channel closed without an exit status", host=self.spec.host)
+        stdout, out_dropped = decode_capture(out, self.spec.output_encoding)
+        stderr, err_dropped = decode_capture(err, self.spec.output_encoding, stderr=True)
         return CommandResult(
             rc=rc,
-            stdout=decode_output(stdout, self.spec.output_encoding),
-            stderr=decode_stderr(stderr, self.spec.output_encoding),
+            stdout=stdout,
+            stderr=stderr,
             elapsed=time.monotonic() - started,
+            truncated=truncated_map(stdout=out_dropped, stderr=err_dropped),
         )
 
     async def close(self) -> None:
@@ -108,3 +116,15 @@ class SSHTransport:
                 await conn.wait_closed()
             except (OSError, asyncssh.Error, TransportError):
                 pass
+
+
+async def _collect(process: asyncssh.SSHClientProcess[bytes], out: BoundedBuffer, err: BoundedBuffer) -> None:
+    """Both streams to EOF, then the channel's close (which carries the exit status)."""
+    await asyncio.gather(_drain(process.stdout, out), _drain(process.stderr, err))
+    await process.wait_closed()
+
+
+async def _drain(stream: asyncssh.SSHReader[bytes], buf: BoundedBuffer) -> None:
+    """Read one channel stream to EOF into `buf`."""
+    while chunk := await stream.read(READ_SIZE):
+        buf.append(chunk)

@@ -27,9 +27,10 @@ from winrm.exceptions import (
 )
 from winrm.protocol import Protocol
 
+from remediate.core.capture import BoundedBuffer
 from remediate.core.errors import CommandTimeout, ConnectError, ProtocolError
 from remediate.core.model import CommandResult, ConnectionSpec, Shell
-from remediate.transports.decode import decode_output, decode_stderr
+from remediate.transports.decode import decode_capture, truncated_map
 from remediate.transports.pool import CANCEL_POLL, HostWorker, StepTimeout
 from remediate.transports.wsman_common import (
     SHELL_NOT_FOUND,
@@ -115,7 +116,7 @@ class PyWinRMTransport:
         self._proto = proto
         self._shell_id = proto.open_shell(codepage=self.spec.codepage, noprofile=True)
 
-    def _step(self, command: str, deadline: float) -> tuple[bytes, bytes, int]:
+    def _step(self, command: str, deadline: float) -> tuple[BoundedBuffer, BoundedBuffer, int]:
         proto, shell_id = self._proto, self._shell_id
         assert proto is not None and shell_id is not None
         try:
@@ -127,8 +128,8 @@ class PyWinRMTransport:
             proto, shell_id = self._proto, self._shell_id
             assert proto is not None and shell_id is not None
             command_id = proto.run_command(shell_id, command)
-        out: list[bytes] = []
-        err: list[bytes] = []
+        out = BoundedBuffer(self.spec.max_output)  # head + tail per stream (core/capture.py)
+        err = BoundedBuffer(self.spec.max_output)
         try:
             while True:
                 remaining = deadline - time.monotonic()
@@ -148,7 +149,7 @@ class PyWinRMTransport:
                 out.append(stdout)
                 err.append(stderr)
                 if done:
-                    return b"".join(out), b"".join(err), rc
+                    return out, err, rc
         finally:
             # Signal terminate: ends a command still running (timeout) and frees a finished one.
             try:
@@ -185,18 +186,21 @@ class PyWinRMTransport:
         started = time.monotonic()
         self._cancel.clear()
         try:
-            stdout, stderr, rc = await self._worker.call(
+            out, err, rc = await self._worker.call(
                 self._step, winrs_command(script, shell), started + timeout, on_cancel=self._cancel.set
             )
         except StepTimeout:
             raise CommandTimeout(f"winrm: step exceeded {timeout:g}s", host=self.spec.host) from None
         except Exception as exc:
             raise translate(exc, self.spec, PYWINRM_ERRORS) from None
+        stdout, out_dropped = decode_capture(out, self.spec.output_encoding)
+        stderr, err_dropped = decode_capture(err, self.spec.output_encoding, stderr=True)
         return CommandResult(
             rc=rc,
-            stdout=decode_output(stdout, self.spec.output_encoding),
-            stderr=decode_stderr(stderr, self.spec.output_encoding),
+            stdout=stdout,
+            stderr=stderr,
             elapsed=time.monotonic() - started,
+            truncated=truncated_map(stdout=out_dropped, stderr=err_dropped),
         )
 
     async def close(self) -> None:

@@ -15,9 +15,10 @@ import uuid
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
+from remediate.core.capture import BoundedBuffer
 from remediate.core.errors import CommandTimeout, ConnectError, ProtocolError, WSManFault
 from remediate.core.model import CommandResult, ConnectionSpec, Shell
-from remediate.transports.decode import decode_output, decode_stderr
+from remediate.transports.decode import decode_capture, truncated_map
 from remediate.transports.wsman_client import WSManClient
 from remediate.transports.wsman_common import OPERATION_TIMEOUT, SHELL_NOT_FOUND, endpoint_url, winrs_command
 
@@ -130,8 +131,9 @@ class AsyncWinRMTransport:
         started = time.monotonic()
         deadline = started + timeout
         cid = await self._command(winrs_command(script, shell))
-        out: list[bytes] = []
-        err: list[bytes] = []
+        # Bounded while receiving: head + tail kept, the rest drained and dropped (core/capture.py).
+        out = BoundedBuffer(self.spec.max_output)
+        err = BoundedBuffer(self.spec.max_output)
         rc: int | None = None
         cancelled = False
         try:
@@ -172,11 +174,14 @@ class AsyncWinRMTransport:
                     await (asyncio.wait_for(signal, SIGNAL_ON_CANCEL) if cancelled else signal)
                 except (ProtocolError, ConnectError, TimeoutError):
                     pass
+        stdout, out_dropped = decode_capture(out, self.spec.output_encoding)
+        stderr, err_dropped = decode_capture(err, self.spec.output_encoding, stderr=True)
         return CommandResult(
             rc=rc,
-            stdout=decode_output(b"".join(out), self.spec.output_encoding),
-            stderr=decode_stderr(b"".join(err), self.spec.output_encoding),
+            stdout=stdout,
+            stderr=stderr,
             elapsed=time.monotonic() - started,
+            truncated=truncated_map(stdout=out_dropped, stderr=err_dropped),
         )
 
     async def close(self) -> None:

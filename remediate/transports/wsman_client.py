@@ -46,7 +46,14 @@ _NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
     "f": "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault",
 }
-MAX_BODY = 64 * 2**20
+# Largest reply body read (Content-Length or chunked). Every request asks for MaxEnvelopeSize
+# 153600 (winrs_async.envelope), so an honest reply is far smaller even sealed; a host sending
+# more is refused rather than held in memory.
+MAX_BODY = 8 * 2**20
+
+
+class ReplyTooLarge(Exception):
+    """The reply body passed MAX_BODY; the connection is dropped unread."""
 
 
 @dataclass
@@ -181,6 +188,12 @@ class WSManClient:
         self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
         try:
             return await asyncio.wait_for(self._read_response(), timeout or self.spec.connect_timeout)
+        except ReplyTooLarge:
+            self.close()
+            raise ProtocolError(
+                f"{self._where}: reply larger than {MAX_BODY} bytes (MaxEnvelopeSize asked: 153600)",
+                host=self.spec.host,
+            ) from None
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ssl.SSLError) as exc:
             self.close()
             # Closed before a single response byte: the server dropped an idle keep-alive connection
@@ -209,14 +222,20 @@ class WSManClient:
                 headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
         if "chunked" in headers.get("transfer-encoding", "").lower():
             body = bytearray()
-            while size := int((await self._reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            while size := _chunk_size(await self._reader.readuntil(b"\r\n")):
+                if len(body) + size > MAX_BODY:
+                    raise ReplyTooLarge  # checked before reading: a huge chunk is never buffered
                 body += await self._reader.readexactly(size + 2)
                 del body[-2:]
-            await self._reader.readuntil(b"\r\n")
+            while await self._reader.readuntil(b"\r\n") != b"\r\n":  # trailers
+                pass
         else:
-            length = int(headers.get("content-length", "0"))
+            length_text = headers.get("content-length", "0")
+            if not length_text.isdigit():
+                raise OSError("bad Content-Length")
+            length = int(length_text)
             if length > MAX_BODY:
-                raise OSError("response too large")
+                raise ReplyTooLarge
             body = bytearray(await self._reader.readexactly(length))
         if "close" in headers.get("connection", "").lower():
             self.close()
@@ -318,6 +337,13 @@ class WSManClient:
                 raise ProtocolError(f"{self._where}: encrypted length mismatch", host=self.spec.host)
             out += plain
         return out
+
+
+def _chunk_size(line: bytes) -> int:
+    try:
+        return int(line.split(b";")[0].strip(), 16)
+    except ValueError:
+        raise OSError("bad chunk size") from None
 
 
 def _auth_token(header: str) -> bytes | None:

@@ -14,6 +14,7 @@ import base64
 
 from remediate.lab.api import ExecResult, PSResult, Stdin
 from remediate.lab.windows.cmdshell import CmdShell, codec
+from remediate.lab.windows.flood import FLOOD_PATH, NOT_FOUND, flood_content, is_flood_command
 from remediate.lab.windows.messages import msg
 from remediate.lab.windows.netsh import run_netsh
 from remediate.lab.windows.nslookup import run_nslookup
@@ -57,6 +58,9 @@ class WindowsHost:
         self, command_line: str, *, codepage: int, stdin: Stdin | None = None, skip_cmd_shell: bool = False
     ) -> ExecResult:
         await self._delay("cmd")
+        if self.state.flood_bytes > 0 and is_flood_command(command_line):
+            # the shared content itself: no per-host copy of hundreds of MB (lab/windows/flood.py)
+            return ExecResult(0, flood_content(self.state.flood_bytes), b"")
         shell = CmdShell(self.state, codepage, self._program)
         if skip_cmd_shell:
             # CreateProcess without cmd.exe: no %VAR% expansion, no operators; run the program directly.
@@ -106,6 +110,10 @@ class WindowsHost:
             return run_sc(self.state, argv[1:]) or run_sc_osppsvc(self.state, argv[1:])
         if base == "icacls":
             return run_icacls(self.state, argv[1:])
+        if base == "type" and len(argv) == 2 and argv[1].lower() == FLOOD_PATH:
+            if self.state.flood_bytes <= 0:
+                return 1, "", NOT_FOUND
+            return 0, flood_content(self.state.flood_bytes), ""
         if base == "hostname":
             return 0, self.state.name.upper() + "\r\n", ""
         if base == "whoami":

@@ -146,6 +146,12 @@ class HostState:
     password: str = field(default="", repr=False)
     winrm_enabled: bool = True
     hang: bool = False  # every command blocks until cancelled (tests of timeouts)
+    # Hostile-output tests (docs/lab-commands.md): `type C:\flood.txt` prints this many bytes;
+    # http_chunked: WS-Man replies use Transfer-Encoding: chunked; ignore_max_envelope: a
+    # finished command's whole output goes in one Receive reply instead of envelope-sized ones.
+    flood_bytes: int = 0
+    http_chunked: bool = False
+    ignore_max_envelope: bool = False
     kms_service: KmsService | None = field(default=None, repr=False)  # set on a KMS host's face
     # Network environment (retail_proxy / off_network profiles; lab/windows/netsh.py, pwsh_cmdlets.py):
     # `netsh winhttp set proxy` (None: direct access) and its bypass list (None: "(none)")

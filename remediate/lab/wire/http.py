@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 32 * 1024 * 1024
+CHUNK_BYTES = 16 * 1024  # size of each chunk of a chunked response
 IDLE_TIMEOUT = 120.0  # HTTP.sys IdleConnectionTimeout default
 # Open connections per listener; past it new ones are closed at once (one slowloris client
 # opened 5,050 before). Module-level so a test can lower it.
@@ -66,6 +67,7 @@ class HttpResponse:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
     close: bool = False
+    chunked: bool = False  # Transfer-Encoding: chunked (HostState.http_chunked, tests of clients)
 
     def encode(self, *, keep_alive: bool) -> bytes:
         try:
@@ -76,10 +78,21 @@ class HttpResponse:
         lines += [f"{k}: {v}" for k, v in self.headers]
         lines.append(f"Server: {SERVER_HEADER}")
         lines.append(f"Date: {email.utils.formatdate(usegmt=True)}")
-        lines.append(f"Content-Length: {len(self.body)}")
+        if self.chunked:
+            lines.append("Transfer-Encoding: chunked")
+        else:
+            lines.append(f"Content-Length: {len(self.body)}")
         if not keep_alive:
             lines.append("Connection: close")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + self.body
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if not self.chunked:
+            return head + self.body
+        parts = [head]
+        for i in range(0, len(self.body), CHUNK_BYTES):
+            piece = self.body[i : i + CHUNK_BYTES]
+            parts += [f"{len(piece):x}\r\n".encode(), piece, b"\r\n"]
+        parts.append(b"0\r\n\r\n")
+        return b"".join(parts)
 
 
 @dataclass(frozen=True)

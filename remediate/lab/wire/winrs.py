@@ -38,12 +38,20 @@ from remediate.lab.wire.soap import (
 log = logging.getLogger(__name__)
 
 CMD_URI = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
+# CommandState while output remains to be received; the reply shape pywinrm documents in
+# winrm/protocol.py (`<rsp:CommandState CommandId="..." State=".../CommandState/Running"/>`).
+STATE_RUNNING = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Running"
+# Raw output bytes per Receive reply: base64 of it (4/3) stays under the MaxEnvelopeSize 153600
+# clients ask for, so a long output arrives over several Receives as from a real WinRS shell.
+RECEIVE_BYTES = 96 * 1024
 
 
 @dataclass
 class _Command:
     task: asyncio.Task[ExecResult]
     stdin: Stdin
+    sent_out: int = 0  # output bytes already sent by earlier Receives
+    sent_err: int = 0
 
 
 @dataclass
@@ -135,15 +143,27 @@ class WinRSService(ShellService[_Shell]):
             raise fault_timed_out()
         result = self._result(cmd.task)
         attr = f'CommandId="{command_id}"'
+        budget = len(result.stdout) + len(result.stderr) if self._hostile() else RECEIVE_BYTES
+        out = result.stdout[cmd.sent_out : cmd.sent_out + budget]
+        err = result.stderr[cmd.sent_err : cmd.sent_err + max(0, budget - len(out))]
+        cmd.sent_out += len(out)
+        cmd.sent_err += len(err)
         xml = "<rsp:ReceiveResponse>"
-        for name, data in (("stdout", result.stdout), ("stderr", result.stderr)):
+        for name, data in (("stdout", out), ("stderr", err)):
             if data:
                 xml += f'<rsp:Stream Name="{name}" {attr}>{base64.b64encode(data).decode()}</rsp:Stream>'
+        if cmd.sent_out < len(result.stdout) or cmd.sent_err < len(result.stderr):
+            xml += f'<rsp:CommandState {attr} State="{STATE_RUNNING}"/></rsp:ReceiveResponse>'
+            return reply(req, xml)
         xml += f'<rsp:Stream Name="stdout" {attr} End="true"></rsp:Stream>'
         xml += f'<rsp:Stream Name="stderr" {attr} End="true"></rsp:Stream>'
         xml += f'<rsp:CommandState {attr} State="{STATE_DONE}"><rsp:ExitCode>{result.rc}</rsp:ExitCode>'
         xml += "</rsp:CommandState></rsp:ReceiveResponse>"
         return reply(req, xml)
+
+    def _hostile(self) -> bool:
+        """HostState.ignore_max_envelope: the whole output in one reply, whatever its size."""
+        return bool(getattr(getattr(self.host, "state", None), "ignore_max_envelope", False))
 
     def _result(self, task: asyncio.Task[ExecResult]) -> ExecResult:
         if task.cancelled():

@@ -99,7 +99,9 @@ class _Connection:
         ctx = RequestContext(owner=self.auth.user, client_ip=self.info.peer_ip, machine=self.info.local_ip)
         status, xml = await self.endpoint.dispatch(soap, ctx)
         content_type, body = self.auth.seal(xml)
-        return HttpResponse(status, [("Content-Type", content_type), *final_headers], body)
+        state = getattr(self.endpoint.host, "state", None)  # a WindowsHost's HostState
+        chunked = bool(getattr(state, "http_chunked", False))
+        return HttpResponse(status, [("Content-Type", content_type), *final_headers], body, chunked=chunked)
 
     def close(self) -> None:
         pass
