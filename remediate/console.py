@@ -91,7 +91,7 @@ class Console:
         for p in h.planned:
             self.print(f"  would run {p['id']}: {p.get('describe', '')}", "yellow")
         for d in h.diagnosis:
-            self.print(f"  diagnosis {d.code or '-'} {d.title}: {d.cause} -> {d.action}", "cyan")
+            self.print(f"  diagnosis {d.code or '-'} {_(d.title)}: {d.cause} -> {_(d.action)}", "cyan")
 
     def recap(self, run: RunResult) -> None:
         """Hosts grouped by verdict and diagnosis, then by planned change: how many, which, what next."""
@@ -128,7 +128,7 @@ class Console:
             if run.fleet_findings:
                 self.rich.print("FLEET")
             for f in run.fleet_findings:
-                line = f"  {f.title} ({len(f.hosts)} hosts): {f.cause} -> {f.action}"
+                line = f"  {_(f.title)} ({len(f.hosts)} hosts): {f.cause} -> {_(f.action)}"
                 self.rich.print(escape(f"{line}  [{', '.join(f.hosts)}]"))
             self.rich.print(escape(summary))
             return
@@ -205,7 +205,8 @@ class Console:
 
 
 def _diag_label(h: HostResult) -> str:
-    # Titles and actions taken from the knowledge base are catalogue msgids: shown translated.
+    # Titles (cause catalogues, knowledge base) and fixed actions are catalogue msgids: shown
+    # translated; the results (JSON) keep the English text.
     if not h.diagnosis:
         return "-"
     return "; ".join(f"{_(d.title)} ({d.code})" if d.code else _(d.title) for d in h.diagnosis)
@@ -278,7 +279,7 @@ def _fleet_table(run: RunResult) -> Table:
     table.add_column("which", overflow="fold", max_width=40)
     for f in run.fleet_findings:
         table.add_row(
-            escape(f.title), str(len(f.hosts)), escape(f.cause), escape(f.action), escape(", ".join(f.hosts))
+            escape(_(f.title)), str(len(f.hosts)), escape(f.cause), escape(_(f.action)), escape(", ".join(f.hosts))
         )
     return table
 

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from remediate.core.diagnosis import Diagnoser, Diagnosis
+from remediate.core.i18n import _ as tr
 from remediate.domains.kms.causes import CAUSES
 from remediate.domains.kms.diagnose_kmshost import FACT_KEY as KMSHOST_FACT
 from remediate.domains.kms.diagnose_kmshost import kmshost_findings
@@ -122,8 +123,10 @@ def _windows_product(
             return diag(
                 "activation.mak" if channel == "VOLUME_MAK" else "kms.error", None,
                 f"{name} has a {channel} key, which a KMS host cannot activate.",
-                "Activate it online or by phone (slmgr /ato reaches Microsoft for a MAK), or opt in to "
-                f"converting it: -e 'convert_channels=[\"{channel}\"]' with windows-kms.yml.",
+                tr(
+                    "Activate it online or by phone (slmgr /ato reaches Microsoft for a MAK), or opt in "
+                    "to converting it: -e 'convert_channels=[\"{channel}\"]' with windows-kms.yml."
+                ).format(channel=channel),
                 False, ev,
             )  # fmt: skip
         version, caption = os_fact.get("version"), os_fact.get("caption")

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from remediate.core.diagnosis import Diagnosis
+from remediate.core.i18n import _ as tr
 from remediate.domains.kms.evidence import KMS_CHANNEL, View, code_of, host_name, licensed, product_channel
 from remediate.domains.kms.network import diag
 
@@ -119,7 +120,7 @@ def _kms_office(
             "office.wrong_kms_host" if current else "office.no_kms_host",
             code,
             f"{names} is not activated: {where}; kms_host {given} answers on TCP 1688.",
-            f"ospp.vbs /sethst:{given} /setprt:1688 then /act (office-kms.yml with kms_host).",
+            tr("ospp.vbs /sethst:{host} /setprt:1688 then /act (office-kms.yml with kms_host).").format(host=given),
             True,
             [*ev, *([v.reach_words(current)] if current else []), v.reach_words(given)],
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from remediate.core.diagnosis import Diagnosis
+from remediate.core.i18n import _ as tr
 from remediate.domains.kms.causes import CAUSES
 from remediate.domains.kms.evidence import View, host_name
 
@@ -51,9 +52,11 @@ def network(v: View, kms_host: str | None) -> Diagnosis | None:
             f"TCP 1688 from this host to the KMS host ({names}) is closed although the KMS host is "
             "known; a firewall, routing/VPN (e.g. off-site without VPN) or a stopped KMS service "
             "blocks activation.",
-            f"Open TCP 1688 from this host to {names} (host and network firewalls, VPN/forced "
-            "tunneling, routing) or check sppsvc on the KMS host; do not re-activate until "
-            f"Test-NetConnection {hosts[0]} -Port 1688 succeeds.",
+            tr(
+                "Open TCP 1688 from this host to {hosts} (host and network firewalls, VPN/forced "
+                "tunneling, routing) or check sppsvc on the KMS host; do not re-activate until "
+                "Test-NetConnection {first} -Port 1688 succeeds."
+            ).format(hosts=names, first=hosts[0]),
             False,
             [*ev, v.srv_words(), *[v.reach_words(h) for h in hosts]],
         )
@@ -69,8 +72,10 @@ def network(v: View, kms_host: str | None) -> Diagnosis | None:
             "kms.wrong_kms_host",
             code,
             f"This host uses {current}, which does not answer on TCP 1688, while {new} does ({why}).",
-            f"Set the KMS host: slmgr /skms {new} (or slmgr /ckms to use DNS discovery), then "
-            "slmgr /ato. windows-kms.yml does this when kms_host is given.",
+            tr(
+                "Set the KMS host: slmgr /skms {host} (or slmgr /ckms to use DNS discovery), then "
+                "slmgr /ato. windows-kms.yml does this when kms_host is given."
+            ).format(host=new),
             True,
             [*ev, v.srv_words(), v.reach_words(current), v.reach_words(new.split(":")[0])],
         )
@@ -143,7 +148,9 @@ def network(v: View, kms_host: str | None) -> Diagnosis | None:
 def no_srv(v: View, kms_host: str | None, fixable: bool) -> Diagnosis:
     """No SRV record; fixable (by slmgr /skms kms_host) only when kms_host answers on TCP 1688."""
     action = (
-        f"Set the KMS host: slmgr /skms {kms_host}, then slmgr /ato (windows-kms.yml does this)."
+        tr("Set the KMS host: slmgr /skms {host}, then slmgr /ato (windows-kms.yml does this).").format(
+            host=kms_host
+        )
         if kms_host
         else "Publish a _vlmcs._tcp SRV record (port 1688) for the KMS host in this "
         "host's DNS domain, or set the kms_host variable so the playbook runs slmgr /skms."
