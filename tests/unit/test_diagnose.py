@@ -390,3 +390,44 @@ def test_clock_fixed_since_the_failed_attempt_retries_activation() -> None:
     # still off: this host's clock, whatever the code's origin
     off = f | {"clock": {"skew_seconds": 5 * 3600.0}}
     assert titles(diagnose(off, []))[0] == "Clock skew"
+
+
+def _with_event(time: str, clock: dict[str, Any] | None) -> dict[str, Any]:
+    """Windows unlicensed, the KMS host reachable, one 8198 event saying 0xC004F074 at `time`."""
+    f = healthy() | {
+        "license": win("oob_grace"),
+        "events": {
+            "events": [
+                {"id": 8198, "level": "Error", "time": time, "message": "hr=0xC004F074", "error_code": "0xC004F074"}
+            ]
+        },
+    }
+    if clock is None:
+        f.pop("clock", None)
+    else:
+        f["clock"] = clock
+    return f
+
+
+def _event_seen(f: dict[str, Any], **variables: Any) -> bool:
+    return any(e.startswith("SPP event 8198") for d in diagnose(f, [], variables=variables) for e in d.evidence)
+
+
+def test_spp_events_older_than_the_window_are_ignored() -> None:
+    clock = {"utc": "2024-05-10T12:00:00Z", "skew_seconds": 0.5}
+    assert _event_seen(_with_event("2024-05-09T12:00:00Z", clock))  # 24 h before the host's clock
+    old = _with_event("2024-05-01T12:00:00Z", clock)  # 9 days before
+    assert not _event_seen(old)
+    assert [d.cause_id for d in diagnose(old, [])] == ["kms.not_activated"]  # not the old 0xC004F074
+    assert _event_seen(old, event_window_hours=240) and _event_seen(old, event_window_hours=0)
+    assert not _event_seen(old, event_window_hours="72")  # a string from -e counts as a number
+
+
+def test_spp_event_window_falls_back_to_the_controller_clock() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    recent = (now - timedelta(hours=2)).isoformat().replace("+00:00", "Z")
+    stale = (now - timedelta(days=30)).isoformat().replace("+00:00", "Z")
+    assert _event_seen(_with_event(recent, None)) and not _event_seen(_with_event(stale, None))
+    assert _event_seen(_with_event("not a time", None))  # unreadable time: kept, not guessed away

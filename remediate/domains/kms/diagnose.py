@@ -24,6 +24,7 @@ from remediate.domains.kms.diagnose_office import office_findings
 from remediate.domains.kms.diagnose_office_store import office_store_findings
 from remediate.domains.kms.diagnose_retail import ONLINE, ONLINE_CAUSES, off_network, retail_finding
 from remediate.domains.kms.evidence import (
+    EVENT_WINDOW_HOURS,
     KMS_CHANNEL,
     View,
     as_map,
@@ -57,6 +58,16 @@ def convert_channels(variables: Mapping[str, Any]) -> frozenset[str]:
     if variables.get("allow_gvlk") is True:
         chosen.add("VOLUME_MAK")
     return frozenset(chosen & CONVERTIBLE)
+
+
+def _window(value: Any) -> float | None:
+    """`event_window_hours` (a number or numeric string; 0 = every event) -> hours; default 72."""
+    if isinstance(value, bool) or value in (None, ""):
+        return EVENT_WINDOW_HOURS
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return EVENT_WINDOW_HOURS
 
 
 def _retail(channel: str) -> bool:
@@ -157,7 +168,7 @@ def diagnose(
     kms_host = str(vars_["kms_host"]) if vars_.get("kms_host") else None
     convert = convert_channels(vars_)
     os_fact = as_map(facts.get("os"))
-    v = read_facts(facts)
+    v = read_facts(facts, _window(vars_.get("event_window_hours")))
     out: list[Diagnosis] = []
     handled: set[str] = {CLOCK}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from remediate.domains.kms.events import parse_kms_info
@@ -21,6 +22,9 @@ KMS_CHANNEL = "VOLUME_KMSCLIENT"
 # host), 8200/8208 (genuine-ticket acquisition: 0x80072EE7 on every KMS client without Internet,
 # "noise" per https://learn.microsoft.com/troubleshoot/windows-server/licensing-and-activation/event-id-8208-8200-900).
 ACTIVATION_EVENTS = frozenset({12288, 12289, 8198})
+# Only events this recent count (playbook variable `event_window_hours`): a 0xC004F074 from last
+# month's outage is history once the host has been unlicensed for other reasons since.
+EVENT_WINDOW_HOURS = 72.0
 
 
 def host_name(name: Any) -> str | None:
@@ -112,7 +116,29 @@ class View:
         return f"TCP 1688 to {host}: {state or 'not tested'}"
 
 
-def read_facts(facts: Mapping[str, Any]) -> View:
+def _utc(value: Any) -> datetime | None:
+    """An ISO-8601 time ("...Z", an offset, or naive = UTC) -> aware UTC datetime; None if unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def event_cutoff(facts: Mapping[str, Any], window_hours: float | None, now: datetime | None = None) -> datetime | None:
+    """Events before this time are history: the host's clock (`clock.utc`, the utc-time check) minus
+    the window, else the controller's clock; None = no window (window_hours None or <= 0)."""
+    if window_hours is None or window_hours <= 0:
+        return None
+    reference = _utc(as_map(facts.get("clock")).get("utc")) or now or datetime.now(UTC)
+    return reference - timedelta(hours=window_hours)
+
+
+def read_facts(
+    facts: Mapping[str, Any], event_window_hours: float | None = EVENT_WINDOW_HOURS, now: datetime | None = None
+) -> View:
     lic = maps(as_map(facts.get("license")).get("products"))
     office = maps(as_map(facts.get("office")).get("products"))
     srv = facts.get("srv")
@@ -156,10 +182,14 @@ def read_facts(facts: Mapping[str, Any]) -> View:
             v.see(code_of(p.get("error_code")), f"{p.get('license_name') or 'Office'} error")
     if not any(not licensed(p) for p in (*lic, *office)):
         return v  # every product licensed: old event codes are history, not findings
+    cutoff = event_cutoff(facts, event_window_hours, now)
     for e in maps(as_map(facts.get("events")).get("events")):
         eid = e.get("id")
         if eid not in ACTIVATION_EVENTS:
             continue
+        when = _utc(e.get("time"))
+        if cutoff is not None and when is not None and when < cutoff:
+            continue  # older than the window (an event without a readable time still counts)
         where = f"SPP event {eid} at {e.get('time')}"
         info = parse_kms_info(eid, str(e.get("message") or "")) if isinstance(eid, int) else None
         v.see(code_of(e.get("error_code")) or code_of((info or {}).get("hr")), where)
