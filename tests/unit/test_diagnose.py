@@ -431,3 +431,13 @@ def test_spp_event_window_falls_back_to_the_controller_clock() -> None:
     stale = (now - timedelta(days=30)).isoformat().replace("+00:00", "Z")
     assert _event_seen(_with_event(recent, None)) and not _event_seen(_with_event(stale, None))
     assert _event_seen(_with_event("not a time", None))  # unreadable time: kept, not guessed away
+
+
+def test_office_2013_on_windows_11_is_flagged_from_the_license_name() -> None:
+    office15 = {"license_name": "Office 15, OfficeProPlusVL_KMS_Client edition",
+                "license_description": "Office 15, VOLUME_KMSCLIENT channel", "license_status": "licensed"}  # fmt: skip
+    f = healthy() | {"office": {"products": [office15]}, "os": {"caption": "Microsoft Windows 11 Pro", "build": 22631}}
+    found = [d for d in diagnose(f, []) if d.cause_id == "office.unsupported_on_os"]
+    assert len(found) == 1 and "Office 2013" in found[0].cause and not found[0].automatable
+    assert not [d for d in diagnose(f | {"os": {"version": "10.0.19045"}}, []) if d.cause_id == "office.unsupported_on_os"]
+    assert not [d for d in diagnose(healthy() | {"os": {"build": 22631}}, []) if d.cause_id == "office.unsupported_on_os"]

@@ -60,6 +60,8 @@ _CAUSES.update(
     {
         "office.store_permissions": "Office license store folder lacks NETWORK SERVICE rights",
         "office.store_damaged": "Office license store unusable",
+        # diagnose_office_os.py: informational, no fix addresses it
+        "office.unsupported_on_os": "Office version not supported on this version of Windows",
     }
 )
 CAUSES = MappingProxyType(_CAUSES)

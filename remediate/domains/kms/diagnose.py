@@ -21,6 +21,7 @@ from remediate.domains.kms.causes import CAUSES
 from remediate.domains.kms.diagnose_kmshost import FACT_KEY as KMSHOST_FACT
 from remediate.domains.kms.diagnose_kmshost import kmshost_findings
 from remediate.domains.kms.diagnose_office import office_findings
+from remediate.domains.kms.diagnose_office_os import office_os_findings
 from remediate.domains.kms.diagnose_office_store import office_store_findings
 from remediate.domains.kms.diagnose_retail import ONLINE, ONLINE_CAUSES, off_network, retail_finding
 from remediate.domains.kms.evidence import (
@@ -261,6 +262,7 @@ def diagnose(
     if store_office := office_store_findings(facts, vars_):
         handled |= {c for d in store_office if (c := d.code)}
         out += store_office
+    out += office_os_findings(facts)
     out += _generic(v, handled)
     if kms_pending and not any(d.cause_id and d.cause_id.startswith("kms.") for d in out):
         ev = [f"{p.get('name') or 'Windows'}: {p.get('license_status')}" for p in kms_pending]

@@ -73,6 +73,16 @@ OFFICE_SKUS = {
     "LTSC2024": ("24", "Office24ProPlus2024VL_KMS_Client_AE",
                  "8d368fc1-9470-4be2-8d66-90e836cbb051", "XJ2XN-FW8RK-P4HMP-DKDBV-GCVGB"),
 }  # fmt: skip
+# Older MSI releases, only when a spec asks for them (office_versions): Office 2013's GVLK and
+# activation id as ospp.vbs knows them (lab/windows/ospp.py); Office 2010's from Microsoft's
+# "GVLKs for Office 2010" table (license name "Office 14, OfficeProPlus-KMS_Client edition":
+# unverified spelling).
+OLD_OFFICE_SKUS = {
+    "2013": ("15", "OfficeProPlusVL_KMS_Client",
+             "b322da9c-a2e2-4058-9e4e-f59a6970bd69", "YC7DK-G2NP3-2QQC3-J6H88-GVGXT"),
+    "2010": ("14", "OfficeProPlus-KMS_Client",
+             "6f327760-8c5c-417c-9b61-836a98287e0c", "VYBBJ-TRJPB-QFQRF-QFT4D-H3GVB"),
+}  # fmt: skip
 KEY_CHARS = "BCDFGHJKMPQRTVWXY2346789"
 VOLUME_DAYS = 180
 # Office 2019 and later volume editions ship as Click-to-Run only ("Office 2016/2019 C2R Status ...
@@ -292,7 +302,12 @@ def office_install(rng: random.Random, state: HostState, kind: str, kms: KmsCont
         return OfficeInstall(
             version="2016", bitness=rng.choice((32, 64)), kind="c2r", products=[_c2r_grace(rng)]
         )
-    inst = _office(rng, state, C2R_VOLUME_VERSIONS if kind == "c2r_volume" else tuple(OFFICE_SKUS))
+    asked = kms.spec.office_versions if kind == "msi" else None
+    if asked and any(asked.values()):
+        picked = rng.choices(list(asked), weights=list(asked.values()))[0]
+        inst = _office(rng, state, (picked,))
+    else:
+        inst = _office(rng, state, C2R_VOLUME_VERSIONS if kind == "c2r_volume" else tuple(OFFICE_SKUS))
     inst.kind = "c2r" if kind == "c2r_volume" else "msi"
     failure = FAILED.get(kms.profile)
     for prod in inst.products:
@@ -350,7 +365,7 @@ def _unactivated(p: Product, status: LicenseStatus, reason: int, rng: random.Ran
 
 def _office(rng: random.Random, state: HostState, versions: tuple[str, ...]) -> OfficeInstall:
     version = rng.choice(list(versions))
-    num, lic, act_id, gvlk = OFFICE_SKUS[version]
+    num, lic, act_id, gvlk = {**OFFICE_SKUS, **OLD_OFFICE_SKUS}[version]
     prod = Product(
         name=f"Office {num}, {lic} edition",
         description=f"Office {num}, VOLUME_KMSCLIENT channel",

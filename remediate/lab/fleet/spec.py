@@ -15,6 +15,7 @@
     editions: {Enterprise: 60, Professional: 20, ServerDatacenter: 20}
     activation: {ad: 10, avma: 5}      # of the fleet; only eligible KMS clients
     office_kinds: {msi: 50, c2r_volume: 30, c2r_retail: 10, m365: 10}
+    office_versions: {"2013": 50, "2010": 50}   # MSI installs: Office 15 / Office 14 (default 2016-2024)
     matrix: false                      # true: one host per channel x state x profile x locale
 
 Errors name the file, line and field path: `fleet.yml:7: profiles.kms_unreachable: expected a
@@ -65,6 +66,8 @@ CHANNELS: tuple[str, ...] = ("VOLUME_KMSCLIENT", "VOLUME_MAK", "RETAIL", "OEM_DM
 LICENSE_STATES: tuple[str, ...] = ("licensed", "oob_grace", "notification")
 ACTIVATIONS: tuple[str, ...] = ("ad", "avma")
 OFFICE_KINDS: tuple[str, ...] = ("msi", "c2r_retail", "c2r_volume", "m365")
+# volume MSI Office releases a spec may ask for (office_versions); 2010/2013 are Office 14/15
+OFFICE_VERSIONS: tuple[str, ...] = ("2010", "2013", "2016")
 # matrix: true without `profiles:` crosses every profile but the ones that make a host unreachable
 MATRIX_PROFILES: tuple[str, ...] = tuple(
     p for p in PROFILES if p not in ("winrm_down", "auth_fail", "slow", *ESTATE_PROFILES, *HOME_PROFILES)
@@ -102,6 +105,7 @@ TOP_FIELDS = (
     "os_versions",
     "activation",
     "office_kinds",
+    "office_versions",
     "matrix",
 )
 MAX_HOSTS = 5000
@@ -152,6 +156,7 @@ class FleetSpec:
     os_versions: Mapping[str, int] | None = None
     activation: Mapping[str, int] | None = None
     office_kinds: Mapping[str, int] | None = None
+    office_versions: Mapping[str, int] | None = None  # MSI Office releases (None: 2016/2019/...)
     matrix: bool = False
     matrix_profiles: tuple[str, ...] = MATRIX_PROFILES  # the profile axis of matrix: true
     source: str = "<spec>"
@@ -340,6 +345,7 @@ class _Validator:
             ("os_versions", OS_NAMES),
             ("activation", ACTIVATIONS),
             ("office_kinds", OFFICE_KINDS),
+            ("office_versions", OFFICE_VERSIONS),
         ):
             if key in d:
                 kw[key] = self.percentages(d[key], key, allowed)
