@@ -279,7 +279,11 @@ def _fleet_table(run: RunResult) -> Table:
     table.add_column("which", overflow="fold", max_width=40)
     for f in run.fleet_findings:
         table.add_row(
-            escape(_(f.title)), str(len(f.hosts)), escape(f.cause), escape(_(f.action)), escape(", ".join(f.hosts))
+            escape(_(f.title)),
+            str(len(f.hosts)),
+            escape(f.cause),
+            escape(_(f.action)),
+            escape(", ".join(f.hosts)),
         )
     return table
 

@@ -398,7 +398,13 @@ def _with_event(time: str, clock: dict[str, Any] | None) -> dict[str, Any]:
         "license": win("oob_grace"),
         "events": {
             "events": [
-                {"id": 8198, "level": "Error", "time": time, "message": "hr=0xC004F074", "error_code": "0xC004F074"}
+                {
+                    "id": 8198,
+                    "level": "Error",
+                    "time": time,
+                    "message": "hr=0xC004F074",
+                    "error_code": "0xC004F074",
+                }
             ]
         },
     }
@@ -410,7 +416,9 @@ def _with_event(time: str, clock: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _event_seen(f: dict[str, Any], **variables: Any) -> bool:
-    return any(e.startswith("SPP event 8198") for d in diagnose(f, [], variables=variables) for e in d.evidence)
+    return any(
+        e.startswith("SPP event 8198") for d in diagnose(f, [], variables=variables) for e in d.evidence
+    )
 
 
 def test_spp_events_older_than_the_window_are_ignored() -> None:
@@ -434,10 +442,24 @@ def test_spp_event_window_falls_back_to_the_controller_clock() -> None:
 
 
 def test_office_2013_on_windows_11_is_flagged_from_the_license_name() -> None:
-    office15 = {"license_name": "Office 15, OfficeProPlusVL_KMS_Client edition",
-                "license_description": "Office 15, VOLUME_KMSCLIENT channel", "license_status": "licensed"}  # fmt: skip
-    f = healthy() | {"office": {"products": [office15]}, "os": {"caption": "Microsoft Windows 11 Pro", "build": 22631}}
+    office15 = {
+        "license_name": "Office 15, OfficeProPlusVL_KMS_Client edition",
+        "license_description": "Office 15, VOLUME_KMSCLIENT channel",
+        "license_status": "licensed",
+    }
+    f = healthy() | {
+        "office": {"products": [office15]},
+        "os": {"caption": "Microsoft Windows 11 Pro", "build": 22631},
+    }
     found = [d for d in diagnose(f, []) if d.cause_id == "office.unsupported_on_os"]
     assert len(found) == 1 and "Office 2013" in found[0].cause and not found[0].automatable
-    assert not [d for d in diagnose(f | {"os": {"version": "10.0.19045"}}, []) if d.cause_id == "office.unsupported_on_os"]
-    assert not [d for d in diagnose(healthy() | {"os": {"build": 22631}}, []) if d.cause_id == "office.unsupported_on_os"]
+    assert not [
+        d
+        for d in diagnose(f | {"os": {"version": "10.0.19045"}}, [])
+        if d.cause_id == "office.unsupported_on_os"
+    ]
+    assert not [
+        d
+        for d in diagnose(healthy() | {"os": {"build": 22631}}, [])
+        if d.cause_id == "office.unsupported_on_os"
+    ]

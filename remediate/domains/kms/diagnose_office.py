@@ -120,7 +120,9 @@ def _kms_office(
             "office.wrong_kms_host" if current else "office.no_kms_host",
             code,
             f"{names} is not activated: {where}; kms_host {given} answers on TCP 1688.",
-            tr("ospp.vbs /sethst:{host} /setprt:1688 then /act (office-kms.yml with kms_host).").format(host=given),
+            tr("ospp.vbs /sethst:{host} /setprt:1688 then /act (office-kms.yml with kms_host).").format(
+                host=given
+            ),
             True,
             [*ev, *([v.reach_words(current)] if current else []), v.reach_words(given)],
         )

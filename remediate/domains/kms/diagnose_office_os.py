@@ -63,12 +63,14 @@ def office_os_findings(facts: Mapping[str, Any]) -> list[Diagnosis]:
             continue
         out.append(
             diag(
-                "office.unsupported_on_os", None,
+                "office.unsupported_on_os",
+                None,
                 f"{release} (Office {major}) runs on {caption} (build {build}); Microsoft does not "
                 f"support {release} on Windows 11.",
                 "Informational: upgrade Office to a version supported on this Windows (Microsoft 365 "
                 "Apps, Office LTSC 2021/2024); activation fixes are not attempted.",
-                False, [where, f"OS: {caption} build {build}"],
-            )  # fmt: skip
+                False,
+                [where, f"OS: {caption} build {build}"],
+            )
         )
     return out

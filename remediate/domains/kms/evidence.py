@@ -127,7 +127,9 @@ def _utc(value: Any) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def event_cutoff(facts: Mapping[str, Any], window_hours: float | None, now: datetime | None = None) -> datetime | None:
+def event_cutoff(
+    facts: Mapping[str, Any], window_hours: float | None, now: datetime | None = None
+) -> datetime | None:
     """Events before this time are history: the host's clock (`clock.utc`, the utc-time check) minus
     the window, else the controller's clock; None = no window (window_hours None or <= 0)."""
     if window_hours is None or window_hours <= 0:
@@ -137,7 +139,9 @@ def event_cutoff(facts: Mapping[str, Any], window_hours: float | None, now: date
 
 
 def read_facts(
-    facts: Mapping[str, Any], event_window_hours: float | None = EVENT_WINDOW_HOURS, now: datetime | None = None
+    facts: Mapping[str, Any],
+    event_window_hours: float | None = EVENT_WINDOW_HOURS,
+    now: datetime | None = None,
 ) -> View:
     lic = maps(as_map(facts.get("license")).get("products"))
     office = maps(as_map(facts.get("office")).get("products"))
