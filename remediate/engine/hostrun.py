@@ -131,6 +131,8 @@ class HostRun:
             stopper.cancel()
             if not flow.done():
                 flow.cancel()  # the transport signals the running command to terminate
+                # let the flow settle (its connection assigned or not) before run() closes it
+                await asyncio.wait({flow}, timeout=CLOSE_AFTER_STOP)
         try:
             return await flow
         except asyncio.CancelledError:
