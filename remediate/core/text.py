@@ -97,3 +97,40 @@ def decode_console(
     if text is not None:
         return text
     return data.decode(guess_oem(data, score), errors="replace")
+
+
+class UnreadableText(ValueError):
+    """Input that is not console text: binary, too large, or invalid in its declared encoding."""
+
+
+def decode_text(
+    data: str | bytes, *, max_chars: int, score: Callable[[str], int] | None = None
+) -> str:
+    """Saved or received command output -> str without BOM, with `\\n` line ends, for parsers.
+    Strict where the encoding is certain (a BOM, UTF-16), else decode_console's guess."""
+    if isinstance(data, str):
+        text = data
+    elif isinstance(data, bytes | bytearray | memoryview):
+        raw = bytes(data)
+        if len(raw) > max_chars * 2:
+            raise UnreadableText(f"input too large ({len(raw)} bytes)")
+        found = bom(raw)
+        if found is None and (utf16 := sniff_utf16(raw)) is not None:
+            found = (utf16, 0)
+        if found is None:
+            text = decode_console(raw, score=score)  # UTF-8, else the OEM guess
+        else:
+            try:
+                text = raw[found[1] :].decode(found[0])
+            except UnicodeDecodeError as exc:
+                raise UnreadableText(
+                    f"input is not valid {found[0]}: {exc.reason} at byte {exc.start}"
+                ) from None
+    else:
+        raise UnreadableText(f"expected text or bytes, got {type(data).__name__}")
+    if len(text) > max_chars:
+        raise UnreadableText(f"input too large ({len(text)} characters)")
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        raise UnreadableText("input contains NUL characters (binary data or a wrong encoding)")
+    return text

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from remediate.core.clock import parse_utc_time
 from remediate.domains.kms import parsers
 from remediate.domains.kms.parsers import KINDS, ParseError, normalize_code, parse
 from remediate.domains.kms.parsers.common import find_code
-from remediate.domains.kms.parsers.misc import parse_utc_time
 from remediate.domains.kms.parsers.text import decode, normalize_paste
 
 CASES = Path(__file__).resolve().parents[1] / "cases"

@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
+
+from remediate.core.clock import parse_utc_time
+from remediate.core.errors import ParseError as CoreParseError
 
 from .text import ParseError, decode, hresult, integer, number
 
@@ -53,7 +56,6 @@ SOURCE_KINDS = {
     "vm ic time synchronization provider": "vm_ic",
 }
 SYNC_TYPES = ("NT5DS", "NTP", "NoSync", "AllSync")
-_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*(Z|[+-]\d{2}:?\d{2})?")
 _SAMPLE = re.compile(r"^(\d{1,2}:\d{2}:\d{2}),\s*(?:([+-]?\d+(?:[.,]\d+)?)s|error:\s*(0x[0-9A-Fa-f]{8}))")
 _TRACKING = re.compile(r"^Tracking\s+(\S+)\s+\[([^\]]*)\]")
 _SYNC_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%Y/%m/%d %H:%M:%S", "%d.%m.%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S")
@@ -266,26 +268,6 @@ def parse_stripchart(text: str) -> dict[str, Any]:
     }
 
 
-def parse_utc_time(text: str, now: datetime | None = None) -> dict[str, Any]:
-    """-> {"utc": ISO-8601 with Z, "skew_seconds": host clock minus this machine's clock}."""
-    m = _ISO.search(text)
-    if not m:
-        raise ParseError("no ISO-8601 timestamp found (expected DateTime.ToString('o') output)")
-    y, mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 7))
-    micro = int((m.group(7) or "0")[:6].ljust(6, "0"))
-    try:
-        dt = datetime(y, mo, d, h, mi, s, micro, tzinfo=UTC)
-    except ValueError as exc:
-        raise ParseError(f"invalid timestamp: {exc}") from None
-    tz = m.group(8)
-    if tz and tz != "Z":
-        sign = 1 if tz[0] == "+" else -1
-        digits = tz[1:].replace(":", "")
-        dt -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    skew = (dt - (now or datetime.now(UTC))).total_seconds()
-    return {"utc": dt.isoformat().replace("+00:00", "Z"), "skew_seconds": round(skew, 3)}
-
-
 _PARSERS: dict[str, Callable[[str], dict[str, Any]]] = {
     "w32tm-status": parse_status,
     "w32tm-source": parse_source,
@@ -306,7 +288,7 @@ def parse(kind: str, data: str | bytes) -> dict[str, Any]:
         raise ParseError(f"{kind}: empty input")
     try:
         return parser(text)
-    except ParseError as exc:
+    except CoreParseError as exc:  # this domain's, or core's (core/clock.py)
         raise ParseError(f"{kind}: {exc}") from None
     except Exception as exc:  # a parser bug still surfaces as a ParseError
         raise ParseError(f"{kind}: unparseable input ({type(exc).__name__}: {exc})") from exc

@@ -6,8 +6,10 @@ it, or UTF-8 after `chcp 65001`; numbers use `.` or `,` as the decimal mark depe
 
 from __future__ import annotations
 
-import codecs
 import re
+
+from remediate.core.errors import ParseError as CoreParseError
+from remediate.core.text import UnreadableText, decode_text
 
 MAX_INPUT = 4 * 1024 * 1024
 # "(0x80070426)" at the end of w32tm's error sentence; 0x8... only (failure HRESULTs)
@@ -15,39 +17,17 @@ HRESULT = re.compile(r"0x([0-9A-Fa-f]{8})\b")
 _NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
 
 
-class ParseError(ValueError):
+class ParseError(CoreParseError):
     """The input is not the output of the w32tm command the parser expects."""
 
 
 def decode(data: str | bytes) -> str:
-    """Bytes or str -> str with `\\n` line ends and no BOM; ParseError for binary or huge input."""
-    if isinstance(data, str):
-        text = data
-    elif isinstance(data, bytes | bytearray | memoryview):
-        text = _decode_bytes(bytes(data))
-    else:
-        raise ParseError(f"expected text or bytes, got {type(data).__name__}")
-    if len(text) > MAX_INPUT:
-        raise ParseError(f"input too large ({len(text)} characters)")
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    if "\x00" in text:
-        raise ParseError("input contains NUL characters (binary data or a wrong encoding)")
-    return text
-
-
-def _decode_bytes(raw: bytes) -> str:
-    for bom, enc in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le")):
-        if raw.startswith(bom):
-            return raw[len(bom) :].decode(enc, errors="replace")
-    sample = raw[:4096]
-    if len(sample) >= 4 and sample[1::2].count(0) > len(sample) // 2 * 0.3 and not sample[0::2].count(0):
-        return raw.decode("utf-16-le", errors="replace")  # BOM-less UTF-16 LE
-    for enc in ("utf-8", "cp932"):
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("cp437", errors="replace")
+    """Bytes or str -> str with `\\n` line ends and no BOM (core/text.py); ParseError for binary
+    or huge input."""
+    try:
+        return decode_text(data, max_chars=MAX_INPUT)
+    except UnreadableText as exc:
+        raise ParseError(str(exc)) from None
 
 
 def hresult(text: str) -> str | None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from remediate.core.clock import parse_utc_time
+from remediate.core.errors import ParseError as CoreParseError
+
 from . import acl, cim, kmshost, misc, net, netenv, ospp, slmgr
 from .common import ParseError, normalize_code
 from .text import decode, normalize_paste
@@ -30,7 +33,7 @@ _PARSERS: dict[str, Callable[[str], dict[str, Any]]] = {
     "cim-license": cim.parse_cim_license,
     "cim-service": cim.parse_cim_service,
     "cim-os": cim.parse_cim_os,
-    "utc-time": misc.parse_utc_time,
+    "utc-time": parse_utc_time,  # core/clock.py: the time domain registers the same one
     "spp-events": misc.parse_spp_events,
     "sc-query": kmshost.parse_sc_query,
     "icacls": acl.parse_icacls,
@@ -67,7 +70,7 @@ def parse(kind: str, data: str | bytes) -> dict[str, Any]:
         raise ParseError(f"{kind}: empty input")
     try:
         return parser(text)
-    except ParseError as exc:
+    except CoreParseError as exc:  # this domain's ParseError, or core's (core/clock.py)
         raise ParseError(f"{kind}: {exc}") from None
     except Exception as exc:  # a parser bug must still surface as a ParseError to callers
         raise ParseError(f"{kind}: unparseable input ({type(exc).__name__}: {exc})") from exc

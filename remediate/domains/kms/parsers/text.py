@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from remediate.core.text import bom, decode_console, sniff_utf16
+from remediate.core.text import UnreadableText, decode_text
 
 from .common import ParseError
 from .labels import LabelTable, all_known_labels, norm
@@ -20,37 +20,12 @@ CONSOLE_WIDTHS = (80, 100, 120)  # conhost defaults and the transcript width; su
 
 
 def decode(data: str | bytes) -> str:
-    """Bytes or str -> str without BOM, with `\\n` line ends."""
-    if isinstance(data, str):
-        text = data
-    elif isinstance(data, bytes | bytearray | memoryview):
-        text = _decode_bytes(bytes(data))
-    else:
-        raise ParseError(f"expected text or bytes, got {type(data).__name__}")
-    if len(text) > MAX_INPUT:
-        raise ParseError(f"input too large ({len(text)} characters)")
-    text = text.lstrip("\ufeff")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if "\x00" in text:
-        raise ParseError("input contains NUL characters (binary data or a wrong encoding)")
-    return text
-
-
-def _decode_bytes(raw: bytes) -> str:
-    """core/text.py's decoder, strict for BOM/UTF-16 input, with this domain's labels as the
-    tie-break between cp932 and GBK."""
-    if len(raw) > MAX_INPUT * 2:
-        raise ParseError(f"input too large ({len(raw)} bytes)")
-    found = bom(raw)
-    if found is None and (utf16 := sniff_utf16(raw)) is not None:
-        found = (utf16, 0)
-    if found is None:
-        return decode_console(raw, score=_label_score)  # UTF-8, else the OEM guess
-    enc, skip = found
+    """Bytes or str -> str without BOM, with `\\n` line ends (core/text.py, this domain's labels
+    breaking the cp932/GBK tie)."""
     try:
-        return raw[skip:].decode(enc)
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"input is not valid {enc}: {exc.reason} at byte {exc.start}") from None
+        return decode_text(data, max_chars=MAX_INPUT, score=_label_score)
+    except UnreadableText as exc:
+        raise ParseError(str(exc)) from None
 
 
 def _label_score(text: str) -> int:
