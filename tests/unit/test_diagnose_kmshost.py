@@ -47,3 +47,12 @@ def test_port_publishing_and_not_a_host() -> None:
 
 def test_kms_diagnoser_routes_kms_host_facts() -> None:
     assert [d.cause_id for d in diagnose(_facts(3), [])] == ["kms_host.count_low"]
+
+
+def test_a_kms_host_whose_own_key_is_not_activated() -> None:
+    facts = _facts(30)
+    facts["kms_service"]["kms_host"]["csvlk"]["license_status"] = "notification"
+    found = kmshost_findings(facts, {})
+    assert [(d.cause_id, d.code) for d in found] == [("kms_host.not_activated", "0xC004F041")]
+    facts["kms_service"]["kms_host"]["csvlk"]["license_status"] = "licensed"
+    assert kmshost_findings(facts, {}) == []

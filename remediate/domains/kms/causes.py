@@ -54,6 +54,7 @@ _CAUSES = {
     "kms_host.csvlk_scope": "KMS host key does not cover the clients' products",
     "kms_host.port": "KMS host listens on an unexpected port",
     "kms_host.not_kms_host": "Not a KMS host (no KMS host key active)",
+    "kms_host.not_activated": "KMS host key not activated (0xC004F041)",
 }
 # Office license store (diagnose_office_store.py); the permission repair is opt-in
 _CAUSES.update(

@@ -116,6 +116,18 @@ def kmshost_findings(facts: Mapping[str, Any], variables: Mapping[str, Any]) -> 
             [f"Listening on Port: {port}"],
         ))  # fmt: skip
     csvlk = _map(host.get("csvlk"))
+    status = csvlk.get("license_status")
+    if status and status != "licensed":
+        # 0xC004F041: "The Software Licensing Service determined that the Key Management Service
+        # (KMS) is not activated" (Windows activation error codes, learn.microsoft.com)
+        out.append(_diag(
+            "kms_host.not_activated", "0xC004F041",
+            f"The host key (CSVLK) is installed but not activated ({status}): this KMS host "
+            "refuses every client with 0xC004F041.",
+            "Activate the KMS host key online (slmgr /ato) or by phone (slmgr /dti, then slmgr /atp), "
+            "then restart sppsvc.",
+            [f"CSVLK {csvlk.get('channel') or ''}: {status}"],
+        ))  # fmt: skip
     group = csvlk_group(csvlk.get("channel"))
     missing = (
         [p for p in products if group and p not in CSVLK_PRODUCTS[group]] if group in CSVLK_PRODUCTS else []
