@@ -159,7 +159,13 @@ async def _run_claimed(
                 jsonl.error = jsonl.error or e
     if jsonl is not None and jsonl.error is not None:
         _output_failed(result, warn, "jsonl", outputs.jsonl, jsonl.error)
-    result.fleet_findings = fleet_findings(targets.playbook, result)
+    try:
+        result.fleet_findings = fleet_findings(targets.playbook, result)
+    except Exception as e:  # a domain's bug must not cost the run its result files
+        message = f"fleet findings failed: {error_text(e)}"
+        result.output_errors.append(message)
+        if warn is not None:
+            warn(message)
     write(result, outputs, warn)
     return result
 

@@ -147,3 +147,22 @@ async def test_failing_junit_writer_leaves_the_rest(
     assert not (tmp_path / "r.xml").exists()
     assert any("junit" in w and "No space left" in w for w in warnings), warnings
     assert result.exit_code() & EXIT_OUTPUT
+
+
+@pytest.mark.timeout(120)
+async def test_a_failing_fleet_finding_still_writes_every_result_file(
+    fleet: tuple[LabThread, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lab, inventory = fleet
+    host = lab.hosts_with("healthy")[2]
+
+    def broken(playbook: object, result: RunResult) -> list[object]:
+        raise KeyError("odd facts")
+
+    monkeypatch.setattr(app, "fleet_findings", broken)
+    warnings: list[str] = []
+    out = app.Outputs(json=tmp_path / "r.json", junit=tmp_path / "r.xml")
+    targets = app.load(FLOOD, inventory, limit=host.name)
+    await app.run(targets, RunOptions(), out, warn=warnings.append)
+    assert (tmp_path / "r.json").exists() and (tmp_path / "r.xml").exists()
+    assert any("fleet findings failed" in w for w in warnings), warnings
