@@ -33,6 +33,29 @@ class _Group(click.Group):
             _fail(str(e))
 
 
+class _Main(_Group):
+    """The top group: `remediate <domain> parse KIND [FILE]` for every installed domain, built on
+    first use so that other commands do not load every domain (knowledge bases, tables)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from remediate.core.domain import domains
+
+        return sorted({*super().list_commands(ctx), *domains()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            return found
+        from remediate.core.domain import domains
+
+        domain = domains().get(cmd_name)
+        if domain is None:
+            return None
+        group = _Group(cmd_name, help=f"{domain.description}: tools.")
+        group.add_command(_parse_command(cmd_name))
+        return group
+
+
 def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     raise click.exceptions.Exit(EXIT_USAGE)
@@ -78,7 +101,7 @@ def _lang_option(f: Any) -> Any:
     )(f)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="remediate")
 @_lang_option
 def main() -> None:
@@ -305,19 +328,6 @@ def _parse_command(domain_name: str | None) -> click.Command:
 
 
 main.add_command(_parse_command(None))
-
-
-def _domain_groups() -> None:
-    """`remediate <domain> parse KIND [FILE]` for every installed domain (`remediate kms parse`)."""
-    from remediate.core.domain import domains
-
-    for name, d in domains().items():
-        group = _Group(name, help=f"{d.description}: tools.")
-        group.add_command(_parse_command(name))
-        main.add_command(group)
-
-
-_domain_groups()
 
 
 @main.command()
