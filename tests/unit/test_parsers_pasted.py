@@ -163,10 +163,11 @@ async def test_nslookup_failures_print_real_reasons(
 
 
 def test_office_initial_grace_reason_is_oob_not_oot() -> None:
-    import random
+    from remediate.lab.fleet.hosts import build_hosts
+    from remediate.lab.fleet.spec import FleetSpec
+    from remediate.lab.windows.state import LicenseStatus
 
-    from remediate.lab.fleet import license as lic
-
-    src = Path(lic.__file__).read_text(encoding="utf-8")
-    assert "_unactivated(prod, LicenseStatus.OOB_GRACE, 0x4004F00C, rng)" in src
-    del random
+    spec = FleetSpec.from_dict({"hosts": 6, "seed": 2, "profiles": {"office_unactivated": 100}})
+    products = [p for plan in build_hosts(spec, "pw") for o in plan.state.office for p in o.products]
+    graced = [p for p in products if p.status == LicenseStatus.OOB_GRACE]
+    assert graced and all(p.status_reason == 0x4004F00C for p in graced)  # initial grace, not 0x4004F00D
