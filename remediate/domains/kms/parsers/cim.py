@@ -100,14 +100,20 @@ def _activation_source(p: dict[str, Any], item: dict[str, Any]) -> None:
         p["activated_by"] = "kms"  # the KMS host's ePID is set only by a KMS activation
 
 
-def parse_cim_service(text: str) -> dict[str, Any]:
-    """P2 JSON -> {kms_registered, kms_port, kms_dns, kms_dns_port, client_machine_id, version}."""
+def _one_object(text: str, cls: str, keys: tuple[str, str]) -> dict[str, Any]:
+    """The single CIM object of class `cls` in ConvertTo-Json output (it has one of `keys`)."""
     items = as_records(load_json(text))
     if len(items) != 1:
-        raise ParseError(f"expected one SoftwareLicensingService object, got {len(items)}")
+        raise ParseError(f"expected one {cls} object, got {len(items)}")
     item = items[0]
-    if "Version" not in item and "ClientMachineID" not in item:
-        raise ParseError("not a SoftwareLicensingService object (no Version / ClientMachineID)")
+    if not any(k in item for k in keys):
+        raise ParseError(f"not a {cls} object (no {' / '.join(keys)})")
+    return item
+
+
+def parse_cim_service(text: str) -> dict[str, Any]:
+    """P2 JSON -> {kms_registered, kms_port, kms_dns, kms_dns_port, client_machine_id, version}."""
+    item = _one_object(text, "SoftwareLicensingService", ("Version", "ClientMachineID"))
     registered = _str(item.get("KeyManagementServiceMachine"))
     return {
         "kms_registered": registered,
@@ -131,12 +137,7 @@ def parse_cim_os(text: str) -> dict[str, Any]:
     `sku` is OperatingSystemSKU (GetProductInfo's PRODUCT_* number: 4 Enterprise, 48 Professional,
     7 Server Standard, 8 Server Datacenter ...); `server` is true for ProductType 2 or 3.
     """
-    items = as_records(load_json(text))
-    if len(items) != 1:
-        raise ParseError(f"expected one Win32_OperatingSystem object, got {len(items)}")
-    item = items[0]
-    if "Caption" not in item and "Version" not in item:
-        raise ParseError("not a Win32_OperatingSystem object (no Caption / Version)")
+    item = _one_object(text, "Win32_OperatingSystem", ("Caption", "Version"))
     version = _str(item.get("Version"))
     build = _int(item.get("BuildNumber"))  # a string in WMI ("19045")
     if build is None and version and version.count(".") >= 2:
