@@ -107,6 +107,21 @@ def test_service_stopped_and_skew() -> None:
     assert "-7.00 h" in ds[1].cause
 
 
+def test_a_working_source_is_kept_unless_the_admin_names_peers() -> None:
+    # a workgroup PC on time.windows.com whose clock is measured right: switching it to a domain
+    # hierarchy it does not have would break it, so the finding names no fixable cause
+    facts = {
+        "status": status(source="time.windows.com,0x9"),
+        "config": config("NTP", ["time.windows.com"]),
+        "clock": {"skew_seconds": 1.5},
+    }
+    (d,) = diagnose(facts, ["config"], {})
+    assert d.cause_id is None and not d.automatable and "Left alone" in d.action
+    assert causes(facts, ntp_peers=["ntp1.corp.test"]) == ["time.wrong_source"]  # asked for: fixed
+    off = facts | {"clock": {"skew_seconds": 6 * 3600.0}}  # time wrong: the source is the cause
+    assert causes(off) == ["time.wrong_source", "time.skew"]
+
+
 def test_no_source_local_cmos_or_nosync() -> None:
     cmos = status(source="Local CMOS Clock", source_kind="local_cmos", never_synced=True)
     assert causes({"status": cmos, "config": config("NoSync")}) == ["time.no_source"]

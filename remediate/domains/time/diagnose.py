@@ -9,6 +9,7 @@ the domain hierarchy, the default for domain members), `max_skew_seconds`, `max_
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from remediate.core.diagnosis import Diagnoser, Diagnosis
@@ -72,6 +73,7 @@ def diagnose(
     out += _skew_findings(facts, vars_)
     if not stopped:
         out += _stale(status, vars_, out)
+    out = _keep_working_source(out, facts, vars_)
     if failed_steps and not out:
         out.append(
             _diag(
@@ -81,6 +83,24 @@ def diagnose(
             )
         )  # fmt: skip
     return out
+
+
+def _keep_working_source(
+    out: list[Diagnosis], facts: Mapping[str, Any], vars_: Mapping[str, Any]
+) -> list[Diagnosis]:
+    """Never worse: a host whose clock is measured correct and recently synced keeps the source it
+    has (e.g. a workgroup PC on time.windows.com) unless the admin named peers (`ntp_peers`); the
+    finding stays, but names no cause a fix could act on."""
+    bad_time = {"time.skew", "time.stale_sync", "time.service_stopped", "time.reference_unreachable"}
+    if _peers(vars_) or skew_of(facts)[0] is None or any(d.cause_id in bad_time for d in out):
+        return out
+    keep = ("time.wrong_source", "time.vm_ic_provider")
+    return [
+        replace(d, cause_id=None, automatable=False, action=d.action + " Left alone: this host's time "
+                "is correct; set ntp_peers to change its source on purpose.")
+        if d.cause_id in keep else d
+        for d in out
+    ]  # fmt: skip
 
 
 def _source_findings(
