@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from remediate.core.diagnosis import Diagnosis
-from remediate.domains.kms.causes import CAUSES
+from remediate.domains.kms.network import diag
 
 CLIENT_N_POLICY, SERVER_N_POLICY = 25, 5
 FACT_KEY = "kms_service"  # the check id whose presence makes a host a KMS host to diagnose
@@ -54,7 +54,7 @@ def kms_n_policy(client_products: Sequence[str] | None) -> int:
 
 
 def _diag(cause_id: str, code: str | None, cause: str, action: str, ev: Sequence[str]) -> Diagnosis:
-    return Diagnosis(code, CAUSES[cause_id], cause, action, False, tuple(dict.fromkeys(ev)), cause_id)
+    return diag(cause_id, code, cause, action, False, ev)  # KMS-host findings are never fixed here
 
 
 def _map(v: Any) -> Mapping[str, Any]:
