@@ -60,3 +60,22 @@ class HostRecord:
     # configured size
     steps: tuple[dict[str, Any], ...] = ()
     duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """What a run says about itself when it opens its row (Store.start_run)."""
+
+    kind: RunKind
+    playbook: str
+    playbook_hash: str
+    inventory: str
+    inventory_hash: str
+    pattern: str | None
+    mode: str
+    vars_hash: str
+    operator: str
+    controller: str
+    version: str
+    host_count: int
+    uuid: str | None = None  # None: the store makes one (a resumed run passes its own)
