@@ -24,12 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from remediate.core.errors import ConfigError, CredentialError
-from remediate.inventory.templating import ENV_LOOKUP
+from remediate.inventory.templating import ENV_LOOKUP, PASSWORD_VARS
 
 if TYPE_CHECKING:
     from remediate.inventory.model import Host
 
-PASSWORD_VARS = ("ansible_password", "ansible_ssh_pass", "ansible_ssh_password")
 MAX_LISTED = 10  # hosts named in the preflight's error; the rest are counted
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -39,6 +39,7 @@ from remediate.inventory.model import is_secret_name
 if TYPE_CHECKING:
     from remediate.inventory.model import Host
 
+PASSWORD_VARS = ("ansible_password", "ansible_ssh_pass", "ansible_ssh_password")
 MAX_DEPTH = 20  # variables referring to templated variables referring to ...
 CONNECTION_PREFIXES = ("ansible_", "remediate_")  # needed before anything connects: fail at load
 _MARKERS = ("{{", "{%", "{#")  # Ansible's is_template test looks for these
@@ -132,7 +133,7 @@ class _HostTemplar:
                 stack[0], f"templated variables nest deeper than {MAX_DEPTH}: {' -> '.join(stack)} -> ..."
             )
         raw = self.raw[name]
-        if not is_template(raw) or ENV_LOOKUP.match(raw if isinstance(raw, str) else ""):
+        if not is_template(raw) or (name in PASSWORD_VARS and ENV_LOOKUP.match(str(raw))):
             self.secret_deps[name] = is_secret_name(name)
             return raw
         lookups = self.lookups.setdefault(name, _Lookups())
@@ -208,7 +209,7 @@ def resolve_host(host: Host) -> Resolved:
     values: dict[str, Any] = {}
     errors: dict[str, ConfigError] = {}
     for name, raw in host.vars.items():
-        if not is_template(raw):
+        if not is_template(raw) or (name in PASSWORD_VARS and ENV_LOOKUP.match(str(raw))):
             continue
         try:
             value = t.resolve(name)
