@@ -81,7 +81,9 @@ def test_precedence_and_recursion(tmp_path: Path) -> None:
 
 
 def test_cycle_names_file_line_and_chain(tmp_path: Path) -> None:
-    path = write(tmp_path, BASIC, windows='a: "{{ b }}"\nb: "x{{ c }}"\nc: "{{ a }}"\nansible_user: "{{ a }}"\n')
+    path = write(
+        tmp_path, BASIC, windows='a: "{{ b }}"\nb: "x{{ c }}"\nc: "{{ a }}"\nansible_user: "{{ a }}"\n'
+    )
     with pytest.raises(ConfigError) as e:
         Inventory.load(path)
     text = str(e.value)
@@ -116,11 +118,16 @@ def test_undefined_playbook_variable_fails_only_when_used(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     "template",
-    ["{{ ''.__class__.__mro__ }}", "{{ site.__class__ }}", "{{ lookup.__globals__ }}", "{{ site.format.__self__ }}"],
+    [
+        "{{ ''.__class__.__mro__ }}",
+        "{{ site.__class__ }}",
+        "{{ lookup.__globals__ }}",
+        "{{ site.format.__self__ }}",
+    ],
 )
 def test_sandbox_refuses_attribute_access(tmp_path: Path, template: str) -> None:
     path = write(tmp_path, BASIC, windows=f'ansible_user: "{template}"\n')
-    with pytest.raises(ConfigError, match="sandbox|undefined"):
+    with pytest.raises(ConfigError, match=r"sandbox|undefined"):
         Inventory.load(path)
 
 
@@ -161,16 +168,18 @@ def test_preflight_lists_every_missing_source_once(tmp_path: Path, monkeypatch: 
     monkeypatch.delenv("ABSENT_TEMPLATED", raising=False)
     path = write(
         tmp_path,
-        BASIC.replace("      vars:", hosts + "      vars:")
-        + "    others:\n      hosts:\n"
+        BASIC.replace("      vars:", hosts + "      vars:") + "    others:\n      hosts:\n"
         "        ok1: {remediate_password_env: PRESENT_PW}\n"
         "        f1: {ansible_password: {file: nowhere.txt}}\n"
-        "        t1: {ansible_password: \"{{ pw_src }}\", pw_src: \"{{ lookup('env', 'ABSENT_TEMPLATED') }}\"}\n",
+        '        t1: {ansible_password: "{{ pw_src }}",\n'
+        "             pw_src: \"{{ lookup('env', 'ABSENT_TEMPLATED') }}\"}\n",
     )
     inv = Inventory.load(path)
     creds = CredentialResolver()
     with pytest.raises(ConfigError) as e:
-        creds.preflight([inv.hosts[n] for n in ("f1", "t1", "ok1", *(f"m{i:02}" for i in range(12)))], interactive=False)
+        creds.preflight(
+            [inv.hosts[n] for n in ("f1", "t1", "ok1", *(f"m{i:02}" for i in range(12)))], interactive=False
+        )
     text = str(e.value)
     assert text.startswith("14 host(s) have no usable password")
     assert "host f1: ansible_password: cannot read password file" in text
@@ -181,7 +190,10 @@ def test_preflight_lists_every_missing_source_once(tmp_path: Path, monkeypatch: 
 def test_preflight_prompts_once_or_refuses_without_a_terminal(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        BASIC.replace("        ansible_user: admin\n", "        ansible_user: admin\n        remediate_password_prompt: true\n"),
+        BASIC.replace(
+            "        ansible_user: admin\n",
+            "        ansible_user: admin\n        remediate_password_prompt: true\n",
+        ),
     )
     hosts = list(Inventory.load(path).hosts.values())
     with pytest.raises(ConfigError) as e:
