@@ -47,6 +47,15 @@ def templated_inventory(lab: Any, directory: Path, group_vars: dict[str, Any]) -
 
 
 @pytest.mark.timeout(180)
+def test_templated_password_authenticates(lab_factory: Any, tmp_path: Path) -> None:
+    """Before inventory templating the text "{{ vault_winrm_password }}" was the password: a 401."""
+    lab = lab_factory({"hosts": 2, "password": PW, "profiles": {"healthy": 100}})
+    inv = templated_inventory(lab, tmp_path, {"site_label": "plain"})
+    result = asyncio.run(app.run(app.load(ECHO, inv), RunOptions(retries=0)))
+    assert [(h.verdict, h.error) for h in result.hosts] == [("compliant", None)] * 2
+
+
+@pytest.mark.timeout(180)
 def test_templated_password_and_kms_host(lab_factory: Any, tmp_path: Path) -> None:
     lab = lab_factory(
         {
