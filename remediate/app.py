@@ -12,8 +12,9 @@ and the demo use these; the CLI adds only argument parsing, the console and exit
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,8 @@ class Targets:
     hosts: list[Host]
     extra_vars: dict[str, Any]  # the typed -e values (already the top layer of every host's vars)
     renderer: Renderer  # the run's one Renderer: the loader compiled the playbook's templates in it
+    # holds the passwords the load resolved (preflight); `run` uses it unless given another
+    credentials: CredentialResolver = field(default_factory=CredentialResolver)
 
 
 def load(
@@ -54,11 +57,18 @@ def load(
     *,
     limit: str | None = None,
     extra_vars: Sequence[str] = (),
+    credentials: CredentialResolver | None = None,
+    interactive: bool | None = None,
+    check_credentials: bool = True,
 ) -> Targets:
     """Playbook (a path or a shipped name), -e items (k=v, @file, JSON mapping) and inventory.
 
     Every -e and inventory value of a variable the playbook declares is converted to its type
-    here; a bad value is a ConfigError naming where it was set."""
+    here; a bad value is a ConfigError naming where it was set. Then every selected host's
+    password is resolved into `credentials` (preflight): one ConfigError lists the hosts whose
+    env variable, file or prompt is missing, before anything connects. `interactive` (default:
+    stdin is a terminal) False makes a password prompt such an error (sweeps, cron);
+    `check_credentials=False` skips this for callers that never connect (`remediate render`)."""
     raw = parse_extra_vars(extra_vars)
     renderer = Renderer()
     pb = Playbook.load(resolve(playbook), renderer)
@@ -66,7 +76,10 @@ def load(
     inv = Inventory.load(inventory, extra_vars=typed)
     hosts = select(inv, pb.targets, limit)
     apply_types(pb.var_specs, hosts)
-    return Targets(pb, hosts, typed, renderer)
+    credentials = credentials if credentials is not None else CredentialResolver()
+    if check_credentials:
+        credentials.preflight(hosts, interactive=sys.stdin.isatty() if interactive is None else interactive)
+    return Targets(pb, hosts, typed, renderer, credentials)
 
 
 def select(inventory: Inventory, targets: str, limit: str | None) -> list[Host]:
@@ -145,7 +158,7 @@ async def _run_claimed(
             targets.playbook,
             targets.hosts,
             options,
-            credentials=credentials or CredentialResolver(),
+            credentials=credentials or targets.credentials,
             transport_factory=transport_factory,
             events=Observers(jsonl, events),  # the line is on disk before the console counts it
             stop=stop,

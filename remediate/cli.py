@@ -174,7 +174,13 @@ def run(
         cap = DEFAULT_MAX_OUTPUT if max_output is None else parse_size(max_output)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--max-output") from None
-    targets = app.load(playbook, inventory, limit=limit, extra_vars=extra_vars)
+    targets = app.load(
+        playbook,
+        inventory,
+        limit=limit,
+        extra_vars=extra_vars,
+        credentials=CredentialResolver(prompt=_prompt),  # prompts here, before any connection
+    )
     options = RunOptions(
         apply=apply,
         forks=forks,
@@ -219,7 +225,7 @@ def run(
                 targets,
                 options,
                 outputs,
-                credentials=CredentialResolver(prompt=_prompt),
+                credentials=targets.credentials,
                 events=console.progress(),
                 stop=stop,
                 warn=console.error,
@@ -247,7 +253,7 @@ def render(playbook: str, inventory: str, limit: str | None, extra_vars: tuple[s
     """Print each host's rendered scripts without connecting (facts are unknown here)."""
     from remediate import app
 
-    targets = app.load(playbook, inventory, limit=limit, extra_vars=extra_vars)
+    targets = app.load(playbook, inventory, limit=limit, extra_vars=extra_vars, check_credentials=False)
     for host, steps in app.render(targets):
         click.echo(f"# {host}")
         for step in steps:

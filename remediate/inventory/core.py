@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from remediate.core.errors import ConfigError, did_you_mean
-from remediate.inventory import connection, loaders, patterns
+from remediate.inventory import connection, loaders, patterns, templating
 from remediate.inventory.builder import Builder
 from remediate.inventory.model import Group, Host
 
@@ -23,8 +23,9 @@ class Inventory:
     def load(cls, path: str | Path, extra_vars: Mapping[str, Any] | None = None) -> Inventory:
         """Load a YAML or INI inventory (file or directory) plus group_vars/ and host_vars/ beside it.
 
-        Every connection variable and password reference is validated here: a broken inventory
-        raises ConfigError (file, line, field) before anything connects.
+        Templated values ("{{ site_kms }}") are evaluated here (templating.py). Every connection
+        variable and password reference is validated here: a broken inventory raises ConfigError
+        (file, line, field) before anything connects.
         """
         from remediate.inventory.credentials import validate_source
 
@@ -35,6 +36,7 @@ class Inventory:
         b.reconcile()
         inv = cls(b.build_hosts(extra_vars or {}), b.groups, str(path))
         for host in inv.hosts.values():
+            templating.apply(host)
             connection.validate(host)
             warning = validate_source(host)
             if warning and warning not in inv.warnings:

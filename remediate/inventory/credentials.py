@@ -1,4 +1,5 @@
-"""Where passwords come from, resolved only when a host connects, never copied anywhere else.
+"""Where passwords come from, resolved once per run before the first connection (preflight),
+kept in the CredentialResolver and never copied anywhere else.
 
 Sources, first match wins (see docs/inventory.md):
   remediate_password_env: VAR          environment variable
@@ -7,6 +8,7 @@ Sources, first match wins (see docs/inventory.md):
   ansible_password / ansible_ssh_pass / ansible_ssh_password:
       {env: VAR} | {file: PATH} | {prompt: LABEL}     the same, as a reference
       "{{ lookup('env', 'VAR') }}"                     Ansible's env lookup, recognised as-is
+      "{{ other_variable }}"                           templated (templating.py) at load
       "literal"                                        works, but `remediate inventory` warns
 """
 
@@ -17,19 +19,17 @@ import hmac
 import os
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from remediate.core.errors import ConfigError, CredentialError
+from remediate.inventory.templating import ENV_LOOKUP, PASSWORD_VARS
 
 if TYPE_CHECKING:
     from remediate.inventory.model import Host
 
-PASSWORD_VARS = ("ansible_password", "ansible_ssh_pass", "ansible_ssh_password")
-_ENV_LOOKUP = re.compile(
-    r"""^\{\{\s*lookup\(\s*['"]env['"]\s*,\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}$"""
-)
+MAX_LISTED = 10  # hosts named in the preflight's error; the rest are counted
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -65,7 +65,7 @@ def password_source(host: Host) -> tuple[str, str, str] | None:
         if not isinstance(value, str | int | float):
             o = host.origin(var)
             raise ConfigError("expected a string or a reference", file=o.file, line=o.line, field=o.field)
-        m = _ENV_LOOKUP.match(str(value))
+        m = ENV_LOOKUP.match(str(value))
         if m:
             return "env", m.group(1), var
         return "literal", str(value), var
@@ -83,7 +83,7 @@ def validate_source(host: Host) -> str | None:
         raise ConfigError(
             f"invalid environment variable name {detail!r}", file=o.file, line=o.line, field=o.field
         )
-    if kind == "literal":
+    if kind == "literal" and var not in host.templates:  # "{{ vault_x }}" is no literal in the file
         o = host.origin(var)
         where = f"{o.file}:{o.line}" if o.file else o.field
         return (
@@ -116,6 +116,51 @@ class CredentialResolver:
             self._cache[cred_id] = self._resolve(kind, detail, user, host, var)
         return self._cache[cred_id], cred_id
 
+    def preflight(self, hosts: Sequence[Host], *, interactive: bool) -> None:
+        """Resolve every host's password now, before anything connects (prompting once per label
+        when `interactive`); one ConfigError lists every host whose password cannot be had (the
+        first MAX_LISTED, then a count). Secrets stay in this resolver's cache."""
+        problems: list[str] = []
+        for host in hosts:
+            problem = self._check(host, interactive)
+            if problem:
+                problems.append(problem)
+        if problems:
+            shown = problems[:MAX_LISTED]
+            more = len(problems) - len(shown)
+            raise ConfigError(
+                f"{len(problems)} host(s) have no usable password; nothing was contacted:\n  "
+                + "\n  ".join(shown)
+                + (f"\n  ... and {more} more" if more else "")
+            )
+
+    def _check(self, host: Host, interactive: bool) -> str | None:
+        for var in PASSWORD_VARS:  # a templated password whose env lookup found nothing
+            unset = host.unset_env.get(var)
+            if unset and not host.vars.get(var):
+                o = host.origin(var)
+                where = f" ({o.file}:{o.line})" if o.file else ""
+                return (
+                    f"host {host.name}: {var}: environment variable {', '.join(sorted(unset))}"
+                    f" is not set{where}"
+                )
+        try:
+            src = password_source(host)
+            if src is None:
+                return None
+            kind, detail, var = src
+            if kind == "prompt" and not interactive:
+                o = host.origin(var)
+                where = f" ({o.file}:{o.line})" if o.file else ""
+                return (
+                    f"host {host.name}: {var}: password prompt {detail!r}{where} needs an interactive"
+                    " terminal and this run is not interactive (use remediate_password_env or _file)"
+                )
+            self.password_for(host)
+        except (CredentialError, ConfigError) as e:
+            return str(e)
+        return None
+
     def secrets(self) -> list[str]:
         """Every secret resolved so far (for redacting command output)."""
         return [s for s in self._cache.values() if s]
@@ -126,20 +171,22 @@ class CredentialResolver:
         if kind == "env":
             value = os.environ.get(detail)
             if value is None:
-                raise CredentialError(f"host {host.name}: environment variable {detail} is not set{where}")
+                raise CredentialError(
+                    f"host {host.name}: {var}: environment variable {detail} is not set{where}"
+                )
             return value
         if kind == "file":
             try:
                 lines = Path(detail).expanduser().read_text(encoding="utf-8-sig").splitlines()
             except OSError as exc:
                 raise CredentialError(
-                    f"host {host.name}: cannot read password file {detail}: {exc.strerror}{where}"
+                    f"host {host.name}: {var}: cannot read password file {detail}: {exc.strerror}{where}"
                 ) from None
             return lines[0] if lines else ""
         if kind == "prompt":
             if self._prompt is None:
                 raise CredentialError(
-                    f"host {host.name}: password prompt {detail!r} needs an interactive terminal"
+                    f"host {host.name}: {var}: password prompt {detail!r} needs an interactive terminal"
                 )
             label = f"Password for {user}" if not detail or detail == user else f"Password for {detail}"
             return self._prompt(label + (f" ({user})" if user and user not in label else "") + ": ")

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from jinja2 import StrictUndefined
+
 MASK = "********"
 
 # Variable names whose values are secrets. `remediate_password_env/_file/_prompt` hold references,
@@ -58,17 +60,41 @@ class Host:
     vars: dict[str, Any]  # merged: defaults < groups (parent before child) < host < extra vars
     groups: list[str]  # group names (without `all`), sorted
     origins: dict[str, Origin] = field(default_factory=dict, compare=False)
+    # Set by templating.apply at load: the text of each templated variable (vars holds its value),
+    # variables whose template failed (name -> message; vars keeps the text), non-secret-named
+    # variables computed from secrets, and env variables a lookup found unset (name -> names).
+    templates: dict[str, Any] = field(default_factory=dict, compare=False)
+    unresolved: dict[str, str] = field(default_factory=dict, compare=False)
+    derived_secrets: set[str] = field(default_factory=set, compare=False)
+    unset_env: dict[str, set[str]] = field(default_factory=dict, compare=False)
 
     def origin(self, key: str) -> Origin:
         return self.origins.get(key, Origin(None, None, f"hosts.{self.name}.{key}"))
 
+    def is_secret(self, key: str) -> bool:
+        return is_secret_name(key) or key in self.derived_secrets
+
     def masked_vars(self) -> dict[str, Any]:
-        """The merged vars with every secret replaced by "********" (references stay visible)."""
-        return {k: _mask(k, v) for k, v in self.vars.items()}
+        """The merged vars with every secret replaced by "********" (references stay visible).
+
+        A templated variable shows its template text, as `ansible-inventory --list` does."""
+        out: dict[str, Any] = {}
+        for k, v in self.vars.items():
+            if k in self.derived_secrets:
+                out[k] = MASK
+            else:
+                out[k] = _mask(k, self.templates.get(k, v))
+        return out
 
     def template_vars(self) -> dict[str, Any]:
-        """The vars templates may see: secrets removed entirely."""
-        return {k: v for k, v in self.vars.items() if not is_secret_name(k)}
+        """The vars templates may see: secrets (and values computed from them) removed entirely;
+        a variable whose template failed is an Undefined that raises its error when used."""
+        out: dict[str, Any] = {}
+        for k, v in self.vars.items():
+            if self.is_secret(k):
+                continue
+            out[k] = StrictUndefined(hint=self.unresolved[k], name=k) if k in self.unresolved else v
+        return out
 
     def __repr__(self) -> str:
         return f"Host(name={self.name!r}, groups={self.groups!r}, vars={self.masked_vars()!r})"

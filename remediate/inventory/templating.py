@@ -1,0 +1,241 @@
+"""Jinja in inventory variables, evaluated like Ansible: from the host's other variables, sandboxed.
+
+Ansible templates a variable when it is used, with every other variable of the host in scope
+(https://docs.ansible.com/ansible/latest/playbook_guide/playbooks_templating.html; precedence is
+already applied by builder.py, so `{{ site_kms }}` sees the winning value of `site_kms`).
+remediate evaluates every templated value once at load, per host, in dependency order:
+
+- only the names a template reads are resolved first (meta.find_undeclared_variables), so a
+  broken variable nobody uses does not fail the load (Ansible's laziness, as far as it matters);
+- a template that is exactly one `{{ expression }}` keeps the expression's type (a mapping, a
+  number), like Ansible with native types; anything else renders to a string;
+- the environment is render.py's SandboxedEnvironment (StrictUndefined, jinja2's builtin
+  filters/tests plus the domains' template functions) with `lookup('env', NAME, default='')`
+  added (https://docs.ansible.com/ansible/latest/collections/ansible/builtin/env_lookup.html);
+- a reference cycle or a chain deeper than MAX_DEPTH, an undefined name, a syntax error or a
+  sandbox refusal is a ConfigError naming the file, line and variable.
+
+The values stay data: a resolved value is interpolated into scripts through the same quoting
+filters as a literal (render.py), and a value computed from a secret-named variable is treated
+as a secret itself (masked, redacted, hidden from templates).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import TemplateSyntaxError, Undefined, UndefinedError, meta
+from jinja2.exceptions import SecurityError, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from remediate.core.errors import ConfigError
+from remediate.core.render import new_environment
+from remediate.inventory.model import is_secret_name
+
+if TYPE_CHECKING:
+    from remediate.inventory.model import Host
+
+PASSWORD_VARS = ("ansible_password", "ansible_ssh_pass", "ansible_ssh_password")
+MAX_DEPTH = 20  # variables referring to templated variables referring to ...
+CONNECTION_PREFIXES = ("ansible_", "remediate_")  # needed before anything connects: fail at load
+_MARKERS = ("{{", "{%", "{#")  # Ansible's is_template test looks for these
+_SINGLE_EXPR = re.compile(r"^\{\{(?P<expr>.*)\}\}$", re.S)
+# The form the credential resolver reads as an env reference (kept unresolved: see credentials.py)
+ENV_LOOKUP = re.compile(
+    r"""^\{\{\s*lookup\(\s*['"](?:ansible\.builtin\.)?env['"]\s*,\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\)\s*\}\}$"""
+)
+
+
+def is_template(value: Any) -> bool:
+    """Does this value (or anything inside it) contain Jinja markers?"""
+    if isinstance(value, str):
+        return any(m in value for m in _MARKERS)
+    if isinstance(value, Mapping):
+        return any(is_template(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(is_template(v) for v in value)
+    return False
+
+
+def is_connection_var(name: str) -> bool:
+    return name.startswith(CONNECTION_PREFIXES)
+
+
+@dataclass
+class _Lookups:
+    """What one evaluation touched: env variables that were unset (they gave their default)."""
+
+    unset_env: set[str] = field(default_factory=set)
+
+
+def _environment(lookups: _Lookups) -> SandboxedEnvironment:
+    env = new_environment()
+
+    def lookup(plugin: str, *terms: Any, default: Any = "", **_kw: Any) -> Any:
+        if plugin not in ("env", "ansible.builtin.env"):
+            raise UndefinedError(f"lookup plugin {plugin!r} is not supported (only 'env')")
+        values = []
+        for term in terms:
+            value = os.environ.get(str(term))
+            if value is None:
+                lookups.unset_env.add(str(term))
+                value = default
+            values.append(value)
+        return values[0] if len(values) == 1 else ",".join(str(v) for v in values)
+
+    env.globals["lookup"] = lookup
+    return env
+
+
+@dataclass
+class Resolved:
+    """The result of templating one host's variables."""
+
+    values: dict[str, Any]  # name -> value after templating (only the templated names)
+    errors: dict[str, ConfigError]  # name -> why it could not be evaluated
+    secret: set[str]  # non-secret-named names whose value came from a secret-named variable
+    unset_env: dict[str, set[str]]  # name -> env variables its evaluation found unset
+
+
+class _HostTemplar:
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.raw = dict(host.vars)
+        self.lookups: dict[str, _Lookups] = {}
+        self.done: dict[str, Any] = {}
+        self.failed: dict[str, ConfigError] = {}
+        self.secret_deps: dict[str, bool] = {}
+        self.magic: dict[str, Any] = {
+            "inventory_hostname": host.name,
+            "inventory_hostname_short": host.name.split(".")[0],
+            "group_names": list(host.groups),
+        }
+
+    def fail(self, name: str, message: str) -> ConfigError:
+        o = self.host.origin(name)
+        return ConfigError(message, file=o.file, line=o.line, field=o.field)
+
+    def resolve(self, name: str, stack: tuple[str, ...] = ()) -> Any:
+        """The value of `name` with its templates evaluated (dependencies first)."""
+        if name in self.done:
+            return self.done[name]
+        if name in self.failed:
+            raise self.failed[name]
+        if name in stack:
+            chain = " -> ".join((*stack[stack.index(name) :], name))
+            raise self.fail(stack[0], f"variables refer to each other in a loop: {chain}")
+        if len(stack) >= MAX_DEPTH:
+            raise self.fail(
+                stack[0], f"templated variables nest deeper than {MAX_DEPTH}: {' -> '.join(stack)} -> ..."
+            )
+        raw = self.raw[name]
+        if not is_template(raw) or (name in PASSWORD_VARS and ENV_LOOKUP.match(str(raw))):
+            self.secret_deps[name] = is_secret_name(name)
+            return raw
+        lookups = self.lookups.setdefault(name, _Lookups())
+        secret = is_secret_name(name)
+        try:
+            value, deps = self._evaluate(name, raw, lookups, (*stack, name))
+        except ConfigError as e:
+            self.failed[name] = e
+            raise
+        for dep in deps:
+            secret = secret or self.secret_deps.get(dep, False)
+            lookups.unset_env |= self.lookups.get(dep, _Lookups()).unset_env
+        self.secret_deps[name] = secret
+        self.done[name] = value
+        return value
+
+    def _evaluate(
+        self, name: str, raw: Any, lookups: _Lookups, stack: tuple[str, ...]
+    ) -> tuple[Any, set[str]]:
+        deps: set[str] = set()
+        if isinstance(raw, Mapping):
+            out: dict[Any, Any] = {}
+            for k, v in raw.items():
+                out[k], d = self._evaluate(name, v, lookups, stack)
+                deps |= d
+            return out, deps
+        if isinstance(raw, list | tuple):
+            items = []
+            for v in raw:
+                item, d = self._evaluate(name, v, lookups, stack)
+                items.append(item)
+                deps |= d
+            return items, deps
+        if not isinstance(raw, str) or not is_template(raw):
+            return raw, deps
+        env = _environment(lookups)
+        try:
+            tree = env.parse(raw)
+        except TemplateSyntaxError as e:
+            raise self.fail(name, f"template syntax error: {e.message}") from None
+        context: dict[str, Any] = dict(self.magic)
+        for dep in sorted(meta.find_undeclared_variables(tree)):
+            if dep in self.raw:
+                context[dep] = self.resolve(dep, stack)
+                deps.add(dep)
+        try:
+            single = _SINGLE_EXPR.match(raw)
+            if single and _is_single_output(env, raw):
+                value = env.compile_expression(single.group("expr"), undefined_to_none=False)(**context)
+                if isinstance(value, Undefined):
+                    str(value)  # StrictUndefined: raises UndefinedError naming what is missing
+                return value, deps
+            return env.from_string(tree).render(context), deps
+        except UndefinedError as e:
+            raise self.fail(name, f"undefined variable in template {raw!r}: {e.message}") from None
+        except SecurityError as e:
+            raise self.fail(name, f"blocked by the template sandbox: {e}") from None
+        except TemplateError as e:
+            raise self.fail(name, f"template error: {e}") from None
+
+
+def _is_single_output(env: SandboxedEnvironment, text: str) -> bool:
+    """`{{ a }}` but not `{{ a }} and {{ b }}` (which the regex alone would also match)."""
+    from jinja2 import nodes
+
+    body = env.parse(text).body
+    return len(body) == 1 and isinstance(body[0], nodes.Output) and len(body[0].nodes) == 1
+
+
+def resolve_host(host: Host) -> Resolved:
+    """Evaluate every templated variable of `host` (errors are collected, not raised)."""
+    t = _HostTemplar(host)
+    values: dict[str, Any] = {}
+    errors: dict[str, ConfigError] = {}
+    for name, raw in host.vars.items():
+        if not is_template(raw) or (name in PASSWORD_VARS and ENV_LOOKUP.match(str(raw))):
+            continue
+        try:
+            value = t.resolve(name)
+        except ConfigError as e:
+            errors[name] = e
+            continue
+        if value is not raw:
+            values[name] = value
+    secret = {n for n in values if t.secret_deps.get(n) and not is_secret_name(n)}
+    unset = {n: t.lookups[n].unset_env for n in values if n in t.lookups and t.lookups[n].unset_env}
+    return Resolved(values, errors, secret, unset)
+
+
+def apply(host: Host) -> None:
+    """Replace `host`'s templated variables by their values (keeping the text in host.templates).
+
+    A connection variable (ansible_*, remediate_*) that cannot be evaluated raises ConfigError
+    now; any other keeps its text, is listed in host.unresolved, and a playbook template that
+    uses it fails with that message (Ansible's lazy evaluation: unused, it is harmless)."""
+    r = resolve_host(host)
+    for name, error in r.errors.items():
+        if is_connection_var(name):
+            raise error
+        host.unresolved[name] = str(error)
+    for name, value in r.values.items():
+        host.templates[name] = host.vars[name]
+        host.vars[name] = value
+    host.derived_secrets |= r.secret
+    host.unset_env.update(r.unset_env)
