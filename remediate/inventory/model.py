@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from remediate.inventory.vault import VaultSecret
+
 MASK = "********"
 
 # Variable names whose values are secrets. `remediate_password_env/_file/_prompt` hold references,
@@ -19,6 +21,11 @@ _REFERENCE_NAMES = {"remediate_password_env", "remediate_password_file", "remedi
 
 def is_secret_name(name: str) -> bool:
     return name not in _REFERENCE_NAMES and bool(_SECRET_NAME.search(name))
+
+
+def is_secret(name: str, value: Any) -> bool:
+    """A secret by its name, or by where it came from (decrypted from Ansible Vault)."""
+    return is_secret_name(name) or isinstance(value, VaultSecret)
 
 
 def is_reference(value: Any) -> bool:
@@ -67,8 +74,8 @@ class Host:
         return {k: _mask(k, v) for k, v in self.vars.items()}
 
     def template_vars(self) -> dict[str, Any]:
-        """The vars templates may see: secrets removed entirely."""
-        return {k: v for k, v in self.vars.items() if not is_secret_name(k)}
+        """The vars templates may see: secrets (by name or from vault) removed entirely."""
+        return {k: v for k, v in self.vars.items() if not is_secret(k, v)}
 
     def __repr__(self) -> str:
         return f"Host(name={self.name!r}, groups={self.groups!r}, vars={self.masked_vars()!r})"
@@ -77,10 +84,12 @@ class Host:
 
 
 def _mask(key: str, value: Any) -> Any:
-    if is_secret_name(key):
+    if is_secret(key, value):
         if value is None or value == "" or is_reference(value):
             return value
         return MASK
     if isinstance(value, Mapping):
         return {k: _mask(str(k), v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [MASK if isinstance(v, VaultSecret) else _mask(key, v) for v in value]
     return value
