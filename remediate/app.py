@@ -28,6 +28,7 @@ from remediate.engine import Observers, RunEvents, RunOptions, make_transport, r
 from remediate.engine.serial import make_batches
 from remediate.inventory import Host, Inventory
 from remediate.inventory.credentials import CredentialResolver
+from remediate.inventory.setup import NO_INVENTORY, InventorySetup
 from remediate.output.claim import claim_outputs
 from remediate.output.writers import JsonlObserver, write_hosts_file, write_json, write_junit
 
@@ -53,16 +54,19 @@ class Targets:
 
 def load(
     playbook: str | Path,
-    inventory: str | Path,
+    inventory: str | Path | None,
     *,
     limit: str | None = None,
     extra_vars: Sequence[str] = (),
     credentials: CredentialResolver | None = None,
     interactive: bool | None = None,
     check_credentials: bool = True,
+    setup: InventorySetup | None = None,
 ) -> Targets:
     """Playbook (a path or a shipped name), -e items (k=v, @file, JSON mapping) and inventory.
 
+    `setup` (inventory.setup.resolve: ansible.cfg, ANSIBLE_*, vault passwords) gives the sources
+    when `inventory` is None, the vault passwords and ansible.cfg's per-host defaults.
     Every -e and inventory value of a variable the playbook declares is converted to its type
     here; a bad value is a ConfigError naming where it was set. Then every selected host's
     password is resolved into `credentials` (preflight): one ConfigError lists the hosts whose
@@ -73,13 +77,27 @@ def load(
     renderer = Renderer()
     pb = Playbook.load(resolve(playbook), renderer)
     typed = typed_extra_vars(pb.var_specs, raw)
-    inv = Inventory.load(inventory, extra_vars=typed)
+    inv = load_inventory(inventory, typed, setup)
     hosts = select(inv, pb.targets, limit)
     apply_types(pb.var_specs, hosts)
     credentials = credentials if credentials is not None else CredentialResolver()
     if check_credentials:
         credentials.preflight(hosts, interactive=sys.stdin.isatty() if interactive is None else interactive)
     return Targets(pb, hosts, typed, renderer, credentials)
+
+
+def load_inventory(
+    inventory: str | Path | None, extra_vars: dict[str, Any], setup: InventorySetup | None
+) -> Inventory:
+    """The inventory named (or the setup's sources), decrypted with the setup's vault passwords."""
+    sources: str | Path | Sequence[str] | None = inventory
+    if sources is None and setup is not None:
+        sources = setup.sources
+    if sources is None:
+        raise ConfigError(NO_INVENTORY)
+    if setup is None:
+        return Inventory.load(sources, extra_vars=extra_vars)
+    return Inventory.load(sources, extra_vars=extra_vars, vault=setup.vault, defaults=setup.defaults)
 
 
 def select(inventory: Inventory, targets: str, limit: str | None) -> list[Host]:

@@ -78,7 +78,53 @@ def _prompt(label: str) -> str:
     return str(click.prompt(label, hide_input=True, err=True))
 
 
+def _inventory_options(f: Any) -> Any:
+    """-i, --vault-password-file, --vault-id: the same on every command that loads an inventory."""
+    options = [
+        click.option(
+            "-i",
+            "--inventory",
+            "inventory",
+            multiple=True,
+            type=click.Path(),
+            help="Inventory file or directory (YAML or INI; repeatable). "
+            "Default: $ANSIBLE_INVENTORY or `inventory` in ansible.cfg.",
+        ),
+        click.option(
+            "--vault-password-file",
+            multiple=True,
+            type=click.Path(dir_okay=False),
+            help="Ansible Vault password file (repeatable; an executable file is run and its output used).",
+        ),
+        click.option(
+            "--vault-id",
+            multiple=True,
+            metavar="[LABEL@]FILE",
+            help="Ansible Vault password with a vault id (repeatable; LABEL@prompt asks, on a TTY only).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _inventory_setup(
+    inventory: Sequence[str], vault_password_file: Sequence[str], vault_id: Sequence[str]
+) -> Any:
+    """ansible.cfg + ANSIBLE_* + the options above, with every vault password read (before connecting)."""
+    from remediate.inventory.setup import InventoryOptions, resolve
+
+    setup = resolve(
+        InventoryOptions(tuple(inventory), tuple(vault_id), tuple(vault_password_file)),
+        prompt=_prompt if sys.stdin.isatty() else None,
+    )
+    for w in setup.warnings:
+        click.echo(f"warning: {w}", err=True)
+    return setup
+
+
 LANGUAGES = ("en", "ja")
+DEFAULT_FORKS = 50
 
 
 def _set_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -111,10 +157,15 @@ def main() -> None:
 # ---- run ------------------------------------------------------------------------------------
 @main.command()
 @click.argument("playbook", type=click.Path(dir_okay=False))
-@click.option("-i", "--inventory", required=True, type=click.Path(), help="Inventory file (YAML or INI).")
+@_inventory_options
 @click.option("-l", "--limit", help="Narrow the playbook's targets (Ansible pattern, @file).")
 @click.option("--apply", is_flag=True, help="Run the fixes (default: dry run).")
-@click.option("-f", "--forks", default=50, show_default=True, type=click.IntRange(1), help="Hosts in flight.")
+@click.option(
+    "-f",
+    "--forks",
+    type=click.IntRange(1),
+    help=f"Hosts in flight (default: forks in ansible.cfg / $ANSIBLE_FORKS, else {DEFAULT_FORKS}).",
+)
 @click.option("--serial", help="Batches: N, P% or a list like 1,10% (the first is the canary).")
 @click.option(
     "--max-fail-percentage",
@@ -146,10 +197,12 @@ def main() -> None:
 @_lang_option
 def run(
     playbook: str,
-    inventory: str,
+    inventory: tuple[str, ...],
+    vault_password_file: tuple[str, ...],
+    vault_id: tuple[str, ...],
     limit: str | None,
     apply: bool,
-    forks: int,
+    forks: int | None,
     serial: str | None,
     max_fail_percentage: float | None,
     host_timeout: float | None,
@@ -174,16 +227,18 @@ def run(
         cap = DEFAULT_MAX_OUTPUT if max_output is None else parse_size(max_output)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--max-output") from None
+    setup = _inventory_setup(inventory, vault_password_file, vault_id)
     targets = app.load(
         playbook,
-        inventory,
+        None,
         limit=limit,
         extra_vars=extra_vars,
+        setup=setup,
         credentials=CredentialResolver(prompt=_prompt),  # prompts here, before any connection
     )
     options = RunOptions(
         apply=apply,
-        forks=forks,
+        forks=forks or setup.forks or DEFAULT_FORKS,
         serial=serial,
         max_fail_percentage=max_fail_percentage,
         host_timeout=host_timeout,
@@ -246,14 +301,24 @@ def run(
 # ---- render ---------------------------------------------------------------------------------
 @main.command()
 @click.argument("playbook", type=click.Path(dir_okay=False))
-@click.option("-i", "--inventory", required=True, type=click.Path())
+@_inventory_options
 @click.option("-l", "--limit", help="Hosts to render for (pattern).")
 @click.option("-e", "--extra-vars", multiple=True)
-def render(playbook: str, inventory: str, limit: str | None, extra_vars: tuple[str, ...]) -> None:
+def render(
+    playbook: str,
+    inventory: tuple[str, ...],
+    vault_password_file: tuple[str, ...],
+    vault_id: tuple[str, ...],
+    limit: str | None,
+    extra_vars: tuple[str, ...],
+) -> None:
     """Print each host's rendered scripts without connecting (facts are unknown here)."""
     from remediate import app
 
-    targets = app.load(playbook, inventory, limit=limit, extra_vars=extra_vars, check_credentials=False)
+    setup = _inventory_setup(inventory, vault_password_file, vault_id)
+    targets = app.load(
+        playbook, None, limit=limit, extra_vars=extra_vars, setup=setup, check_credentials=False
+    )
     for host, steps in app.render(targets):
         click.echo(f"# {host}")
         for step in steps:
@@ -271,22 +336,34 @@ def inventory() -> None:
     """Show what an inventory resolves to (secrets masked)."""
 
 
-def _load_inv(path: str, extra: tuple[str, ...]) -> Any:
-    from remediate.inventory import Inventory
+def _load_inv(
+    inventory: tuple[str, ...],
+    vault_password_file: tuple[str, ...],
+    vault_id: tuple[str, ...],
+    extra: tuple[str, ...],
+) -> Any:
+    from remediate.app import load_inventory
 
-    inv = Inventory.load(path, extra_vars=_extra_vars(extra))
+    setup = _inventory_setup(inventory, vault_password_file, vault_id)
+    inv = load_inventory(None, _extra_vars(extra), setup)
     for w in getattr(inv, "warnings", []):
         click.echo(f"warning: {w}", err=True)
     return inv
 
 
 @inventory.command("list")
-@click.option("-i", "--inventory", "path", required=True, type=click.Path())
+@_inventory_options
 @click.option("-l", "--limit", help="Pattern.")
 @click.option("-e", "--extra-vars", multiple=True)
-def inventory_list(path: str, limit: str | None, extra_vars: tuple[str, ...]) -> None:
+def inventory_list(
+    inventory: tuple[str, ...],
+    vault_password_file: tuple[str, ...],
+    vault_id: tuple[str, ...],
+    limit: str | None,
+    extra_vars: tuple[str, ...],
+) -> None:
     """JSON like `ansible-inventory --list` (or just the matching hosts with --limit)."""
-    inv = _load_inv(path, extra_vars)
+    inv = _load_inv(inventory, vault_password_file, vault_id, extra_vars)
     if limit:
         data: Any = {h.name: h.masked_vars() for h in inv.select(limit)}
     else:
@@ -295,19 +372,27 @@ def inventory_list(path: str, limit: str | None, extra_vars: tuple[str, ...]) ->
 
 
 @inventory.command("graph")
-@click.option("-i", "--inventory", "path", required=True, type=click.Path())
-def inventory_graph(path: str) -> None:
+@_inventory_options
+def inventory_graph(
+    inventory: tuple[str, ...], vault_password_file: tuple[str, ...], vault_id: tuple[str, ...]
+) -> None:
     """The group tree, like `ansible-inventory --graph`."""
-    click.echo(_load_inv(path, ()).graph())
+    click.echo(_load_inv(inventory, vault_password_file, vault_id, ()).graph())
 
 
 @inventory.command("host")
 @click.argument("name")
-@click.option("-i", "--inventory", "path", required=True, type=click.Path())
+@_inventory_options
 @click.option("-e", "--extra-vars", multiple=True)
-def inventory_host(name: str, path: str, extra_vars: tuple[str, ...]) -> None:
+def inventory_host(
+    name: str,
+    inventory: tuple[str, ...],
+    vault_password_file: tuple[str, ...],
+    vault_id: tuple[str, ...],
+    extra_vars: tuple[str, ...],
+) -> None:
     """One host's merged variables (secrets masked)."""
-    host = _load_inv(path, extra_vars).host(name)
+    host = _load_inv(inventory, vault_password_file, vault_id, extra_vars).host(name)
     click.echo(json.dumps(host.masked_vars(), indent=2, ensure_ascii=False, default=str))
 
 

@@ -3,7 +3,7 @@
 Mappings load as `PosDict` and sequences as `PosList`; both carry the 1-based line of the
 node, of each key, and of each value, so validation errors can name file, line and field.
 Duplicate keys are errors (PyYAML silently keeps the last one). `!vault` values load as
-`VaultValue` so the caller can refuse them with a useful message.
+`VaultValue` (with their line) for the inventory to decrypt (remediate/inventory/vault.py).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class PosList(list[Any]):
 
 
 class VaultValue(str):
-    """An Ansible Vault ciphertext (`!vault |`): remediate does not decrypt vault."""
+    """An Ansible Vault ciphertext (`!vault |`), still encrypted."""
 
     line: int = 0
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from remediate.core.errors import ConfigError, did_you_mean
 from remediate.inventory import connection, loaders, patterns, templating
 from remediate.inventory.builder import Builder
-from remediate.inventory.model import Group, Host
+from remediate.inventory.model import Group, Host, Origin
+from remediate.inventory.vault import VaultKeys
 
 
 class Inventory:
@@ -20,22 +21,37 @@ class Inventory:
         self.warnings: list[str] = []  # e.g. literal passwords; shown by `remediate inventory`
 
     @classmethod
-    def load(cls, path: str | Path, extra_vars: Mapping[str, Any] | None = None) -> Inventory:
-        """Load a YAML or INI inventory (file or directory) plus group_vars/ and host_vars/ beside it.
+    def load(
+        cls,
+        path: str | Path | Sequence[str | Path],
+        extra_vars: Mapping[str, Any] | None = None,
+        *,
+        vault: VaultKeys | None = None,
+        defaults: Mapping[str, tuple[Any, Origin]] | None = None,
+    ) -> Inventory:
+        """Load YAML or INI inventories (files or directories) plus group_vars/ and host_vars/ beside them.
 
-        Templated values ("{{ site_kms }}") are evaluated here (templating.py). Every connection
-        variable and password reference is validated here: a broken inventory raises ConfigError
-        (file, line, field) before anything connects.
+        Vault-encrypted files and `!vault` values are decrypted with `vault` (none: a ConfigError
+        naming the file). `defaults` (from ansible.cfg, e.g. host_key_checking) apply to hosts that
+        do not set the variable. Templated values ("{{ site_kms }}") are then evaluated
+        (templating.py). Every connection variable and password reference is validated here: a
+        broken inventory raises ConfigError (file, line, field) before anything connects.
         """
         from remediate.inventory.credentials import validate_source
 
-        p = Path(path)
+        paths = [Path(path)] if isinstance(path, str | Path) else [Path(x) for x in path]
+        keys = vault if vault is not None else VaultKeys()
         b = Builder()
-        loaders.load_source(b, p)
-        loaders.load_vars_dirs(b, p if p.is_dir() else p.parent)
+        for p in paths:
+            loaders.load_source(b, p, keys)
+        for p in paths:
+            loaders.load_vars_dirs(b, p if p.is_dir() else p.parent, keys)
         b.reconcile()
-        inv = cls(b.build_hosts(extra_vars or {}), b.groups, str(path))
+        inv = cls(b.build_hosts(extra_vars or {}), b.groups, ",".join(str(p) for p in paths))
         for host in inv.hosts.values():
+            for key, (value, origin) in (defaults or {}).items():
+                if key not in host.vars:
+                    host.vars[key], host.origins[key] = value, origin
             templating.apply(host)
             connection.validate(host)
             warning = validate_source(host)

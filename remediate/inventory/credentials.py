@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from remediate.core.errors import ConfigError, CredentialError
 from remediate.inventory.templating import ENV_LOOKUP, PASSWORD_VARS
+from remediate.inventory.vault import VaultSecret
 
 if TYPE_CHECKING:
     from remediate.inventory.model import Host
@@ -83,7 +84,7 @@ def validate_source(host: Host) -> str | None:
         raise ConfigError(
             f"invalid environment variable name {detail!r}", file=o.file, line=o.line, field=o.field
         )
-    if kind == "literal" and var not in host.templates:  # "{{ vault_x }}" is no literal in the file
+    if kind == "literal" and var not in host.templates and not is_vault_secret(host.vars.get(var)):
         o = host.origin(var)
         where = f"{o.file}:{o.line}" if o.file else o.field
         return (
@@ -191,6 +192,11 @@ class CredentialResolver:
             label = f"Password for {user}" if not detail or detail == user else f"Password for {detail}"
             return self._prompt(label + (f" ({user})" if user and user not in label else "") + ": ")
         raise CredentialError(f"host {host.name}: unknown password source {kind!r}")
+
+
+def is_vault_secret(value: Any) -> bool:
+    """Decrypted from Ansible Vault: a literal, but not one to warn about."""
+    return isinstance(value, VaultSecret)
 
 
 def is_reference(value: Any) -> bool:

@@ -13,6 +13,7 @@ from remediate.core.errors import ConfigError, did_you_mean
 from remediate.core.yamlpos import PosDict, VaultValue
 from remediate.inventory.builder import Builder, expand_host_range
 from remediate.inventory.model import Origin
+from remediate.inventory.vault import VaultKeys, VaultSecret, is_vault
 
 YAML_EXTS = (".yml", ".yaml", ".json")
 VARS_EXTS = ("", ".yml", ".yaml", ".json")  # Ansible's host_group_vars plugin
@@ -32,15 +33,49 @@ def split_host_port(token: str) -> tuple[str, int | None]:
     return token, None
 
 
-def _check_value(value: Any, origin: Origin) -> Any:
+def _check_value(value: Any, origin: Origin, vault: VaultKeys) -> Any:
+    """Decrypt inline `!vault` values (at any depth) into VaultSecret strings."""
     if isinstance(value, VaultValue):
-        raise ConfigError(
-            "Ansible Vault values are not supported; use {env: VAR} or {file: PATH} (see docs/inventory.md)",
-            file=origin.file,
-            line=origin.line,
-            field=origin.field,
+        return VaultSecret(
+            vault.decrypt(value, file=origin.file or "", line=value.line or origin.line, field=origin.field)
         )
+    if isinstance(value, dict):
+        for k in value:
+            value[k] = _check_value(value[k], origin, vault)
+    elif isinstance(value, list):
+        value[:] = [_check_value(v, origin, vault) for v in value]
     return value
+
+
+def _secret_strings(value: Any) -> Any:
+    """Every string of a vault-encrypted file becomes a VaultSecret (keys and line info stay)."""
+    if isinstance(value, str):
+        return VaultSecret(value)
+    if isinstance(value, dict):
+        for k in value:
+            value[k] = _secret_strings(value[k])
+    elif isinstance(value, list):
+        value[:] = [_secret_strings(v) for v in value]
+    return value
+
+
+def read_text(path: Path, vault: VaultKeys) -> tuple[str, bool]:
+    """A file's text, decrypted when it is a whole vault-encrypted file: (text, was_encrypted)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(f"cannot read file: {exc.strerror}", file=str(path)) from None
+    except UnicodeDecodeError:
+        raise ConfigError("file is not UTF-8 text", file=str(path)) from None
+    if is_vault(text):
+        return vault.decrypt(text, file=str(path)), True
+    return text, False
+
+
+def load_yaml_file(path: Path, vault: VaultKeys) -> Any:
+    text, encrypted = read_text(path, vault)
+    data = yamlpos.loads(text, str(path))
+    return _secret_strings(data) if encrypted else data
 
 
 def _resolve_file_ref(value: Any, base: Path, key: str = "") -> Any:
@@ -57,9 +92,9 @@ def _resolve_file_ref(value: Any, base: Path, key: str = "") -> Any:
 # -- YAML ------------------------------------------------------------------------------------------
 
 
-def load_yaml(b: Builder, path: Path) -> None:
+def load_yaml(b: Builder, path: Path, vault: VaultKeys) -> None:
     file = str(path)
-    data = yamlpos.load(path)
+    data = load_yaml_file(path, vault)
     if data is None:
         return
     if not isinstance(data, PosDict):
@@ -67,11 +102,21 @@ def load_yaml(b: Builder, path: Path) -> None:
     if "plugin" in data:
         raise ConfigError("inventory plugins are not supported", file=file, line=data.line_of("plugin"))
     for name, body in data.items():
-        _yaml_group(b, str(name), body, file, data.line_of(name), parent=None, path=Path(file).parent)
+        _yaml_group(
+            b, str(name), body, file, data.line_of(name), parent=None, path=Path(file).parent, vault=vault
+        )
 
 
 def _yaml_group(
-    b: Builder, name: str, body: Any, file: str, line: int, *, parent: str | None, path: Path
+    b: Builder,
+    name: str,
+    body: Any,
+    file: str,
+    line: int,
+    *,
+    parent: str | None,
+    path: Path,
+    vault: VaultKeys,
 ) -> None:
     b.group(name)
     if parent is not None:
@@ -96,7 +141,9 @@ def _yaml_group(
         _require_mapping(vars_, file, body.line_of("vars"), f"{name}.vars")
         for k, v in vars_.items():
             origin = Origin(file, vars_.line_of(k), f"{name}.vars.{k}")
-            b.set_group_var(name, str(k), _resolve_file_ref(_check_value(v, origin), path, str(k)), origin)
+            b.set_group_var(
+                name, str(k), _resolve_file_ref(_check_value(v, origin, vault), path, str(k)), origin
+            )
     hosts = body.get("hosts")
     if hosts is not None:
         _require_mapping(hosts, file, body.line_of("hosts"), f"{name}.hosts")
@@ -112,13 +159,15 @@ def _yaml_group(
                 for k, v in (hvars or {}).items():
                     origin = Origin(file, hvars.line_of(k), f"hosts.{host}.{k}")
                     b.set_host_var(
-                        host, str(k), _resolve_file_ref(_check_value(v, origin), path, str(k)), origin
+                        host, str(k), _resolve_file_ref(_check_value(v, origin, vault), path, str(k)), origin
                     )
     children = body.get("children")
     if children is not None:
         _require_mapping(children, file, body.line_of("children"), f"{name}.children")
         for child, cbody in children.items():
-            _yaml_group(b, str(child), cbody, file, children.key_lines[child], parent=name, path=path)
+            _yaml_group(
+                b, str(child), cbody, file, children.key_lines[child], parent=name, path=path, vault=vault
+            )
 
 
 def _require_mapping(value: Any, file: str, line: int, field: str) -> None:
@@ -144,12 +193,10 @@ def _ini_value(text: str) -> Any:
     return value
 
 
-def load_ini(b: Builder, path: Path) -> None:
+def load_ini(b: Builder, path: Path, vault: VaultKeys) -> None:
     file = str(path)
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read inventory: {exc}", file=file) from None
+    text, encrypted = read_text(path, vault)
+    lines = text.splitlines()
     group, state = "ungrouped", "hosts"
     pending: dict[str, tuple[int, str]] = {}  # group referenced before declaration -> (line, how)
     for lineno, raw in enumerate(lines, 1):
@@ -172,14 +219,17 @@ def load_ini(b: Builder, path: Path) -> None:
         if line.startswith("["):
             raise ConfigError(f"invalid section header {line!r}", file=file, line=lineno)
         if state == "hosts":
-            _ini_host_line(b, line, group, file, lineno, path.parent)
+            _ini_host_line(b, line, group, file, lineno, path.parent, secret=encrypted)
         elif state == "vars":
             key, eq, value = line.partition("=")
             if not eq or not key.strip():
                 raise ConfigError(f"expected key=value, got {line!r}", file=file, line=lineno)
             k = key.strip()
             origin = Origin(file, lineno, f"{group}:vars.{k}")
-            b.set_group_var(group, k, _resolve_file_ref(_ini_value(value.strip()), path.parent, k), origin)
+            v = _ini_value(value.strip())
+            b.set_group_var(
+                group, k, _resolve_file_ref(_secret_strings(v) if encrypted else v, path.parent, k), origin
+            )
         else:  # children
             child = line.split("#")[0].split(";")[0].strip()
             if not child or any(c.isspace() or c in ":]" for c in child):
@@ -193,7 +243,9 @@ def load_ini(b: Builder, path: Path) -> None:
         raise ConfigError(message, file=file, line=lineno)
 
 
-def _ini_host_line(b: Builder, line: str, group: str, file: str, lineno: int, base: Path) -> None:
+def _ini_host_line(
+    b: Builder, line: str, group: str, file: str, lineno: int, base: Path, *, secret: bool = False
+) -> None:
     try:
         tokens = shlex.split(line, comments=True)
     except ValueError as exc:
@@ -217,7 +269,9 @@ def _ini_host_line(b: Builder, line: str, group: str, file: str, lineno: int, ba
             b.set_host_var(
                 host,
                 key,
-                _resolve_file_ref(_ini_value(value), base, key),
+                _resolve_file_ref(
+                    _secret_strings(_ini_value(value)) if secret else _ini_value(value), base, key
+                ),
                 Origin(file, lineno, f"hosts.{host}.{key}"),
             )
 
@@ -242,7 +296,7 @@ def _vars_files(directory: Path, name: str) -> list[Path]:
     return found
 
 
-def load_vars_dirs(b: Builder, base: Path) -> None:
+def load_vars_dirs(b: Builder, base: Path, vault: VaultKeys) -> None:
     """Apply group_vars/<group> and host_vars/<host> found in `base` (files or directories)."""
     for kind in ("group_vars", "host_vars"):
         directory = base / kind
@@ -251,13 +305,13 @@ def load_vars_dirs(b: Builder, base: Path) -> None:
         names = list(b.groups) if kind == "group_vars" else list(b.host_order)
         for name in names:
             for f in _vars_files(directory, name):
-                data = yamlpos.load(f)
+                data = load_yaml_file(f, vault)
                 if data is None:
                     continue
                 _require_mapping(data, str(f), 1, "")
                 for k, v in data.items():
                     origin = Origin(str(f), data.line_of(k), str(k))
-                    value = _resolve_file_ref(_check_value(v, origin), f.parent, str(k))
+                    value = _resolve_file_ref(_check_value(v, origin, vault), f.parent, str(k))
                     if kind == "group_vars":
                         g = b.groups[name]
                         if k == "ansible_group_priority":
@@ -269,7 +323,7 @@ def load_vars_dirs(b: Builder, base: Path) -> None:
                         b.host_dir_origins.setdefault(name, {})[str(k)] = origin
 
 
-def load_source(b: Builder, path: Path) -> None:
+def load_source(b: Builder, path: Path, vault: VaultKeys) -> None:
     """One inventory file (by extension: YAML for .yml/.yaml/.json, else INI) or a directory."""
     if path.is_dir():
         for f in sorted(path.iterdir()):
@@ -281,11 +335,11 @@ def load_source(b: Builder, path: Path) -> None:
             ):
                 continue
             if f.is_file():
-                load_source(b, f)
+                load_source(b, f, vault)
         return
     if not path.is_file():
         raise ConfigError("inventory not found", file=str(path))
     if path.suffix in YAML_EXTS:
-        load_yaml(b, path)
+        load_yaml(b, path, vault)
     else:
-        load_ini(b, path)
+        load_ini(b, path, vault)

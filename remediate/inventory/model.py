@@ -9,6 +9,8 @@ from typing import Any
 
 from jinja2 import StrictUndefined
 
+from remediate.inventory.vault import VaultSecret
+
 MASK = "********"
 
 # Variable names whose values are secrets. `remediate_password_env/_file/_prompt` hold references,
@@ -21,6 +23,11 @@ _REFERENCE_NAMES = {"remediate_password_env", "remediate_password_file", "remedi
 
 def is_secret_name(name: str) -> bool:
     return name not in _REFERENCE_NAMES and bool(_SECRET_NAME.search(name))
+
+
+def is_secret(name: str, value: Any) -> bool:
+    """A secret by its name, or by where it came from (decrypted from Ansible Vault)."""
+    return is_secret_name(name) or isinstance(value, VaultSecret)
 
 
 def is_reference(value: Any) -> bool:
@@ -72,7 +79,7 @@ class Host:
         return self.origins.get(key, Origin(None, None, f"hosts.{self.name}.{key}"))
 
     def is_secret(self, key: str) -> bool:
-        return is_secret_name(key) or key in self.derived_secrets
+        return is_secret(key, self.vars.get(key)) or key in self.derived_secrets
 
     def masked_vars(self) -> dict[str, Any]:
         """The merged vars with every secret replaced by "********" (references stay visible).
@@ -103,10 +110,12 @@ class Host:
 
 
 def _mask(key: str, value: Any) -> Any:
-    if is_secret_name(key):
+    if is_secret(key, value):
         if value is None or value == "" or is_reference(value):
             return value
         return MASK
     if isinstance(value, Mapping):
         return {k: _mask(str(k), v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [MASK if isinstance(v, VaultSecret) else _mask(key, v) for v in value]
     return value

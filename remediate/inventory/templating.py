@@ -34,7 +34,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from remediate.core.errors import ConfigError
 from remediate.core.render import new_environment
-from remediate.inventory.model import is_secret_name
+from remediate.inventory.model import is_secret, is_secret_name
 
 if TYPE_CHECKING:
     from remediate.inventory.model import Host
@@ -134,7 +134,7 @@ class _HostTemplar:
             )
         raw = self.raw[name]
         if not is_template(raw) or (name in PASSWORD_VARS and ENV_LOOKUP.match(str(raw))):
-            self.secret_deps[name] = is_secret_name(name)
+            self.secret_deps[name] = is_secret(name, raw)  # by its name, or decrypted from vault
             return raw
         lookups = self.lookups.setdefault(name, _Lookups())
         secret = is_secret_name(name)
