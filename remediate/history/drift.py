@@ -100,8 +100,8 @@ def fact_changes(path: str, before: Any, after: Any, rule: ChangeRule | None) ->
 
 
 def _verdict_change(a: HostRecord, b: HostRecord) -> Change | None:
-    if a.verdict == b.verdict:
-        return None
+    if a.verdict == b.verdict or (is_compliant(a) and is_compliant(b)):
+        return None  # fixed -> compliant is the same state
     if b.verdict == UNREACHABLE:
         label = "became unreachable"
     elif a.verdict == UNREACHABLE:
