@@ -12,6 +12,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
+from remediate.history.forecast import ForecastEntry
 from remediate.history.report import CompliancePoint, Report
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -105,9 +106,9 @@ def render_html(report: Report) -> str:
 
 def render_csv(report: Report, path: str | Path) -> None:
     """One row per host, columns CSV_COLUMNS (UTF-8 with a BOM so Excel reads Japanese text)."""
-    soonest: dict[tuple[str, str, str], Any] = {}
-    for e in report.forecast.entries:  # sorted soonest first
-        soonest.setdefault((e.inventory, e.host, e.address), e)
+    soonest: dict[tuple[str, str, str], ForecastEntry] = {}
+    for entry in report.forecast.entries:  # sorted soonest first
+        soonest.setdefault((entry.inventory, entry.host, entry.address), entry)
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:
         out = csv.writer(fh)
         out.writerow(CSV_COLUMNS)

@@ -105,7 +105,8 @@ class Report:
         d = asdict(self)
         d["drift"] = self.drift.to_dict()
         d["forecast"] = self.forecast.to_dict()
-        return _jsonable(d)
+        out: dict[str, Any] = _jsonable(d)
+        return out
 
 
 def _jsonable(v: Any) -> Any:
