@@ -150,7 +150,9 @@ def history() -> tuple[list[RunInfo], list[HostRecord]]:
             prods.reverse()
         verdict = "compliant" if i < 3 else "would_fix"
         codes = () if i < 3 else ("0xC004F074",)
-        recs.append(rec(rid, at, "WIN-0004", verdict, codes=codes, facts=facts(**{"office.products": prods})))
+        titles = () if i < 3 else ("The KMS host could not be reached",)
+        wfacts = facts(**{"office.products": prods})
+        recs.append(rec(rid, at, "WIN-0004", verdict, codes=codes, titles=titles, facts=wfacts))
         if i == 0:
             recs.append(rec(rid, at, "JA-PC", "compliant"))
         else:

@@ -124,8 +124,10 @@ def compare(
     verdict = _verdict_change(a, b)
     if verdict:
         out.append(verdict)
-    new = [c for c in b.codes if c not in a.codes]
-    gone = [c for c in a.codes if c not in b.codes]
+    # an unreachable host was not diagnosed: its missing codes are no news
+    reached = UNREACHABLE not in (a.verdict, b.verdict)
+    new = [c for c in b.codes if c not in a.codes] if reached else []
+    gone = [c for c in a.codes if c not in b.codes] if reached else []
     if new:
         out.append(Change("codes", "new diagnosis codes", list(a.codes), new))
     if gone:

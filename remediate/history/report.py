@@ -203,7 +203,8 @@ def build_report(
         last = hist[-1]
         for i, code in enumerate(dict.fromkeys(last.codes)):
             counts[code] += 1
-            titles.setdefault(code, last.titles[i] if i < len(last.titles) else "")
+            if not titles.get(code):
+                titles[code] = last.titles[i] if i < len(last.titles) else ""
     longest = sorted(
         (r for r in rows if r.non_compliant_since), key=lambda r: (r.non_compliant_since, r.host)
     )
