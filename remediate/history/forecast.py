@@ -110,11 +110,11 @@ def forecast(
     out: list[ForecastEntry] = []
     for history in per_host(runs, records).values():
         unreachable = trailing(history, lambda r: r.verdict == UNREACHABLE)
-        for r in reversed(history):
-            found = read(r.facts) if r.facts else []
-            if found:
-                out += [_entry(r, e, now, unreachable) for e in found]
-                break
+        # the latest record that read the host's facts speaks for it, even when it found no clock
+        # (a licence made permanent since is not forecast from an older KMS activation)
+        seen = next((r for r in reversed(history) if r.facts and r.verdict != UNREACHABLE), None)
+        if seen is not None:
+            out += [_entry(seen, e, now, unreachable) for e in read(seen.facts)]
     out = [e for e in out if e.expires_at <= horizon]
     out.sort(key=lambda e: (e.expires_at, e.inventory, e.host, e.product))
     return Forecast(now, days, out)

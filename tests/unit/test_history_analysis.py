@@ -127,3 +127,12 @@ def test_office_products_in_forecast_keep_their_names() -> None:
     (entry,) = forecast([], [r], NOW, expiries=expiries).entries
     assert entry.product == "Office 16, Std edition" and entry.next_state == "notification" and entry.expired
     assert entry.to_dict()["expires_at"].startswith("2026-10-02")
+
+
+def test_the_latest_observation_wins_even_without_a_clock() -> None:
+    old = rec(1, T0, "R", "compliant", facts={"license.products": [win(remaining=1440)]})
+    retail = {**win(remaining=0), "channel": "RETAIL"}
+    new = rec(2, T0 + WEEK, "R", "compliant", facts={"license.products": [retail]})
+    gone = rec(3, T0 + 2 * WEEK, "R", "unreachable")
+    assert forecast([], [old, new, gone], NOW, expiries=expiries).entries == []
+    assert len(forecast([], [old, gone], NOW, expiries=expiries).entries) == 1
