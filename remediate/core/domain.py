@@ -17,6 +17,7 @@ from typing import Any
 from remediate.core.diagnosis import Diagnoser
 from remediate.core.fleet import FleetFinding
 from remediate.core.results import HostResult
+from remediate.core.tracking import ChangeRule, Expiry
 
 ENTRY_POINT_GROUP = "remediate.domains"
 
@@ -36,6 +37,10 @@ class Domain:
     playbooks: Path | None = None  # folder of shipped playbooks (`remediate run NAME.yml`)
     # findings across hosts, computed by the app once a run of this domain's playbook is over
     fleet: Callable[[Sequence[HostResult]], list[FleetFinding]] | None = None
+    # tracked fact path -> how drift compares and names it (paths without a rule: by value)
+    change_rules: Mapping[str, ChangeRule] = field(default_factory=dict)
+    # a record's tracked facts (path -> value) -> the dated licences in them (forecast)
+    expiries: Callable[[Mapping[str, Any]], list[Expiry]] | None = None
 
 
 _registered: dict[str, Domain] = {}
@@ -90,6 +95,19 @@ def explain(code: str) -> Mapping[str, Any]:
         except LookupError as exc:
             errors.append(str(exc).strip("'\""))
     raise LookupError(errors[0] if errors else f"no domain explains {code!r}")
+
+
+def change_rules() -> dict[str, ChangeRule]:
+    """Tracked fact path -> its rule, over every domain."""
+    out: dict[str, ChangeRule] = {}
+    for d in domains().values():
+        out.update(d.change_rules)
+    return out
+
+
+def expiries(facts: Mapping[str, Any]) -> list[Expiry]:
+    """Every domain's dated licences in one record's tracked facts."""
+    return [e for d in domains().values() if d.expiries is not None for e in d.expiries(facts)]
 
 
 def playbook_dirs() -> list[Path]:

@@ -1,0 +1,1 @@
+"""Debian services the tests install (as root) and start on loopback when missing."""

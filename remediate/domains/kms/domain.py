@@ -11,6 +11,7 @@ from remediate.domains.kms.diagnose import DIAGNOSER
 from remediate.domains.kms.fleet import fleet_findings
 from remediate.domains.kms.functions import FUNCTIONS
 from remediate.domains.kms.parsers import KINDS, parse
+from remediate.domains.kms.tracking import CHANGE_RULES, expiries
 
 DOMAIN = Domain(
     name="kms",
@@ -31,4 +32,6 @@ DOMAIN = Domain(
     ),
     playbooks=Path(__file__).parent / "playbooks",
     fleet=fleet_findings,
+    change_rules=CHANGE_RULES,
+    expiries=expiries,
 )

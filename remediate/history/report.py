@@ -1,0 +1,224 @@
+"""The compliance report's content, built from history records (render.py draws it as HTML / CSV).
+
+Compliance % is compliant hosts / hosts recorded in the run (an unreachable or failed host is
+not known to be compliant, so it counts against). Groups, sites, top diagnoses and the hosts
+non-compliant longest use each host's latest record in the window.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from remediate.history.drift import DriftReport, drift
+from remediate.history.forecast import Forecast, forecast
+from remediate.history.records import HostRecord, RunInfo
+from remediate.history.timeline import cutoff, identity, is_compliant, per_host, trailing
+
+
+@dataclass(frozen=True)
+class CompliancePoint:
+    run_id: int
+    started: datetime
+    kind: str
+    compliant: int
+    total: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.compliant / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class Share:
+    name: str  # a group or a site
+    compliant: int
+    total: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.compliant / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    code: str
+    title: str
+    hosts: int
+
+
+@dataclass(frozen=True)
+class HostRow:
+    """One host's latest record in the window (a CSV row)."""
+
+    inventory: str
+    host: str
+    address: str
+    site: str | None
+    groups: tuple[str, ...]
+    verdict: str
+    codes: tuple[str, ...]
+    error: str | None
+    last_run: int
+    last_seen: datetime
+    non_compliant_since: datetime | None  # the first of its latest non-compliant records in a row
+    last_reached: datetime | None  # its latest record that was not unreachable
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    host: str
+    address: str
+    before: str | None  # verdict in the last sweep before the change window
+    during: str  # verdict in the apply run
+    after: str | None  # verdict in the first sweep after it
+
+
+@dataclass(frozen=True)
+class ChangeWindow:
+    run: RunInfo
+    before_run: int | None
+    after_run: int | None
+    rows: list[WindowRow]
+
+
+@dataclass(frozen=True)
+class Report:
+    generated: datetime
+    since: datetime
+    runs: list[RunInfo]  # newest first
+    series: list[CompliancePoint]  # oldest first, one per run
+    by_group: list[Share]
+    by_site: list[Share]
+    top_diagnoses: list[Diagnosis]
+    longest: list[HostRow]  # non-compliant hosts, longest first
+    hosts: list[HostRow]
+    drift: DriftReport
+    forecast: Forecast
+    change_window: ChangeWindow | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["drift"] = self.drift.to_dict()
+        d["forecast"] = self.forecast.to_dict()
+        out: dict[str, Any] = _jsonable(d)
+        return out
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+def _shares(rows: Sequence[HostRow], keys: Any) -> list[Share]:
+    total: Counter[str] = Counter()
+    ok: Counter[str] = Counter()
+    for r in rows:
+        for k in keys(r):
+            total[k] += 1
+            ok[k] += r.verdict in ("compliant", "fixed")
+    return [Share(k, ok[k], n) for k, n in sorted(total.items(), key=lambda kv: (ok[kv[0]] / kv[1], kv[0]))]
+
+
+def _change_window(runs: Sequence[RunInfo], records: Sequence[HostRecord]) -> ChangeWindow | None:
+    applies = [r for r in runs if r.mode == "apply"]
+    if not applies:
+        return None
+    last = max(applies, key=lambda r: r.started)
+    end = last.finished or last.started
+    sweeps = sorted((r for r in runs if r.kind == "sweep"), key=lambda r: r.started)
+    before = next((s for s in reversed(sweeps) if s.started < last.started), None)
+    after = next((s for s in sweeps if s.started >= end), None)
+    verdicts = {
+        run_id: {identity(r): r.verdict for r in records if r.run_id == run_id}
+        for run_id in (before.id if before else None, after.id if after else None)
+        if run_id is not None
+    }
+    rows = [
+        WindowRow(
+            r.host,
+            r.address,
+            verdicts.get(before.id, {}).get(identity(r)) if before else None,
+            r.verdict,
+            verdicts.get(after.id, {}).get(identity(r)) if after else None,
+        )
+        for r in records
+        if r.run_id == last.id
+    ]
+    return ChangeWindow(last, before.id if before else None, after.id if after else None, rows)
+
+
+def build_report(
+    runs: Sequence[RunInfo],
+    records: Sequence[HostRecord],
+    now: datetime,
+    since: timedelta | datetime = timedelta(days=30),
+    *,
+    days: int = 30,
+) -> Report:
+    """The report over runs started since `since` (records before it serve as drift's baseline)."""
+    start = cutoff(now, since)
+    assert start is not None
+    window_runs = sorted((r for r in runs if r.started >= start), key=lambda r: r.started)
+    in_window = {r.id for r in window_runs}
+    recs = [r for r in records if r.run_id in in_window]
+    series = []
+    for run in window_runs:
+        mine = [r for r in recs if r.run_id == run.id]
+        series.append(CompliancePoint(run.id, run.started, run.kind, sum(map(is_compliant, mine)), len(mine)))
+    rows: list[HostRow] = []
+    for hist in per_host(window_runs, recs).values():
+        last = hist[-1]
+        bad = trailing(hist, lambda r: not is_compliant(r))
+        reached = [r for r in hist if r.verdict != "unreachable"]
+        rows.append(
+            HostRow(
+                last.inventory,
+                last.host,
+                last.address,
+                last.site,
+                last.groups,
+                last.verdict,
+                last.codes,
+                last.error,
+                last.run_id,
+                last.finished,
+                bad[0].finished if bad else None,
+                reached[-1].finished if reached else None,
+            )
+        )
+    rows.sort(key=lambda r: (r.inventory, r.host, r.address))
+    titles: dict[str, str] = {}
+    counts: Counter[str] = Counter()
+    for hist in per_host(window_runs, recs).values():
+        last = hist[-1]
+        for i, code in enumerate(dict.fromkeys(last.codes)):
+            counts[code] += 1
+            if not titles.get(code):
+                titles[code] = last.titles[i] if i < len(last.titles) else ""
+    longest = sorted(
+        (r for r in rows if r.non_compliant_since), key=lambda r: (r.non_compliant_since, r.host)
+    )
+    return Report(
+        generated=now,
+        since=start,
+        runs=window_runs[::-1],
+        series=series,
+        by_group=_shares(rows, lambda r: r.groups or ("(none)",)),
+        by_site=_shares(rows, lambda r: (r.site or "(none)",)),
+        top_diagnoses=[Diagnosis(c, titles[c], n) for c, n in counts.most_common(10)],
+        longest=longest,
+        hosts=rows,
+        drift=drift(runs, records, now, since=start),
+        forecast=forecast(runs, records, now, days=days),
+        change_window=_change_window(window_runs, recs),
+    )
