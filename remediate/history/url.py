@@ -56,8 +56,8 @@ def resolve_url(db: str | None = None) -> URL:
         return sqlite_url(db)
     try:
         url = make_url(db)
-    except ArgumentError as e:
-        raise HistoryError(f"not a database URL or path: {_hide(db)} ({e})") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise HistoryError(f"not a database URL or path: {_hide(db)}") from None
     if url.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
         if importlib.util.find_spec("psycopg") is None:
             raise HistoryError(
@@ -73,7 +73,7 @@ def url_display(url: URL | str) -> str:
         return url.render_as_string(hide_password=True)
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return _hide(url)
 
 
