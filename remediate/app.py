@@ -241,8 +241,11 @@ def record_history(result: RunResult, db: str | None) -> int:
                     steps=tuple(s.to_dict() for s in h.steps), duration=h.duration,
                 ),
             )  # fmt: skip
-        status = "interrupted" if result.interrupted else "finished"
-        store.finish_run(run.id, status=status, exit_code=result.exit_code())
+        code = result.exit_code()
+        if result.interrupted:
+            store.finish_run(run.id, status="interrupted", exit_code=code)
+        else:
+            store.finish_run(run.id, status="finished", exit_code=code)
         return run.id
     finally:
         store.close()

@@ -60,9 +60,7 @@ def resolve_url(db: str | None = None) -> URL:
         raise HistoryError(f"not a database URL or path: {_hide(db)}") from None
     if url.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
         if importlib.util.find_spec("psycopg") is None:
-            raise HistoryError(
-                f"{url_display(url)}: PostgreSQL needs the psycopg driver: {POSTGRES_EXTRA}"
-            )
+            raise HistoryError(f"{url_display(url)}: PostgreSQL needs the psycopg driver: {POSTGRES_EXTRA}")
         url = url.set(drivername="postgresql+psycopg")
     return url
 

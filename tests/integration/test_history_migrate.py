@@ -8,12 +8,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, create_engine, inspect, text
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, create_engine, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from remediate.history import migrate
 from remediate.history.records import HostRecord, RunMeta
 from remediate.history.store import Store
+
 
 # remediate 0.1's model (remediate/output/store.py before issue 11), copied verbatim: its
 # create_all made the databases that revision 0001 stands for.
@@ -90,9 +91,7 @@ def test_upgrade_from_the_01_schema_keeps_every_row(store_db: str) -> None:
     assert win1[0].error == "rc=1" and win1[0].duration == 2.0 and win1[0].address == "WIN-1"
     assert win1[0].finished == old.finished
     assert len(store.host_records()) == 3
-    new = store.start_run(
-        RunMeta("run", "pb", "", "/i", "", None, "dry_run", "", "ops", "ctl", "0.2", 1)
-    )
+    new = store.start_run(RunMeta("run", "pb", "", "/i", "", None, "dry_run", "", "ops", "ctl", "0.2", 1))
     assert new.id == 4  # after the kept ids (PostgreSQL's sequence moved past them)
     with store.engine.connect() as conn:
         assert migrate.current(conn) == migrate.head()
@@ -138,7 +137,8 @@ def test_forty_processes_create_one_new_database(store_db: str) -> None:
 def test_record_host_is_cheap(store_db: str) -> None:
     """1000 hosts, one transaction each (docs/history.md quotes the figures)."""
     store = Store.open(store_db, create=True)
-    run = store.start_run(RunMeta("sweep", "pb", "", "/i", "", None, "dry_run", "", "ops", "ctl", "0.2", 1000))
+    meta = RunMeta("sweep", "pb", "", "/i", "", None, "dry_run", "", "ops", "ctl", "0.2", 1000)
+    run = store.start_run(meta)
     facts = {"license.status": "Licensed", "license.remaining_minutes": 259200, "kms.host": "kms01:1688"}
     step = {"id": "license", "phase": "check", "rc": 0, "passed": True, "stdout": "x" * 2000, "stderr": ""}
     t0 = time.perf_counter()

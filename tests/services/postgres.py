@@ -78,7 +78,8 @@ class Cluster:
 def _run(cmd: list[str]) -> None:
     out = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
     if out.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({out.returncode}): {out.stdout[-400:]} {out.stderr[-800:]}")
+        why = f"{out.stdout[-400:]} {out.stderr[-800:]}"
+        raise RuntimeError(f"{' '.join(cmd)} failed ({out.returncode}): {why}")
 
 
 @contextmanager

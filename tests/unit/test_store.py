@@ -198,7 +198,7 @@ def test_finish_unknown_run(store: Store) -> None:
 
 
 def test_read_never_creates_sqlite(tmp_path: Path) -> None:
-    with pytest.raises(HistoryError, match="no history database at /nonexistent/dir/x.db"):
+    with pytest.raises(HistoryError, match=r"no history database at /nonexistent/dir/x\.db"):
         Store.open("sqlite:////nonexistent/dir/x.db", create=False)
     assert not os.path.exists("/nonexistent")
     missing = tmp_path / "sub" / "h.db"
