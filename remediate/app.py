@@ -235,15 +235,51 @@ def write(result: RunResult, outputs: Outputs, warn: Callable[[str], None] | Non
         except Exception as e:  # disk full, permissions, a bug in one writer: never lose the rest
             _output_failed(result, warn, kind, path, e)
     if outputs.history:
-        from remediate.output.store import Store
-
         try:
-            store = Store(outputs.db)
-            store.record(result)
-            store.close()
+            record_history(result, outputs.db)
         except Exception as e:  # history is a convenience; never fail a run over it
             if warn is not None:
                 warn(f"could not record the run in the history store: {error_text(e)}")
+
+
+def record_history(result: RunResult, db: str | None) -> int:
+    """The whole run into the history store at its end (run row, each host, close); the run's id.
+    Interim: per-host recording as hosts finish, with the run's inventory and hashes, replaces it."""
+    import getpass
+    import socket
+    from datetime import UTC, datetime
+
+    from remediate import __version__
+    from remediate.history.records import HostRecord, RunMeta
+    from remediate.history.store import Store
+
+    store = Store.open(db, create=True)
+    try:
+        meta = RunMeta(
+            kind="run", playbook=result.playbook, playbook_hash="", inventory="", inventory_hash="",
+            pattern=None, mode=result.mode, vars_hash="", operator=getpass.getuser(),
+            controller=socket.gethostname(), version=__version__, host_count=len(result.hosts),
+        )  # fmt: skip
+        run = store.start_run(meta)
+        now = datetime.now(UTC)
+        for h in result.hosts:
+            store.record_host(
+                run.id,
+                HostRecord(
+                    run_id=run.id, host=h.host, address=h.host, inventory="", verdict=h.verdict,
+                    finished=now, codes=tuple(d.code or d.cause_id or "" for d in h.diagnosis),
+                    titles=tuple(d.title for d in h.diagnosis), error=h.error, changed=h.changed,
+                    steps=tuple(s.to_dict() for s in h.steps), duration=h.duration,
+                ),
+            )  # fmt: skip
+        code = result.exit_code()
+        if result.interrupted:
+            store.finish_run(run.id, status="interrupted", exit_code=code)
+        else:
+            store.finish_run(run.id, status="finished", exit_code=code)
+        return run.id
+    finally:
+        store.close()
 
 
 @dataclass(frozen=True)

@@ -483,28 +483,30 @@ def demo() -> None:
 
 
 @main.command()
-@click.option("--db", help="Database URL (default $REMEDIATE_DB or ~/.local/share/remediate/history.db).")
-@click.option("--run", "run_id", type=int, help="Show one run's hosts.")
+@click.option("--db", help="History database: a path or URL (default $REMEDIATE_DB, else the per-user file).")
+@click.option("--run", "run_id", help="Show one run's hosts (row id or UUID).")
 @click.option("--host", help="Show one host's verdicts across runs.")
 @click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(1))
 @click.option("--json", "as_json", is_flag=True)
-def history(db: str | None, run_id: int | None, host: str | None, limit: int, as_json: bool) -> None:
+def history(db: str | None, run_id: str | None, host: str | None, limit: int, as_json: bool) -> None:
     """Past runs, newest first."""
-    from remediate.output.store import Store
+    import dataclasses
 
-    store = Store(db)
+    from remediate.history.store import Store
+
+    store = Store.open(db, create=False)
     try:
         rows: list[Any]
         if run_id is not None:
-            rows = store.hosts(run_id)
+            rows = [dataclasses.asdict(r) for r in store.host_records(run_id=store.run(run_id).id)]
         elif host:
-            rows = store.host_history(host, limit)
+            rows = [dataclasses.asdict(r) for r in store.host_records(host=host)][::-1][:limit]
         else:
-            runs = store.runs(limit)
+            runs = store.runs(limit=limit)
             if not as_json:
                 _console().history(runs)
                 return
-            rows = [{**r.__dict__, "started": r.started.isoformat()} for r in runs]
+            rows = [dataclasses.asdict(r) for r in runs]
         if as_json or run_id is not None or host:
             click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
     finally:

@@ -172,7 +172,7 @@ class Console:
                 self.print(f"{label}: {value}", None)
 
     def history(self, runs: Sequence[Any]) -> None:
-        """Runs from the store (remediate.output.store.RunSummary), newest first."""
+        """Runs from the store (remediate.history.records.RunInfo), newest first."""
         rows = [
             (
                 str(r.id),

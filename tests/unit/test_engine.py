@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from remediate.app import record_history
 from remediate.core import diagnosis
 from remediate.core.diagnosis import Diagnosis
 from remediate.core.errors import AuthenticationError, CertificateError, ConnectError, ProtocolError
@@ -20,7 +21,6 @@ from remediate.core.results import HostResult, RunResult, StepResult
 from remediate.engine import Observers, RunEvents, RunOptions, plan, run_playbook
 from remediate.inventory import Host
 from remediate.inventory.credentials import CredentialResolver
-from remediate.output.store import Store
 from remediate.output.writers import JsonlObserver, read_jsonl, write_json, write_junit
 from remediate.transports.fake import FakeFleet, Reply
 
@@ -490,9 +490,10 @@ async def test_secrets_never_reach_any_output(tmp_path: Path) -> None:
     assert len(seen) >= 6 and not [s for s in seen if PASSWORD in s]
     write_json(r, js)
     write_junit(r, junit)
-    Store(f"sqlite:///{tmp_path / 'h.db'}").record(r)
+    record_history(r, str(tmp_path / "h.db"))
     assert PASSWORD in fleet.host("win000").rules[0][1].stdout  # type: ignore[union-attr]
-    for p in (jsonl, js, junit, tmp_path / "h.db"):
+    db_files = list(tmp_path.glob("h.db*"))  # the database and any WAL file beside it
+    for p in (jsonl, js, junit, *db_files):
         assert PASSWORD.encode() not in p.read_bytes(), p
     assert "********" in jsonl.read_text(encoding="utf-8")
     assert repr(hs[0]).count(PASSWORD) == 0
