@@ -1,0 +1,54 @@
+"""The SQLAlchemy engine for a history URL, tuned per backend.
+
+SQLite: WAL (readers never block the writer, a crash never corrupts), busy_timeout so that
+concurrent writers wait for each other instead of failing with "database is locked", foreign
+keys on, and transactions begun by us (`BEGIN`, `BEGIN IMMEDIATE` for writes, `BEGIN EXCLUSIVE`
+for the schema) instead of by the sqlite3 module, which would run DDL outside any transaction.
+https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl
+https://www.sqlite.org/wal.html , https://www.sqlite.org/lang_transaction.html
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+BUSY_TIMEOUT_MS = 60_000  # a writer waits this long for another before giving up
+
+
+def make_engine(url: URL) -> Engine:
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    memory = url.database in (None, "", ":memory:")
+    engine = create_engine(
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+        poolclass=StaticPool if memory else None,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # autocommit at the driver: we say BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if not memory:
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoints, never corrupt
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("remediate_begin", "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+    return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """The engine for write transactions: on SQLite they take the write lock at BEGIN (IMMEDIATE),
+    so a transaction that reads first never fails on upgrading its lock (it waits instead)."""
+    return engine.execution_options(remediate_begin="IMMEDIATE")
