@@ -25,6 +25,7 @@ import yaml
 pytest.importorskip("celery")
 
 from remediate.history.store import Store  # noqa: E402
+from remediate.inventory import Inventory  # noqa: E402
 from remediate.lab.fleet.spec import FleetSpec  # noqa: E402
 from remediate.lab.runtime import LabThread  # noqa: E402
 
@@ -91,7 +92,9 @@ class Sites:
         self.profiles = profiles
 
     def __enter__(self) -> Sites:
-        controller: dict[str, Any] = {"all": {"children": {}}}
+        # Flat: the labs' inventories share group names, which would merge across sites.
+        hosts: dict[str, Any] = {}
+        controller = {"all": {"children": {"windows": {"hosts": hosts}}}}
         for site in SITES:
             spec = FleetSpec.from_dict(
                 {"hosts": self.hosts, "seed": 5, "password": PW, "profiles": self.profiles,
@@ -101,9 +104,8 @@ class Sites:
             self.labs[site] = lab
             inv = lab.write_inventory(self.tmp / f"site-{site}.yml")
             self.inventories[site] = inv
-            data = yaml.safe_load(inv.read_text())
-            data["all"].setdefault("vars", {})["remediate_site"] = site
-            controller["all"]["children"][f"site_{site}"] = data["all"]
+            for h in Inventory.load(inv).select("windows"):
+                hosts[h.name] = {**h.vars, "remediate_site": site}
         self.controller = self.tmp / "controller.yml"
         self.controller.write_text(yaml.safe_dump(controller))
         return self
@@ -170,6 +172,7 @@ def test_three_site_workers_fix_every_host_once(tmp_path: Path, broker: str, sto
             text = out.decode(errors="replace")
             expected = _expected(sites)
             store = Store.open(store_url, create=False)
+            assert store.runs(limit=1), text
             run = store.runs(limit=1)[0]
             got = {r.host: r.verdict for r in store.host_records(run_id=run.id)}
             sites_of = {r.host: r.site for r in store.host_records(run_id=run.id)}
