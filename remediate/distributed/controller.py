@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from remediate import __version__
 from remediate import app as runner
@@ -115,7 +115,7 @@ def dispatch(
     store = Store.open(outputs.db, create=True)
     try:
         info = store.start_run(_meta(targets, playbook, inventory, limit, options.apply))
-        mode = "apply" if options.apply else "dry_run"
+        mode: Literal["dry_run", "apply"] = "apply" if options.apply else "dry_run"
         result = RunResult(playbook=targets.playbook.name, mode=mode, started=time.time())
         watch = _Watch(app, info.id, info.inventory, [])
         for site, hosts in by_site.items():

@@ -24,10 +24,10 @@ import yaml
 
 pytest.importorskip("celery")
 
-from remediate.history.store import Store  # noqa: E402
-from remediate.inventory import Inventory  # noqa: E402
-from remediate.lab.fleet.spec import FleetSpec  # noqa: E402
-from remediate.lab.runtime import LabThread  # noqa: E402
+from remediate.history.store import Store
+from remediate.inventory import Inventory
+from remediate.lab.fleet.spec import FleetSpec
+from remediate.lab.runtime import LabThread
 
 PLAYBOOK = Path(__file__).parent / "playbooks" / "activate.yml"
 SITES = ("a", "b", "c")
