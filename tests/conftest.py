@@ -14,17 +14,56 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.kerberos_setup import install_if_missing
+from tests.services import postgres
 
 if TYPE_CHECKING:  # imported in the fixtures: pyspnego must not load before pytest_configure
     from remediate.lab.runtime import LabThread
 
 LabFactory = Callable[..., "LabThread"]
 KERBEROS_MISSING = pytest.StashKey[str | None]()
+POSTGRES_MISSING = pytest.StashKey[str | None]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Install the Kerberos tests' Debian packages and bindings when missing (before collection)."""
     config.stash[KERBEROS_MISSING] = install_if_missing()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(request: pytest.FixtureRequest) -> Iterator[postgres.Cluster]:
+    """A throwaway PostgreSQL cluster on loopback for the session (tests/services/postgres.py)."""
+    if POSTGRES_MISSING not in request.config.stash:
+        request.config.stash[POSTGRES_MISSING] = postgres.install_if_missing()
+    missing = request.config.stash[POSTGRES_MISSING]
+    if missing:
+        pytest.skip(missing)
+    pytest.importorskip("psycopg", reason="pip install 'remediate[postgres]'")
+    with postgres.cluster() as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_cluster: postgres.Cluster) -> str:
+    """A postgresql+psycopg:// URL of an empty database shared by the session."""
+    pg_cluster.sql("CREATE DATABASE remediate_session")
+    return pg_cluster.url("remediate_session")
+
+
+_PG_DATABASES = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A history database URL that does not exist yet: a SQLite file, then a fresh PostgreSQL
+    database (dropped afterwards), so every store test runs on both backends."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'history.db'}"
+        return
+    cluster: postgres.Cluster = request.getfixturevalue("pg_cluster")
+    name = f"store_{next(_PG_DATABASES)}"
+    cluster.sql(f"CREATE DATABASE {name}")
+    yield cluster.url(name)
+    cluster.sql(f"DROP DATABASE {name} WITH (FORCE)")
 
 SMALL_LAB_SPEC: dict[str, Any] = {
     "hosts": 12,

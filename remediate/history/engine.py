@@ -19,7 +19,9 @@ from sqlalchemy.pool import StaticPool
 BUSY_TIMEOUT_MS = 60_000  # a writer waits this long for another before giving up
 
 
-def make_engine(url: URL) -> Engine:
+def make_engine(url: URL, *, create: bool = True) -> Engine:
+    """create=False (a reader): no pragma that writes to the file (WAL is persistent: the
+    process that created the database switched it already)."""
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     memory = url.database in (None, "", ":memory:")
@@ -34,7 +36,7 @@ def make_engine(url: URL) -> Engine:
         dbapi_conn.isolation_level = None  # autocommit at the driver: we say BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if not memory:
+        if create and not memory:
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoints, never corrupt
         cur.execute("PRAGMA foreign_keys = ON")

@@ -95,7 +95,7 @@ class Store:
                     why = error_text(e)
                     raise HistoryError(f"cannot create the history database {path}: {why}") from None
         try:
-            engine = make_engine(url)
+            engine = make_engine(url, create=create)
         except ImportError as e:
             raise HistoryError(f"{shown}: the database driver is not installed ({e})") from None
         try:
@@ -186,8 +186,9 @@ class Store:
                 dialect.insert(_CLAIMS)
                 .values(run_id=run_id, host=host, address=address, worker=worker, claimed_at=_now())
                 .on_conflict_do_nothing(index_elements=["run_id", "host", "address"])
+                .returning(_CLAIMS.c.id)  # a row only for the insert that happened
             )
-            return conn.execute(stmt).rowcount == 1
+            return conn.execute(stmt).first() is not None
 
     def prune(self, older_than: datetime) -> int:
         """Delete the runs started before `older_than`, their hosts and claims; returns how many runs."""
