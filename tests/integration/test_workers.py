@@ -9,13 +9,11 @@ in the store, its other hosts `failed: worker lost`, and no fix ran twice on any
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from remediate.history.store import Store
 from remediate.inventory import Inventory
 from remediate.lab.fleet.spec import FleetSpec
 from remediate.lab.runtime import LabThread
+from tests.services.redis import redis_url  # noqa: F401  (the session fixture)
 
 PLAYBOOK = Path(__file__).parent / "playbooks" / "activate.yml"
 SITES = ("a", "b", "c")
@@ -41,38 +40,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A throwaway redis-server on loopback (tests/services/redis.py when present)."""
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.skip("redis-server is not installed")
-    port = _free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
+@pytest.fixture
+def broker(redis_url: str) -> str:  # noqa: F811  (the imported session fixture)
+    return redis_url
 
 
 @pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    """The shared store: PostgreSQL via $REMEDIATE_TEST_PG if set, else one SQLite file (all the
-    processes of this test are on one machine, the case docs/workers.md allows SQLite for)."""
-    url = os.environ.get("REMEDIATE_TEST_PG") or f"sqlite:///{tmp_path / 'history.db'}"
-    Store.open(url, create=True).close()
-    return url
+def store_url(pg_url: str) -> str:
+    """The shared store, on PostgreSQL (tests/services/postgres.py) as a real deployment."""
+    Store.open(pg_url, create=True).close()
+    return pg_url
 
 
 def _env() -> dict[str, str]:
@@ -215,12 +192,13 @@ def test_a_killed_worker_leaves_its_hosts_failed_worker_lost(
         )
         try:
             _wait_ready(logs)
-            proc = _run(sites, broker, store_url)
             store = Store.open(store_url, create=False)
+            before = {r.id for r in store.runs()}  # the session's store may hold earlier runs
+            proc = _run(sites, broker, store_url)
             deadline = time.monotonic() + 90
             run_id = None
             while time.monotonic() < deadline:  # kill b's worker once one of its hosts is recorded
-                runs = store.runs(limit=1)
+                runs = [r for r in store.runs(limit=1) if r.id not in before]
                 if runs:
                     run_id = runs[0].id
                     if any(r.site == "b" for r in store.host_records(run_id=run_id)):
