@@ -193,6 +193,15 @@ def main() -> None:
 )
 @click.option("--db", help="History database URL (default $REMEDIATE_DB or ~/.local/share/...).")
 @click.option("--no-history", is_flag=True, help="Do not record this run in the history store.")
+@click.option(
+    "--workers",
+    metavar="URL",
+    help="Dispatch to the site workers on this Redis broker (redis://...) instead of running here; "
+    "--db must be the shared store (docs/workers.md).",
+)
+@click.option(
+    "--batch-size", default=50, show_default=True, type=click.IntRange(1), help="Hosts per worker task."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show each host's step output.")
 @_lang_option
 def run(
@@ -215,6 +224,8 @@ def run(
     extra_vars: tuple[str, ...],
     db: str | None,
     no_history: bool,
+    workers: str | None,
+    batch_size: int,
     verbose: bool,
 ) -> None:
     """Run PLAYBOOK on the inventory's hosts: checks, then fixes (with --apply), then verify."""
@@ -260,6 +271,10 @@ def run(
             err=True,
         )
     console = _console(verbose)
+    if workers:
+        _dispatch(
+            targets, options, outputs, workers, batch_size, playbook, inventory, limit, no_history, console
+        )
 
     async def go() -> RunResult:
         stop = asyncio.Event()
@@ -296,6 +311,60 @@ def run(
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     console.recap(result)
     raise click.exceptions.Exit(result.exit_code())
+
+
+def _dispatch(
+    targets: Any,
+    options: Any,
+    outputs: Any,
+    broker: str,
+    batch_size: int,
+    playbook: str,
+    inventory: str,
+    limit: str | None,
+    no_history: bool,
+    console: Any,
+) -> NoReturn:
+    """`run --workers`: the site workers run the hosts; this process shows progress and the recap."""
+    from remediate.distributed.controller import Dispatch, check, dispatch
+
+    if no_history:
+        _fail("--workers records every host in the shared store: --no-history does not apply")
+    check(targets, options)  # a host with no site, a secret -e, --serial: before anything is sent
+    try:
+        result = dispatch(
+            targets,
+            options,
+            outputs,
+            Dispatch(broker, batch_size=batch_size),
+            playbook=playbook,
+            inventory=inventory,
+            limit=limit,
+            events=console.progress(),
+            warn=console.error,
+        )
+    except KeyboardInterrupt:
+        console.error("interrupted: queued batches revoked; running batches finish on their workers")
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    console.recap(result)
+    raise click.exceptions.Exit(result.exit_code())
+
+
+# ---- worker ---------------------------------------------------------------------------------
+@main.command()
+@click.option("--site", required=True, help="The site whose queue this worker consumes.")
+@click.option("-i", "--inventory", required=True, type=click.Path(), help="This site's own inventory.")
+@click.option("--broker", help="Redis URL (default $REMEDIATE_BROKER).")
+@click.option("--db", help="The shared history store URL (default $REMEDIATE_DB).")
+@click.option(
+    "-c", "--concurrency", default=2, show_default=True, type=click.IntRange(1), help="Batches at once."
+)
+def worker(site: str, inventory: str, broker: str | None, db: str | None, concurrency: int) -> None:
+    """Run batches of SITE's hosts sent by `remediate run --workers` (a Celery worker)."""
+    from remediate.distributed.worker import SiteWorker
+
+    code = SiteWorker(site, inventory, broker=broker, db=db, concurrency=concurrency).start()
+    raise click.exceptions.Exit(code)
 
 
 # ---- render ---------------------------------------------------------------------------------

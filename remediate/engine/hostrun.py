@@ -321,6 +321,13 @@ class HostRun:
         except Exception as e:
             return f"{fix.id} (describe failed: {_err(e)})"
 
+    async def claim(self) -> bool:
+        """Before the first fix: RunOptions.before_fix (a blocking store call, so off the loop)."""
+        hook = self.options.before_fix
+        if hook is None:
+            return True
+        return await asyncio.to_thread(hook, self.host)
+
     async def run_fix(self, fix: Fix) -> StepResult:
         self.fix_running = True
         try:

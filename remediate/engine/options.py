@@ -6,9 +6,14 @@ top layer of every host's vars), so there is one route for them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from remediate.core.capture import DEFAULT_MAX_OUTPUT
+
+if TYPE_CHECKING:
+    from remediate.inventory import Host
 
 
 @dataclass
@@ -25,3 +30,7 @@ class RunOptions:
     batch: bool = True  # run independent plain cmd checks of a host as one command (cmdjoin.py)
     # bytes kept per output stream of a step (head + tail); a host's remediate_max_output wins
     max_output: int = DEFAULT_MAX_OUTPUT
+    # Asked (in a worker thread) right before the first fix of a host in an apply: False means
+    # another process owns this host's fixes (a site worker's claim in the shared store), so the
+    # host ends `skipped` ("already claimed") with no fix run. None: every host may be fixed.
+    before_fix: Callable[[Host], bool] | None = None

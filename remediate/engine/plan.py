@@ -30,6 +30,8 @@ class HostSteps(Protocol):
 
     async def run_fix(self, fix: Fix) -> StepResult: ...
 
+    async def claim(self) -> bool: ...  # may this host be changed? (RunOptions.before_fix)
+
     def holds(self, fix: Fix) -> bool: ...  # the fix's `when` on the current facts
 
     def describe(self, fix: Fix) -> str: ...
@@ -39,9 +41,12 @@ class HostSteps(Protocol):
     def diagnose(self, failed_steps: list[str]) -> list[Diagnosis]: ...
 
 
+CLAIMED_ELSEWHERE = "already claimed"  # the host's fixes belong to another process (before_fix)
+
+
 @dataclass
 class Outcome:
-    verdict: Verdict  # would_fix, fixed or failed
+    verdict: Verdict  # would_fix, fixed, failed (or skipped: another process claimed the host)
     error: str | None = None
 
 
@@ -94,6 +99,8 @@ class FixPolicy:
                 if link is None:
                     held.append(fix.id)
                     continue
+            if not self.ran and not await host.claim():
+                return Outcome("skipped", CLAIMED_ELSEWHERE)
             self.planned.append(self._plan(fix, link, causes))
             self.ran.append(fix.id)
             step = await host.run_fix(fix)

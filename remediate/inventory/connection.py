@@ -55,6 +55,7 @@ REMEDIATE_VARS = (
     "remediate_winrm_client",
     "remediate_allow_basic_http",
     "remediate_max_output",
+    "remediate_site",  # the site whose workers reach this host (remediate run --workers)
 )
 
 

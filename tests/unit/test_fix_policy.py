@@ -131,3 +131,34 @@ async def test_recheck_that_still_fails_without_the_cause_holds_the_fix() -> Non
     r = (await _run(pb, fleet, hosts, apply=True))["a"]
     assert fleet.scripts_for("a") == ["state", "state"]
     assert r.verdict == "failed" and "precondition no longer held" in (r.error or "") and not r.changed
+
+
+async def test_before_fix_refusal_skips_the_host_with_no_fix_run() -> None:
+    # A site worker's claim (RunOptions.before_fix): asked once per host, right before its first
+    # fix, never in a dry run and never for a compliant host; a refusal means no fix ran.
+    pb = _playbook([_fix("repair", ["t.fixable"])])
+    fleet, hosts = _fleet({"a": "cause:t.fixable", "b": "cause:t.fixable", "c": "ok"})
+    asked: list[str] = []
+
+    def claim(host: Host) -> bool:
+        asked.append(host.name)
+        return host.name == "a"
+
+    diagnosis.register("test-policy", Diagnoser("test-policy", _diagnose, CAUSES))
+    for apply in (False, True):
+        r = await run_playbook(
+            pb,
+            hosts,
+            RunOptions(apply=apply, forks=4, before_fix=claim),
+            credentials=CredentialResolver(),
+            transport_factory=fleet.factory,
+        )
+        if not apply:
+            assert asked == []
+    by = {h.host: h for h in r.hosts}
+    assert sorted(asked) == ["a", "b"]
+    assert by["a"].verdict == "fixed"
+    assert (by["b"].verdict, by["b"].error, by["b"].changed) == ("skipped", "already claimed", False)
+    assert not [s for s in by["b"].steps if s.phase == "fix"]
+    assert fleet.hosts["b"].state["s"] == "cause:t.fixable"
+    assert by["c"].verdict == "compliant"

@@ -1,0 +1,159 @@
+"""`remediate worker --site S`: a Celery worker that runs the engine for batches of S's hosts.
+
+Each task names hosts; the worker loads ITS OWN inventory (credentials stay on the site), checks
+that the playbook it has is byte for byte the controller's (sha256) and that each name points at
+the address the controller expects, then runs the engine. In an apply it claims (run, host,
+address) in the shared store right before a host's first fix (RunOptions.before_fix): only the
+first claimer fixes. Each host's result is written to the store the moment the host finishes.
+Hosts already recorded for the run (a lost batch marked by the controller) are not run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from remediate import app as runner
+from remediate.core.domain import domains
+from remediate.core.errors import RemediateError, error_text
+from remediate.core.playbook import resolve
+from remediate.core.results import HostResult
+from remediate.distributed.celeryapp import TASK_NAME, broker_url, make_app
+from remediate.distributed.payload import Payload, address_of, file_hash
+from remediate.distributed.records import record_of
+from remediate.distributed.sites import queue_name, site_of
+from remediate.engine import RunEvents
+from remediate.history.store import Store
+from remediate.inventory import Host
+
+_log = logging.getLogger("remediate.worker")
+
+
+class _Recorder(RunEvents):
+    """Writes each host's result to the store as it finishes (one short transaction each)."""
+
+    def __init__(self, worker: SiteWorker, run_id: int, hosts: dict[str, Host], tracked: tuple[str, ...]):
+        self.worker, self.run_id, self.hosts, self.tracked = worker, run_id, hosts, tracked
+        self.recorded = 0
+
+    def host_finished(self, result: HostResult) -> None:
+        h = self.hosts.get(result.host)
+        try:
+            self.worker.store.record_host(
+                self.run_id,
+                record_of(
+                    self.run_id,
+                    result,
+                    address=address_of(h) if h else result.host,
+                    inventory=self.worker.inventory,
+                    groups=tuple(h.groups) if h else (),
+                    site=self.worker.site,
+                    tracked_facts=self.tracked,
+                ),
+            )
+            self.recorded += 1
+        except Exception as e:  # the controller marks an unrecorded host when the task ends
+            _log.error("could not record %s: %s", result.host, error_text(e))
+
+
+class SiteWorker:
+    def __init__(
+        self,
+        site: str,
+        inventory: str | Path,
+        *,
+        broker: str | None = None,
+        db: str | None = None,
+        concurrency: int = 2,
+    ) -> None:
+        self.site = site
+        self.queue = queue_name(site)
+        self.inventory = str(Path(inventory).resolve())
+        self.concurrency = max(1, concurrency)
+        self.store = Store.open(db, create=False)  # the controller creates the schema
+        self.app = make_app(broker_url(broker))
+        self.hostname = f"remediate-{site}-{os.getpid()}@{socket.gethostname()}"
+
+        @self.app.task(name=TASK_NAME)  # type: ignore[untyped-decorator]
+        def run_batch(payload: dict[str, Any]) -> dict[str, Any]:
+            return self.run_batch(payload)
+
+    def start(self) -> int:
+        """Consume the site's queue until stopped (SIGTERM/SIGINT: warm shutdown). The threads
+        pool keeps the consumer answering pings (app.control.ping) while batches run."""
+        worker = self.app.Worker(
+            hostname=self.hostname,
+            queues=[self.queue],
+            pool="threads",
+            concurrency=self.concurrency,
+            loglevel="INFO",
+            without_mingle=True,
+            without_gossip=True,
+        )
+        worker.start()
+        return int(worker.exitcode or 0)
+
+    # ---- one task --------------------------------------------------------------------------
+    def run_batch(self, data: dict[str, Any]) -> dict[str, Any]:
+        p = Payload.from_json(data)
+        if p.site != self.site:
+            return {"refused": f"batch for site {p.site!r} reached the worker of {self.site!r}"}
+        info = self.store.run(p.run_uuid)
+        if info.status != "running":
+            return {"refused": f"run {p.run_uuid} is {info.status}"}
+        done = self.store.recorded_hosts(info.id)
+        todo = [(n, a) for n, a in p.hosts if (n, a) not in done]
+        if not todo:
+            return {"recorded": 0}
+        try:
+            targets, hosts, refused = self._targets(p, todo)
+        except RemediateError as e:
+            targets, hosts, refused = None, {}, {n: f"worker refused the batch: {e}" for n, _ in todo}
+        for name, why in refused.items():
+            self._record_failed(info.id, name, dict(todo)[name], why)
+        if targets is None or not targets.hosts:
+            return {"recorded": len(refused)}
+        options = p.options()
+        if options.apply:
+            options.before_fix = lambda h: self.store.claim(info.id, h.name, address_of(h), self.hostname)
+        domain = domains().get(targets.playbook.diagnose or "")
+        recorder = _Recorder(self, info.id, hosts, domain.tracked_facts if domain else ())
+        asyncio.run(runner.run(targets, options, runner.Outputs(), events=recorder))
+        return {"recorded": recorder.recorded + len(refused)}
+
+    def _targets(
+        self, p: Payload, todo: list[tuple[str, str]]
+    ) -> tuple[runner.Targets, dict[str, Host], dict[str, str]]:
+        """The batch's hosts from this worker's own inventory, and the ones it refuses (why)."""
+        path = resolve(p.playbook)
+        if not path.is_file():
+            raise RemediateError(f"playbook {p.playbook!r} not found on this worker")
+        if file_hash(path) != p.playbook_hash:
+            raise RemediateError(f"playbook {p.playbook!r} on this worker differs from the controller's")
+        targets = runner.load(path, self.inventory, extra_vars=[json.dumps(p.extra_vars)])
+        mine = {h.name: h for h in targets.hosts}
+        chosen: dict[str, Host] = {}
+        refused: dict[str, str] = {}
+        for name, address in todo:
+            h = mine.get(name)
+            if h is None:
+                refused[name] = f"not a target in worker {self.hostname}'s inventory"
+            elif address_of(h) != address:
+                refused[name] = f"worker inventory points {name} at {address_of(h)}, not {address}"
+            elif (s := site_of(h)) not in (None, self.site):
+                refused[name] = f"worker inventory puts {name} in site {s}, not {self.site}"
+            else:
+                chosen[name] = h
+        return replace(targets, hosts=list(chosen.values())), chosen, refused
+
+    def _record_failed(self, run_id: int, name: str, address: str, why: str) -> None:
+        result = HostResult(host=name, verdict="failed", error=why)
+        self.store.record_host(
+            run_id, record_of(run_id, result, address=address, inventory=self.inventory, site=self.site)
+        )

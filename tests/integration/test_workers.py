@@ -1,0 +1,233 @@
+"""Celery site workers (docs/workers.md): three sites, each a lab with its own DNS and KMS host and
+a `remediate worker --site S` subprocess in front of it, one redis-server broker, one store.
+
+`remediate run --workers` dispatches windows activation with --apply across the sites; every host
+ends as its lab profile says. Killing one worker with SIGKILL mid-run leaves its finished hosts
+in the store, its other hosts `failed: worker lost`, and no fix ran twice on any host.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytest.importorskip("celery")
+
+from remediate.history.store import Store
+from remediate.inventory import Inventory
+from remediate.lab.fleet.spec import FleetSpec
+from remediate.lab.runtime import LabThread
+from tests.services.redis import redis_url  # noqa: F401  (the session fixture)
+
+PLAYBOOK = Path(__file__).parent / "playbooks" / "activate.yml"
+SITES = ("a", "b", "c")
+FIX_SWITCHES = ("/skms", "/ipk", "/ato")
+PW = "Lab-Passw0rd!"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def broker(redis_url: str) -> str:  # noqa: F811  (the imported session fixture)
+    return redis_url
+
+
+@pytest.fixture
+def store_url(pg_url: str) -> str:
+    """The shared store, on PostgreSQL (tests/services/postgres.py) as a real deployment."""
+    Store.open(pg_url, create=True).close()
+    return pg_url
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    return env
+
+
+class Sites:
+    """Three labs, their site inventories and a controller inventory with remediate_site set."""
+
+    def __init__(self, tmp: Path, hosts: int, profiles: dict[str, int]) -> None:
+        self.tmp = tmp
+        self.labs: dict[str, LabThread] = {}
+        self.inventories: dict[str, Path] = {}
+        self.hosts = hosts
+        self.profiles = profiles
+
+    def __enter__(self) -> Sites:
+        # Flat: the labs' inventories share group names, which would merge across sites.
+        hosts: dict[str, Any] = {}
+        controller = {"all": {"children": {"windows": {"hosts": hosts}}}}
+        for site in SITES:
+            spec = FleetSpec.from_dict(
+                {"hosts": self.hosts, "seed": 5, "password": PW, "profiles": self.profiles,
+                 "name_prefix": f"{site.upper()}-", "domain": f"{site}.lab.test"}
+            )  # fmt: skip
+            lab = LabThread(spec, self.tmp / f"lab-{site}").__enter__()
+            self.labs[site] = lab
+            inv = lab.write_inventory(self.tmp / f"site-{site}.yml")
+            self.inventories[site] = inv
+            for h in Inventory.load(inv).select("windows"):
+                hosts[h.name] = {**h.vars, "remediate_site": site}
+        self.controller = self.tmp / "controller.yml"
+        self.controller.write_text(yaml.safe_dump(controller))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for lab in self.labs.values():
+            lab.__exit__(None, None, None)
+
+    def fix_counts(self) -> dict[str, dict[str, int]]:
+        """Per host: how many times each fix switch reached slmgr (the lab's own log)."""
+
+        out: dict[str, dict[str, int]] = {}
+        for lab in self.labs.values():
+            for name, h in lab.hosts.items():
+                executed = getattr(h.emulated, "executed", [])
+                out[name] = {
+                    sw: sum(1 for argv in executed for a in argv if a.lower() == sw) for sw in FIX_SWITCHES
+                }
+        return out
+
+
+def _worker(site: str, inventory: Path, broker: str, db: str, log: Path) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "remediate.cli", "worker", "--site", site, "-i", str(inventory),
+           "--broker", broker, "--db", db, "-c", "2"]  # fmt: skip
+    return subprocess.Popen(cmd, env=_env(), stdout=log.open("wb"), stderr=subprocess.STDOUT)
+
+
+def _wait_ready(logs: list[Path], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(b"ready." in p.read_bytes() for p in logs if p.exists()) and all(p.exists() for p in logs):
+            return
+        time.sleep(0.2)
+    raise AssertionError("workers not ready: " + " | ".join(p.read_text()[-2000:] for p in logs))
+
+
+def _run(sites: Sites, broker: str, db: str, *extra: str) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "remediate.cli", "run", str(PLAYBOOK), "-i", str(sites.controller),
+           "--apply", "--workers", broker, "--db", db, "--batch-size", "2",
+           "--json", str(sites.tmp / "result.json"), *extra]  # fmt: skip
+    return subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _expected(sites: Sites) -> dict[str, str]:
+    return {
+        name: ("compliant" if h.profile == "healthy" else "fixed")
+        for lab in sites.labs.values()
+        for name, h in lab.hosts.items()
+    }
+
+
+@pytest.mark.timeout(240)
+def test_three_site_workers_fix_every_host_once(tmp_path: Path, broker: str, store_url: str) -> None:
+    with Sites(tmp_path, 8, {"no_srv": 50, "healthy": 50}) as sites:
+        logs = [tmp_path / f"worker-{s}.log" for s in SITES]
+        workers = [
+            _worker(s, sites.inventories[s], broker, store_url, log)
+            for s, log in zip(SITES, logs, strict=True)
+        ]
+        try:
+            _wait_ready(logs)
+            proc = _run(sites, broker, store_url)
+            out, _ = proc.communicate(timeout=180)
+            text = out.decode(errors="replace")
+            expected = _expected(sites)
+            store = Store.open(store_url, create=False)
+            assert store.runs(limit=1), text
+            run = store.runs(limit=1)[0]
+            got = {r.host: r.verdict for r in store.host_records(run_id=run.id)}
+            sites_of = {r.host: r.site for r in store.host_records(run_id=run.id)}
+            store.close()
+            assert got == expected, text
+            assert proc.returncode == 0, text
+            assert run.status == "finished" and run.exit_code == 0
+            assert sites_of == {n: n[0].lower() for n in expected}
+            for name, counts in sites.fix_counts().items():
+                want = 1 if expected[name] == "fixed" else 0
+                assert counts["/skms"] == want and counts["/ato"] == want, (name, counts)
+        finally:
+            for w in workers:
+                w.terminate()
+            for w in workers:
+                w.wait(20)
+
+
+@pytest.mark.timeout(240)
+def test_a_killed_worker_leaves_its_hosts_failed_worker_lost(
+    tmp_path: Path, broker: str, store_url: str
+) -> None:
+    with Sites(tmp_path, 8, {"no_srv": 100}) as sites:
+
+        async def slow(lab: LabThread) -> None:
+            for h in lab.hosts.values():
+                h.state.latency = {k: 0.4 for k in ("cmd", "slmgr", "ps", "pwsh", "ospp")}
+
+        sites.labs["b"].call(slow, sites.labs["b"])
+        logs = [tmp_path / f"worker-{s}.log" for s in SITES]
+        workers = dict(
+            zip(
+                SITES,
+                [
+                    _worker(s, sites.inventories[s], broker, store_url, log)
+                    for s, log in zip(SITES, logs, strict=True)
+                ],
+                strict=True,
+            )
+        )
+        try:
+            _wait_ready(logs)
+            store = Store.open(store_url, create=False)
+            before = {r.id for r in store.runs()}  # the session's store may hold earlier runs
+            proc = _run(sites, broker, store_url)
+            deadline = time.monotonic() + 90
+            run_id = None
+            while time.monotonic() < deadline:  # kill b's worker once one of its hosts is recorded
+                runs = [r for r in store.runs(limit=1) if r.id not in before]
+                if runs:
+                    run_id = runs[0].id
+                    if any(r.site == "b" for r in store.host_records(run_id=run_id)):
+                        break
+                time.sleep(0.1)
+            workers["b"].send_signal(signal.SIGKILL)
+            workers["b"].wait(10)
+            out, _ = proc.communicate(timeout=150)
+            text = out.decode(errors="replace")
+            assert run_id is not None
+            records = {r.host: r for r in store.host_records(run_id=run_id)}
+            store.close()
+            b_hosts = set(sites.labs["b"].hosts)
+            assert set(records) == set(_expected(sites)), text
+            for name, r in records.items():
+                if name not in b_hosts:
+                    assert r.verdict == "fixed", (name, r)
+            b_fixed = {n for n in b_hosts if records[n].verdict == "fixed"}
+            b_lost = {n for n in b_hosts if records[n].error == "worker lost"}
+            assert b_fixed, text  # it finished some before it was killed
+            assert b_lost, text
+            assert all(records[n].verdict == "failed" for n in b_lost)
+            assert b_fixed | b_lost == b_hosts, {n: (records[n].verdict, records[n].error) for n in b_hosts}
+            for name, counts in sites.fix_counts().items():
+                assert all(c <= 1 for c in counts.values()), (name, counts)
+            assert proc.returncode == 2, text
+        finally:
+            for w in workers.values():
+                if w.poll() is None:
+                    w.terminate()
+            for w in workers.values():
+                w.wait(20)
