@@ -26,6 +26,8 @@ from remediate.core.render import Renderer, context_for
 from remediate.core.variables import apply_types, parse_extra_vars, typed_extra_vars
 from remediate.engine import Observers, RunEvents, RunOptions, make_transport, run_playbook
 from remediate.engine.serial import make_batches
+from remediate.history import meta
+from remediate.history.records import RunKind, RunMeta
 from remediate.inventory import Host, Inventory
 from remediate.inventory.credentials import CredentialResolver
 from remediate.inventory.setup import NO_INVENTORY, InventorySetup
@@ -35,6 +37,7 @@ from remediate.output.writers import JsonlObserver, write_hosts_file, write_json
 if TYPE_CHECKING:
     from remediate.core.model import ConnectionSpec
     from remediate.core.results import RunResult
+    from remediate.history.session import Recording, Resume
     from remediate.transports.base import Transport
 
 MAX_POOL = 256  # threads for blocking clients, whatever --forks says
@@ -50,6 +53,8 @@ class Targets:
     renderer: Renderer  # the run's one Renderer: the loader compiled the playbook's templates in it
     # holds the passwords the load resolved (preflight); `run` uses it unless given another
     credentials: CredentialResolver = field(default_factory=CredentialResolver)
+    inventory: tuple[str, ...] = ()  # the inventory sources read (as given)
+    limit: str | None = None  # --limit
 
 
 def load(
@@ -77,13 +82,20 @@ def load(
     renderer = Renderer()
     pb = Playbook.load(resolve(playbook), renderer)
     typed = typed_extra_vars(pb.var_specs, raw)
+    sources = _sources(inventory, setup)
     inv = load_inventory(inventory, typed, setup)
     hosts = select(inv, pb.targets, limit)
     apply_types(pb.var_specs, hosts)
     credentials = credentials if credentials is not None else CredentialResolver()
     if check_credentials:
         credentials.preflight(hosts, interactive=sys.stdin.isatty() if interactive is None else interactive)
-    return Targets(pb, hosts, typed, renderer, credentials)
+    return Targets(pb, hosts, typed, renderer, credentials, sources, limit)
+
+
+def _sources(inventory: str | Path | None, setup: InventorySetup | None) -> tuple[str, ...]:
+    if inventory is not None:
+        return (str(inventory),)
+    return tuple(setup.sources) if setup is not None else ()
 
 
 def load_inventory(
@@ -119,7 +131,8 @@ class Outputs:
     jsonl: str | Path | None = None  # streamed while the run goes
     junit: str | Path | None = None
     hosts_file: str | Path | None = None
-    history: bool = False  # record the run in the history store
+    history: bool = False  # record the run in the history store, each host as it finishes
+    kind: RunKind = "run"  # a scheduled dry run is recorded as a "sweep"
     db: str | None = None  # the store's URL (None: $REMEDIATE_DB or the default file)
     force: bool = False  # replace existing result files (otherwise an existing one is refused)
 
@@ -146,8 +159,11 @@ async def run(
     stop: asyncio.Event | None = None,
     transport_factory: Callable[[ConnectionSpec], Transport] = make_transport,
     warn: Callable[[str], None] | None = None,
+    resume: Resume | None = None,
 ) -> RunResult:
-    """Run and write every output. `events`: the caller's observer (the console); `stop`: set it
+    """Run and write every output. With `resume` (plan_resume), only its `todo` hosts run, into
+    the same history row, and the result holds the hosts it had recorded before too.
+    `events`: the caller's observer (the console); `stop`: set it
     to stop gracefully; `warn`: told about an output that could not be written but must not fail
     the run (the history store, a result file). A bad --serial, an existing result file (without
     `force`) or one another run is writing raises ConfigError before anything connects."""
@@ -155,7 +171,7 @@ async def run(
     make_batches(targets.hosts, options.serial)
     with claim_outputs(outputs.files(), force=outputs.force):
         return await _run_claimed(
-            targets, options, outputs, credentials, events, stop, transport_factory, warn
+            targets, options, outputs, credentials, events, stop, transport_factory, warn, resume
         )
 
 
@@ -168,20 +184,29 @@ async def _run_claimed(
     stop: asyncio.Event | None,
     transport_factory: Callable[[ConnectionSpec], Transport],
     warn: Callable[[str], None] | None,
+    resume: Resume | None,
 ) -> RunResult:
     size_thread_pool(options.forks)
+    hosts = resume.todo if resume is not None else targets.hosts
+    recording, history_error = _open_history(targets, options, outputs, hosts, resume, warn)
     jsonl = JsonlObserver(outputs.jsonl) if outputs.jsonl else None
     try:
         result = await run_playbook(
             targets.playbook,
-            targets.hosts,
+            hosts,
             options,
             credentials=credentials or targets.credentials,
             transport_factory=transport_factory,
-            events=Observers(jsonl, events),  # the line is on disk before the console counts it
+            # a host is in the store, then in the JSONL file, before the console counts it: after
+            # kill -9 the store holds every host the JSONL file shows
+            events=Observers(recording.recorder if recording else None, jsonl, events),
             stop=stop,
             renderer=targets.renderer,
         )
+    except BaseException:  # cancelled (a second Ctrl-C): finished hosts are recorded; close the row
+        if recording is not None:
+            recording.abort()
+        raise
     finally:
         if jsonl is not None:
             try:
@@ -197,8 +222,71 @@ async def _run_claimed(
         result.output_errors.append(message)
         if warn is not None:
             warn(message)
+    if resume is not None:
+        result.hosts[:0] = resume.done
+    if history_error is not None:
+        result.output_errors.append(history_error)
     write(result, outputs, warn)
+    if recording is not None:
+        result.run_id, result.run_uuid = recording.info.id, recording.info.uuid
+        for problem in recording.close(result):
+            result.output_errors.append(problem)
+            if warn is not None:
+                warn(problem)
     return result
+
+
+def run_meta(targets: Targets, *, kind: RunKind, apply: bool, uuid: str | None = None) -> RunMeta:
+    """What the run records about itself (history.meta): playbook and inventory with hashes..."""
+    return meta.run_meta(
+        kind=kind,
+        playbook=str(Path(targets.playbook.path).resolve()),  # what --resume and --rerun load again
+        playbook_path=targets.playbook.path,
+        inventory=targets.inventory,
+        pattern=targets.limit,
+        apply=apply,
+        extra_vars=targets.extra_vars,
+        host_count=len(targets.hosts),
+        uuid=uuid,
+    )
+
+
+def plan_resume(targets: Targets, db: str | None, ref: str, *, apply: bool) -> Resume:
+    """`--resume REF`: the run's hosts still to run; the same plan or a HistoryError."""
+    from remediate.history.session import plan_resume as plan
+    from remediate.history.store import Store
+
+    store = Store.open(db, create=False)
+    try:
+        kind = store.run(ref).kind
+    finally:
+        store.close()
+    return plan(db, ref, targets.hosts, meta=run_meta(targets, kind=kind, apply=apply))
+
+
+def _open_history(
+    targets: Targets,
+    options: RunOptions,
+    outputs: Outputs,
+    hosts: Sequence[Host],
+    resume: Resume | None,
+    warn: Callable[[str], None] | None,
+) -> tuple[Recording | None, str | None]:
+    """The run's history row, opened before the first connection; or why it could not be."""
+    if not outputs.history:
+        return None, None
+    from remediate.history.session import open_recording
+
+    domain = domains().get(targets.playbook.diagnose or "")
+    kind = resume.info.kind if resume is not None else outputs.kind
+    try:
+        m = run_meta(targets, kind=kind, apply=options.apply, uuid=resume.info.uuid if resume else None)
+        return open_recording(outputs.db, m, hosts, domain.tracked_facts if domain else ()), None
+    except Exception as e:  # the run goes on; exit bit 8 says its history is missing
+        message = f"history: this run is not recorded: {error_text(e)}"
+        if warn is not None:
+            warn(message)
+        return None, message
 
 
 def fleet_findings(playbook: Playbook, result: RunResult) -> list[FleetFinding]:
@@ -234,52 +322,6 @@ def write(result: RunResult, outputs: Outputs, warn: Callable[[str], None] | Non
             writer(result, path)
         except Exception as e:  # disk full, permissions, a bug in one writer: never lose the rest
             _output_failed(result, warn, kind, path, e)
-    if outputs.history:
-        try:
-            record_history(result, outputs.db)
-        except Exception as e:  # history is a convenience; never fail a run over it
-            if warn is not None:
-                warn(f"could not record the run in the history store: {error_text(e)}")
-
-
-def record_history(result: RunResult, db: str | None) -> int:
-    """The whole run into the history store at its end (run row, each host, close); the run's id.
-    Interim: per-host recording as hosts finish, with the run's inventory and hashes, replaces it."""
-    import getpass
-    import socket
-    from datetime import UTC, datetime
-
-    from remediate import __version__
-    from remediate.history.records import HostRecord, RunMeta
-    from remediate.history.store import Store
-
-    store = Store.open(db, create=True)
-    try:
-        meta = RunMeta(
-            kind="run", playbook=result.playbook, playbook_hash="", inventory="", inventory_hash="",
-            pattern=None, mode=result.mode, vars_hash="", operator=getpass.getuser(),
-            controller=socket.gethostname(), version=__version__, host_count=len(result.hosts),
-        )  # fmt: skip
-        run = store.start_run(meta)
-        now = datetime.now(UTC)
-        for h in result.hosts:
-            store.record_host(
-                run.id,
-                HostRecord(
-                    run_id=run.id, host=h.host, address=h.host, inventory="", verdict=h.verdict,
-                    finished=now, codes=tuple(d.code or d.cause_id or "" for d in h.diagnosis),
-                    titles=tuple(d.title for d in h.diagnosis), error=h.error, changed=h.changed,
-                    steps=tuple(s.to_dict() for s in h.steps), duration=h.duration,
-                ),
-            )  # fmt: skip
-        code = result.exit_code()
-        if result.interrupted:
-            store.finish_run(run.id, status="interrupted", exit_code=code)
-        else:
-            store.finish_run(run.id, status="finished", exit_code=code)
-        return run.id
-    finally:
-        store.close()
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,8 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     # result files that could not be written ("junit: FILE: reason"); set after the run, not saved
     output_errors: list[str] = field(default_factory=list)
+    run_id: int | None = None  # the history store's row id and UUID, when the run was recorded
+    run_uuid: str | None = None
 
     def counts(self) -> dict[str, int]:
         """Hosts per verdict, every verdict present (zeros included), in VERDICTS order."""
@@ -203,6 +205,8 @@ class RunResult:
             "started": round(self.started, 3),
             "finished": None if self.finished is None else round(self.finished, 3),
             "interrupted": self.interrupted,
+            "run_id": self.run_id,
+            "run_uuid": self.run_uuid,
             "warnings": list(self.warnings),
             "exit_code": self.exit_code(),
             "counts": self.counts(),

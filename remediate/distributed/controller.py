@@ -12,29 +12,22 @@ re-checking.
 
 from __future__ import annotations
 
-import getpass
-import hashlib
-import json
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, Literal
 
-from remediate import __version__
 from remediate import app as runner
 from remediate.core.errors import ConfigError, error_text
 from remediate.core.results import EXIT_INTERRUPTED, HostResult, RunResult
 from remediate.distributed.celeryapp import TASK_NAME, broker_url, make_app
-from remediate.distributed.payload import Payload, address_of, file_hash, safe_extra_vars
-from remediate.distributed.records import record_of, result_of
-from remediate.distributed.sites import batches, queue_name, site_of, split_by_site
+from remediate.distributed.payload import Payload, safe_extra_vars
+from remediate.distributed.sites import batches, queue_name, split_by_site
 from remediate.engine import RunEvents, RunOptions
-from remediate.history.records import RunMeta
+from remediate.history.recorder import host_record, host_result
+from remediate.history.session import WORKER_LOST
 from remediate.history.store import Store
 
-WORKER_LOST = "worker lost"
 LOST_AFTER = 2  # consecutive liveness rounds without an answer before a worker is lost
 PING_TIMEOUT = 1.0  # seconds app.control.ping / inspect wait for replies
 
@@ -68,25 +61,6 @@ class _Watch:
     seen_sites: set[str] = field(default_factory=set)  # sites a live consumer was seen for
 
 
-def _meta(targets: runner.Targets, playbook: str, inventory: str, limit: str | None, apply: bool) -> RunMeta:
-    inv = Path(inventory).resolve()
-    vars_json = json.dumps(targets.extra_vars, sort_keys=True, default=str)
-    return RunMeta(
-        kind="run",
-        playbook=playbook,
-        playbook_hash=file_hash(targets.playbook.path),
-        inventory=str(inv),
-        inventory_hash=file_hash(inv) if inv.is_file() else "",
-        pattern=limit,
-        mode="apply" if apply else "dry_run",
-        vars_hash=hashlib.sha256(vars_json.encode()).hexdigest(),
-        operator=getpass.getuser(),
-        controller=socket.gethostname(),
-        version=__version__,
-        host_count=len(targets.hosts),
-    )
-
-
 def check(targets: runner.Targets, options: RunOptions) -> dict[str, list[Any]]:
     """What --workers refuses before anything is sent; returns the hosts by site."""
     if options.serial or options.max_fail_percentage is not None:
@@ -102,8 +76,6 @@ def dispatch(
     how: Dispatch,
     *,
     playbook: str,
-    inventory: str,
-    limit: str | None = None,
     events: RunEvents | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> RunResult:
@@ -114,7 +86,7 @@ def dispatch(
     app = make_app(broker_url(how.broker))
     store = Store.open(outputs.db, create=True)
     try:
-        info = store.start_run(_meta(targets, playbook, inventory, limit, options.apply))
+        info = store.start_run(runner.run_meta(targets, kind="run", apply=options.apply))
         mode: Literal["dry_run", "apply"] = "apply" if options.apply else "dry_run"
         result = RunResult(playbook=targets.playbook.name, mode=mode, started=time.time())
         watch = _Watch(app, info.id, info.inventory, [])
@@ -125,7 +97,7 @@ def dispatch(
                     site=site,
                     playbook=playbook,
                     playbook_hash=info.playbook_hash,
-                    hosts=[(h.name, address_of(h)) for h in batch],
+                    hosts=[(h.name, h.address) for h in batch],
                     extra_vars=dict(targets.extra_vars),
                     apply=options.apply,
                     forks=options.forks,
@@ -171,7 +143,7 @@ def _follow(
 def _read(store: Store, watch: _Watch, events: RunEvents) -> None:
     for rec in store.host_records(run_id=watch.run_id):
         if rec.host not in watch.results:
-            hr = result_of(rec)
+            hr = host_result(rec)
             watch.results[rec.host] = hr
             events.host_finished(hr)
 
@@ -189,7 +161,7 @@ def _liveness(app: Any, store: Store, watch: _Watch, events: RunEvents, targets:
         if state in ("SUCCESS", "FAILURE", "REVOKED"):
             t.ended_rounds += 1
             if t.ended_rounds >= 2:  # its last records had a full round to show up
-                why = (
+                why = WORKER_LOST + ": " + (
                     "worker did not record a result"
                     if state == "SUCCESS"
                     else (
@@ -225,7 +197,8 @@ def _liveness(app: Any, store: Store, watch: _Watch, events: RunEvents, targets:
                 continue
             t.misses += 1
             if t.misses >= LOST_AFTER:
-                why = WORKER_LOST if t.site in watch.seen_sites else f"no worker for site {t.site}"
+                seen = t.site in watch.seen_sites
+                why = WORKER_LOST if seen else f"{WORKER_LOST}: no worker for site {t.site}"
                 _give_up(store, watch, t, why, events, targets)
 
 
@@ -245,13 +218,13 @@ def _give_up(
         hr = HostResult(host=name, verdict="failed", error=why)
         store.record_host(
             watch.run_id,
-            record_of(
-                watch.run_id,
+            host_record(
                 hr,
+                run_id=watch.run_id,
                 address=address,
                 inventory=watch.inventory,
                 groups=tuple(h.groups) if h else (),
-                site=site_of(h) if h else t.site,
+                site=h.site if h else t.site,
             ),
         )
         watch.results[name] = hr

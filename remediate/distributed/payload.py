@@ -9,26 +9,14 @@ inventory, vault password file or environment.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from remediate.core.errors import ConfigError
 from remediate.engine import RunOptions
-from remediate.inventory import Host
 from remediate.inventory.model import is_secret_name
 
 VERSION = 1  # bumped when the payload's shape changes; a worker refuses another version
-
-
-def file_hash(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def address_of(host: Host) -> str:
-    """What the host is reached at (ansible_host, else its name): half of its claim key."""
-    return str(host.vars.get("ansible_host") or host.name)
 
 
 def safe_extra_vars(values: dict[str, Any]) -> dict[str, Any]:

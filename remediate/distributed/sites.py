@@ -7,19 +7,11 @@ from collections.abc import Sequence
 
 from remediate.core.errors import ConfigError
 from remediate.inventory import Host
+from remediate.inventory.model import SITE_GROUP
 
-SITE_GROUP = "site_"
 QUEUE_PREFIX = "remediate.site."
 _SITE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 NAMES_SHOWN = 10
-
-
-def site_of(host: Host) -> str | None:
-    value = host.vars.get("remediate_site")
-    if value not in (None, ""):
-        return str(value)
-    found = sorted(g[len(SITE_GROUP) :] for g in host.groups if g.startswith(SITE_GROUP))
-    return found[0] if found else None
 
 
 def queue_name(site: str) -> str:
@@ -34,7 +26,7 @@ def split_by_site(hosts: Sequence[Host]) -> dict[str, list[Host]]:
     by_site: dict[str, list[Host]] = {}
     missing: list[str] = []
     for h in hosts:
-        site = site_of(h)
+        site = h.site
         if site is None:
             missing.append(h.name)
         else:

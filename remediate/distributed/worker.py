@@ -25,41 +25,14 @@ from remediate.core.errors import RemediateError, error_text
 from remediate.core.playbook import resolve
 from remediate.core.results import HostResult
 from remediate.distributed.celeryapp import TASK_NAME, broker_url, make_app
-from remediate.distributed.payload import Payload, address_of, file_hash
-from remediate.distributed.records import record_of
-from remediate.distributed.sites import queue_name, site_of
-from remediate.engine import RunEvents
+from remediate.distributed.payload import Payload
+from remediate.distributed.sites import queue_name
+from remediate.history.meta import file_hash
+from remediate.history.recorder import Recorder, host_record
 from remediate.history.store import Store
 from remediate.inventory import Host
 
 _log = logging.getLogger("remediate.worker")
-
-
-class _Recorder(RunEvents):
-    """Writes each host's result to the store as it finishes (one short transaction each)."""
-
-    def __init__(self, worker: SiteWorker, run_id: int, hosts: dict[str, Host], tracked: tuple[str, ...]):
-        self.worker, self.run_id, self.hosts, self.tracked = worker, run_id, hosts, tracked
-        self.recorded = 0
-
-    def host_finished(self, result: HostResult) -> None:
-        h = self.hosts.get(result.host)
-        try:
-            self.worker.store.record_host(
-                self.run_id,
-                record_of(
-                    self.run_id,
-                    result,
-                    address=address_of(h) if h else result.host,
-                    inventory=self.worker.inventory,
-                    groups=tuple(h.groups) if h else (),
-                    site=self.worker.site,
-                    tracked_facts=self.tracked,
-                ),
-            )
-            self.recorded += 1
-        except Exception as e:  # the controller marks an unrecorded host when the task ends
-            _log.error("could not record %s: %s", result.host, error_text(e))
 
 
 class SiteWorker:
@@ -116,15 +89,19 @@ class SiteWorker:
         except RemediateError as e:
             targets, hosts, refused = None, {}, {n: f"worker refused the batch: {e}" for n, _ in todo}
         for name, why in refused.items():
-            self._record_failed(info.id, name, dict(todo)[name], why)
+            self._record_failed(info.id, info.inventory, name, dict(todo)[name], why)
         if targets is None or not targets.hosts:
             return {"recorded": len(refused)}
         options = p.options()
         if options.apply:
-            options.before_fix = lambda h: self.store.claim(info.id, h.name, address_of(h), self.hostname)
+            options.before_fix = lambda h: self.store.claim(info.id, h.name, h.address, self.hostname)
         domain = domains().get(targets.playbook.diagnose or "")
-        recorder = _Recorder(self, info.id, hosts, domain.tracked_facts if domain else ())
+        # the run's inventory names the hosts in the store (the controller's), not this worker's path
+        tracked = domain.tracked_facts if domain else ()
+        recorder = Recorder(self.store, info.id, info.inventory, list(hosts.values()), tracked)
         asyncio.run(runner.run(targets, options, runner.Outputs(), events=recorder))
+        if recorder.error is not None:  # the controller marks an unrecorded host when the task ends
+            _log.error("could not record %d host(s): %s", recorder.failures, error_text(recorder.error))
         return {"recorded": recorder.recorded + len(refused)}
 
     def _targets(
@@ -136,7 +113,7 @@ class SiteWorker:
             raise RemediateError(f"playbook {p.playbook!r} not found on this worker")
         if file_hash(path) != p.playbook_hash:
             raise RemediateError(f"playbook {p.playbook!r} on this worker differs from the controller's")
-        targets = runner.load(path, self.inventory, extra_vars=[json.dumps(p.extra_vars)])
+        targets = runner.load(path, self.inventory, extra_vars=[json.dumps(p.extra_vars)], interactive=False)
         mine = {h.name: h for h in targets.hosts}
         chosen: dict[str, Host] = {}
         refused: dict[str, str] = {}
@@ -144,16 +121,16 @@ class SiteWorker:
             h = mine.get(name)
             if h is None:
                 refused[name] = f"not a target in worker {self.hostname}'s inventory"
-            elif address_of(h) != address:
-                refused[name] = f"worker inventory points {name} at {address_of(h)}, not {address}"
-            elif (s := site_of(h)) not in (None, self.site):
+            elif h.address != address:
+                refused[name] = f"worker inventory points {name} at {h.address}, not {address}"
+            elif (s := h.site) not in (None, self.site):
                 refused[name] = f"worker inventory puts {name} in site {s}, not {self.site}"
             else:
                 chosen[name] = h
         return replace(targets, hosts=list(chosen.values())), chosen, refused
 
-    def _record_failed(self, run_id: int, name: str, address: str, why: str) -> None:
+    def _record_failed(self, run_id: int, inventory: str, name: str, address: str, why: str) -> None:
         result = HostResult(host=name, verdict="failed", error=why)
         self.store.record_host(
-            run_id, record_of(run_id, result, address=address, inventory=self.inventory, site=self.site)
+            run_id, host_record(result, run_id=run_id, address=address, inventory=inventory, site=self.site)
         )

@@ -115,6 +115,11 @@ def forecast(
         seen = next((r for r in reversed(history) if r.facts and r.verdict != UNREACHABLE), None)
         if seen is not None:
             out += [_entry(seen, e, now, unreachable) for e in read(seen.facts)]
-    out = [e for e in out if e.expires_at <= horizon]
+    newest: dict[tuple[str, str, str, str], ForecastEntry] = {}
+    for e in out:  # two playbooks that read the same licence: the newest observation speaks
+        key = (e.inventory, e.host, e.address, e.product)
+        if key not in newest or e.observed_at > newest[key].observed_at:
+            newest[key] = e
+    out = [e for e in newest.values() if e.expires_at <= horizon]
     out.sort(key=lambda e: (e.expires_at, e.inventory, e.host, e.product))
     return Forecast(now, days, out)

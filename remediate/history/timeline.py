@@ -31,11 +31,15 @@ def ordered(runs: Sequence[RunInfo], records: Sequence[HostRecord]) -> list[Host
     return sorted(records, key=lambda r: (started.get(r.run_id, r.finished), r.finished, r.run_id))
 
 
-def per_host(runs: Sequence[RunInfo], records: Sequence[HostRecord]) -> dict[Identity, list[HostRecord]]:
-    """Each host's records, oldest first."""
-    out: dict[Identity, list[HostRecord]] = {}
+def per_host(
+    runs: Sequence[RunInfo], records: Sequence[HostRecord]
+) -> dict[tuple[str, Identity], list[HostRecord]]:
+    """Each host's records per playbook, oldest first: a host's kms run and its time-sync run
+    are two histories (comparing one's verdict or facts with the other's would be noise)."""
+    playbook = {run.id: run.playbook for run in runs}
+    out: dict[tuple[str, Identity], list[HostRecord]] = {}
     for r in ordered(runs, records):
-        out.setdefault(identity(r), []).append(r)
+        out.setdefault((playbook.get(r.run_id, ""), identity(r)), []).append(r)
     return out
 
 

@@ -12,6 +12,7 @@ from jinja2 import StrictUndefined
 from remediate.inventory.vault import VaultSecret
 
 MASK = "********"
+SITE_GROUP = "site_"  # a group site_tokyo puts its hosts in site "tokyo"
 
 # Variable names whose values are secrets. `remediate_password_env/_file/_prompt` hold references,
 # not secrets, so they stay visible.
@@ -77,6 +78,21 @@ class Host:
 
     def origin(self, key: str) -> Origin:
         return self.origins.get(key, Origin(None, None, f"hosts.{self.name}.{key}"))
+
+    @property
+    def address(self) -> str:
+        """What the host is reached at (ansible_host, else its name): with the name and the
+        inventory, its identity in the history store and its claim key."""
+        return str(self.vars.get("ansible_host") or self.name)
+
+    @property
+    def site(self) -> str | None:
+        """Its site: `remediate_site`, else the first group named site_<S>; None without one."""
+        value = self.vars.get("remediate_site")
+        if value not in (None, ""):
+            return str(value)
+        found = sorted(g[len(SITE_GROUP) :] for g in self.groups if g.startswith(SITE_GROUP))
+        return found[0] if found else None
 
     def is_secret(self, key: str) -> bool:
         return is_secret(key, self.vars.get(key)) or key in self.derived_secrets

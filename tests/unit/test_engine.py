@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
-from remediate.app import record_history
 from remediate.core import diagnosis
 from remediate.core.diagnosis import Diagnosis
 from remediate.core.errors import AuthenticationError, CertificateError, ConnectError, ProtocolError
 from remediate.core.playbook import Check, Fix, Playbook
 from remediate.core.results import HostResult, RunResult, StepResult
 from remediate.engine import Observers, RunEvents, RunOptions, plan, run_playbook
+from remediate.history.records import RunMeta
+from remediate.history.session import open_recording
 from remediate.inventory import Host
 from remediate.inventory.credentials import CredentialResolver
 from remediate.output.writers import JsonlObserver, read_jsonl, write_json, write_junit
@@ -490,7 +491,11 @@ async def test_secrets_never_reach_any_output(tmp_path: Path) -> None:
     assert len(seen) >= 6 and not [s for s in seen if PASSWORD in s]
     write_json(r, js)
     write_junit(r, junit)
-    record_history(r, str(tmp_path / "h.db"))
+    meta = RunMeta("run", "p", "", "", "", None, "dry_run", "", "op", "ctl", "0", len(r.hosts))
+    recording = open_recording(str(tmp_path / "h.db"), meta, hs, ("license",))
+    for h in r.hosts:  # what the app's recorder does as each host finishes
+        recording.recorder.host_finished(h)
+    assert recording.close(r) == [] and recording.recorder.recorded == len(r.hosts)
     assert PASSWORD in fleet.host("win000").rules[0][1].stdout  # type: ignore[union-attr]
     db_files = list(tmp_path.glob("h.db*"))  # the database and any WAL file beside it
     for p in (jsonl, js, junit, *db_files):

@@ -1,0 +1,158 @@
+"""One run's life in the history store: opened before the first connection, each host written
+as it finishes (Recorder), closed last; and what --resume and --rerun read back from it.
+
+A store that cannot be opened or written does not stop the run: the problem is returned as a
+message that the app adds to the run's output errors (exit bit 8) after every other output is
+written, so a cron job cannot lose its history silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from remediate.core.errors import error_text
+from remediate.core.results import HostResult, RunResult
+from remediate.history.errors import HistoryError
+from remediate.history.recorder import Recorder, host_result
+from remediate.history.records import HostRecord, RunInfo, RunMeta
+from remediate.history.store import Store
+from remediate.inventory.model import Host
+
+WORKER_LOST = "worker lost"  # a site worker's host the controller gave up on: --resume runs it
+RerunWhich = Literal["failed", "unreachable", "not-ok"]
+RERUN: dict[str, frozenset[str]] = {
+    "failed": frozenset({"failed"}),
+    "unreachable": frozenset({"unreachable"}),
+    "not-ok": frozenset({"failed", "unreachable", "would_fix", "skipped"}),
+}
+
+
+class Recording:
+    """The run row and its recorder; `close` ends it. Build with `open_recording`."""
+
+    def __init__(self, store: Store, info: RunInfo, recorder: Recorder) -> None:
+        self.store = store
+        self.info = info
+        self.recorder = recorder
+        self.closed = False
+
+    def close(self, result: RunResult) -> list[str]:
+        """Close the row with the run's status and exit code; the problems to report."""
+        problems: list[str] = []
+        if self.recorder.error is not None:
+            problems.append(
+                f"history: {self.recorder.failures} host(s) could not be recorded in "
+                f"{self.store.url_display}: {error_text(self.recorder.error)}"
+            )
+        exit_code = result.exit_code() | (8 if problems else 0) if not result.interrupted else 130
+        try:
+            status: Literal["finished", "interrupted"] = "interrupted" if result.interrupted else "finished"
+            self.store.finish_run(self.info.id, status=status, exit_code=exit_code)
+        except Exception as e:
+            problems.append(f"history: could not close run {self.info.id}: {error_text(e)}")
+        finally:
+            self.closed = True
+            self.store.close()
+        return problems
+
+    def abort(self) -> None:
+        """The run was cancelled (a second Ctrl-C): close the row as interrupted, best effort."""
+        if self.closed:
+            return
+        self.closed = True
+        # a row left open (the store failing now) shows as crashed, which is still the truth
+        with contextlib.suppress(Exception):
+            self.store.finish_run(self.info.id, status="interrupted", exit_code=130)
+        self.store.close()
+
+
+def open_recording(
+    db: str | None, meta: RunMeta, hosts: Sequence[Host], tracked_facts: Sequence[str]
+) -> Recording:
+    """Open (or, with meta.uuid, reopen) the run's row; HistoryError when the store cannot."""
+    store = Store.open(db, create=True)
+    try:
+        info = store.start_run(meta)
+    except Exception:
+        store.close()
+        raise
+    return Recording(store, info, Recorder(store, info.id, info.inventory, hosts, tracked_facts))
+
+
+@dataclass
+class Resume:
+    """A run to finish: its row, the hosts it recorded (kept) and the ones still to run."""
+
+    info: RunInfo
+    done: list[HostResult] = field(default_factory=list)  # in the order they were recorded
+    todo: list[Host] = field(default_factory=list)
+
+
+def plan_resume(
+    db: str | None,
+    ref: str,
+    hosts: Sequence[Host],
+    *,
+    meta: RunMeta,
+) -> Resume:
+    """What `--resume REF` runs: the targets the run has not recorded (and those a lost site
+    worker left `failed: worker lost`). The playbook's bytes, the inventory and the -e values
+    (by hash), the mode and the pattern must be the run's: a resumed run finishes the same
+    plan, it does not start another one."""
+    store = Store.open(db, create=False)
+    try:
+        info = store.run(ref)
+        records = store.host_records(run_id=info.id)
+    finally:
+        store.close()
+    if info.status == "running":
+        raise HistoryError(f"run {info.id} is still running on {info.controller} (pid alive)")
+    mismatches = [
+        f"{what}: run {info.id} had {theirs!r}, now {ours!r}"
+        for what, theirs, ours in (
+            ("playbook", info.playbook_hash, meta.playbook_hash),
+            ("inventory", info.inventory, meta.inventory),
+            ("-e values", info.vars_hash, meta.vars_hash),
+            ("mode", info.mode, meta.mode),
+            ("--limit", info.pattern, meta.pattern),
+        )
+        if theirs and theirs != ours
+    ]
+    if mismatches:
+        shown = [m.replace(info.playbook_hash, "sha256 " + info.playbook_hash[:12]) for m in mismatches]
+        raise HistoryError(
+            f"cannot resume run {info.id}: it must run the same plan; different " + "; ".join(shown)
+        )
+    kept = [r for r in records if not (r.verdict == "failed" and (r.error or "").startswith(WORKER_LOST))]
+    recorded = {(r.host, r.address) for r in kept}
+    todo = [h for h in hosts if (h.name, h.address) not in recorded]
+    if not todo and info.status == "finished":
+        raise HistoryError(f"run {info.id} finished with every host recorded: nothing to resume")
+    return Resume(info, [host_result(r) for r in kept], todo)
+
+
+def rerun_hosts(
+    db: str | None, which: str, ref: str | None, *, playbook: str, inventory: str
+) -> tuple[RunInfo, list[HostRecord]]:
+    """Bolt's --rerun: the hosts of run REF (default: the newest run of this playbook and
+    inventory) whose verdict is `which` (failed, unreachable, not-ok)."""
+    if which not in RERUN:
+        raise HistoryError(f"--rerun: expected one of {', '.join(RERUN)}, got {which!r}")
+    store = Store.open(db, create=False)
+    try:
+        if ref is not None:
+            info = store.run(ref)
+        else:
+            found = store.runs(playbook=playbook, inventory=inventory, limit=1)
+            if not found:
+                raise HistoryError(
+                    f"--rerun: no earlier run of {playbook} on {inventory} in {store.url_display}"
+                )
+            info = found[0]
+        records = [r for r in store.host_records(run_id=info.id) if r.verdict in RERUN[which]]
+    finally:
+        store.close()
+    return info, records
