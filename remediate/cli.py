@@ -109,14 +109,19 @@ def _inventory_options(f: Any) -> Any:
 
 
 def _inventory_setup(
-    inventory: Sequence[str], vault_password_file: Sequence[str], vault_id: Sequence[str]
+    inventory: Sequence[str],
+    vault_password_file: Sequence[str],
+    vault_id: Sequence[str],
+    *,
+    interactive: bool = True,
 ) -> Any:
-    """ansible.cfg + ANSIBLE_* + the options above, with every vault password read (before connecting)."""
+    """ansible.cfg + ANSIBLE_* + the options above, with every vault password read (before connecting).
+    A vault id `@prompt` asks only on a terminal and never when `interactive` is False (sweeps)."""
     from remediate.inventory.setup import InventoryOptions, resolve
 
     setup = resolve(
         InventoryOptions(tuple(inventory), tuple(vault_id), tuple(vault_password_file)),
-        prompt=_prompt if sys.stdin.isatty() else None,
+        prompt=_prompt if interactive and sys.stdin.isatty() else None,
     )
     for w in setup.warnings:
         click.echo(f"warning: {w}", err=True)
@@ -156,7 +161,7 @@ def main() -> None:
 
 # ---- run ------------------------------------------------------------------------------------
 @main.command()
-@click.argument("playbook", type=click.Path(dir_okay=False))
+@click.argument("playbook", type=click.Path(dir_okay=False), required=False)
 @_inventory_options
 @click.option("-l", "--limit", help="Narrow the playbook's targets (Ansible pattern, @file).")
 @click.option("--apply", is_flag=True, help="Run the fixes (default: dry run).")
@@ -194,6 +199,19 @@ def main() -> None:
 @click.option("--db", help="History database URL (default $REMEDIATE_DB or ~/.local/share/...).")
 @click.option("--no-history", is_flag=True, help="Do not record this run in the history store.")
 @click.option(
+    "--resume",
+    metavar="RUN",
+    help="Finish an interrupted or crashed run (id or UUID): same playbook, inventory, -e and mode; "
+    "the hosts it recorded are skipped, the others checked again before any fix.",
+)
+@click.option(
+    "--rerun",
+    type=click.Choice(["failed", "unreachable", "not-ok"]),
+    help="Run only the hosts that ended so in --rerun-of (default: the last run of this playbook "
+    "and inventory); not-ok = failed, unreachable, would_fix or skipped.",
+)
+@click.option("--rerun-of", metavar="RUN", help="The run --rerun reads (id or UUID).")
+@click.option(
     "--workers",
     metavar="URL",
     help="Dispatch to the site workers on this Redis broker (redis://...) instead of running here; "
@@ -205,7 +223,7 @@ def main() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Show each host's step output.")
 @_lang_option
 def run(
-    playbook: str,
+    playbook: str | None,
     inventory: tuple[str, ...],
     vault_password_file: tuple[str, ...],
     vault_id: tuple[str, ...],
@@ -224,20 +242,27 @@ def run(
     extra_vars: tuple[str, ...],
     db: str | None,
     no_history: bool,
+    resume: str | None,
+    rerun: str | None,
+    rerun_of: str | None,
     workers: str | None,
     batch_size: int,
     verbose: bool,
 ) -> None:
     """Run PLAYBOOK on the inventory's hosts: checks, then fixes (with --apply), then verify."""
     from remediate import app
-    from remediate.core.capture import DEFAULT_MAX_OUTPUT, parse_size
     from remediate.engine import RunOptions
     from remediate.inventory.credentials import CredentialResolver
 
-    try:
-        cap = DEFAULT_MAX_OUTPUT if max_output is None else parse_size(max_output)
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--max-output") from None
+    cap = _max_output(max_output)
+    if resume and (rerun or rerun_of):
+        _fail("--resume finishes a run; --rerun starts a new one: give one of them")
+    if resume and no_history:
+        _fail("--resume records into the run it finishes: --no-history does not apply")
+    if resume:
+        playbook, inventory, limit = _resumed(db, resume, playbook, inventory, limit, apply)
+    if playbook is None:
+        _fail("missing argument PLAYBOOK (only --resume RUN can do without it)")
     setup = _inventory_setup(inventory, vault_password_file, vault_id)
     targets = app.load(
         playbook,
@@ -247,6 +272,8 @@ def run(
         setup=setup,
         credentials=CredentialResolver(prompt=_prompt),  # prompts here, before any connection
     )
+    if rerun or rerun_of:
+        targets = _rerun(targets, db, rerun or "not-ok", rerun_of)
     options = RunOptions(
         apply=apply,
         forks=forks or setup.forks or DEFAULT_FORKS,
@@ -264,6 +291,7 @@ def run(
         db=db,
         force=force,
     )
+    plan = app.plan_resume(targets, db, resume, apply=apply) if resume else None
     if max_fail_percentage is not None and not serial:
         click.echo(
             "warning: --max-fail-percentage is checked when a batch ends; without --serial the "
@@ -272,9 +300,59 @@ def run(
         )
     console = _console(verbose)
     if workers:
-        _dispatch(
-            targets, options, outputs, workers, batch_size, playbook, inventory, limit, no_history, console
-        )
+        if plan is not None:
+            _fail("--resume runs the remaining hosts here; --workers does not apply")
+        _dispatch(targets, options, outputs, workers, batch_size, playbook, no_history, console)
+    _execute(targets, options, outputs, console, plan)
+
+
+def _max_output(value: str | None) -> int:
+    from remediate.core.capture import DEFAULT_MAX_OUTPUT, parse_size
+
+    try:
+        return DEFAULT_MAX_OUTPUT if value is None else parse_size(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--max-output") from None
+
+
+def _resumed(
+    db: str | None, ref: str, playbook: str | None, inventory: tuple[str, ...], limit: str | None, apply: bool
+) -> tuple[str, tuple[str, ...], str | None]:
+    """--resume: the run's playbook, inventory and pattern, unless given (then they must match)."""
+    from remediate.history.store import Store
+
+    store = Store.open(db, create=False)
+    try:
+        info = store.run(ref)
+    finally:
+        store.close()
+    if info.mode == "apply" and not apply:
+        _fail(f"run {info.id} was an apply: add --apply to resume it (its remaining hosts may be fixed)")
+    sources = tuple(info.inventory.split(",")) if info.inventory else ()
+    return playbook or info.playbook, inventory or sources, limit if limit is not None else info.pattern
+
+
+def _rerun(targets: Any, db: str | None, which: str, ref: str | None) -> Any:
+    """--rerun: the targets narrowed to the hosts that ended `which` in the run read."""
+    from dataclasses import replace
+
+    from remediate.app import run_meta
+
+    m = run_meta(targets, kind="run", apply=False)
+    from remediate.history.session import rerun_hosts
+
+    info, records = rerun_hosts(db, which, ref, playbook=m.playbook, inventory=m.inventory)
+    wanted = {(r.host, r.address) for r in records}
+    hosts = [h for h in targets.hosts if (h.name, h.address) in wanted]
+    click.echo(f"--rerun {which}: {len(hosts)} host(s) of run {info.id} ({info.uuid[:8]})", err=True)
+    if not hosts:
+        raise click.exceptions.Exit(0)
+    return replace(targets, hosts=hosts, limit=f"rerun:{which}@{info.uuid}")
+
+
+def _execute(targets: Any, options: Any, outputs: Any, console: Any, plan: Any = None) -> NoReturn:
+    """Run here with live progress, Ctrl-C handling and the recap; exits with the run's code."""
+    from remediate import app
 
     async def go() -> RunResult:
         stop = asyncio.Event()
@@ -299,6 +377,7 @@ def run(
                 events=console.progress(),
                 stop=stop,
                 warn=console.error,
+                resume=plan,
             )
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -307,9 +386,11 @@ def run(
     try:
         result = asyncio.run(go())
     except (KeyboardInterrupt, asyncio.CancelledError):
-        console.error("aborted; finished hosts are in the JSONL file if one was given")
+        console.error("aborted; finished hosts are recorded (and in the JSONL file if one was given)")
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     console.recap(result)
+    if result.run_id is not None:
+        console.print(f"recorded as run {result.run_id} ({result.run_uuid})")
     raise click.exceptions.Exit(result.exit_code())
 
 
@@ -320,8 +401,6 @@ def _dispatch(
     broker: str,
     batch_size: int,
     playbook: str,
-    inventory: str,
-    limit: str | None,
     no_history: bool,
     console: Any,
 ) -> NoReturn:
@@ -338,8 +417,6 @@ def _dispatch(
             outputs,
             Dispatch(broker, batch_size=batch_size),
             playbook=playbook,
-            inventory=inventory,
-            limit=limit,
             events=console.progress(),
             warn=console.error,
         )
@@ -348,6 +425,90 @@ def _dispatch(
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     console.recap(result)
     raise click.exceptions.Exit(result.exit_code())
+
+
+# ---- sweep ----------------------------------------------------------------------------------
+@main.command()
+@click.argument("playbook", type=click.Path(dir_okay=False))
+@_inventory_options
+@click.option("-l", "--limit", help="Narrow the playbook's targets (Ansible pattern, @file).")
+@click.option(
+    "-f", "--forks", type=click.IntRange(1), help=f"Hosts in flight (default as for run: {DEFAULT_FORKS})."
+)
+@click.option("--host-timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per host.")
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False),
+    help="Write the full report (strftime %-codes expand).",
+)
+@click.option(
+    "--jsonl",
+    "jsonl_out",
+    type=click.Path(dir_okay=False),
+    help="Stream host results (strftime %-codes expand).",
+)
+@click.option(
+    "--junit", "junit_out", type=click.Path(dir_okay=False), help="JUnit XML (strftime %-codes expand)."
+)
+@click.option(
+    "--hosts-file", type=click.Path(dir_okay=False), help="Hosts by verdict (strftime %-codes expand)."
+)
+@click.option("--force", is_flag=True, help="Replace existing result files.")
+@click.option("--max-output", metavar="SIZE", help="Output kept per step and stream (default 4MiB).")
+@click.option("-e", "--extra-vars", multiple=True, help="As for run.")
+@click.option("--db", help="History database: a path or URL (default $REMEDIATE_DB, else the per-user file).")
+@click.option("--resume", metavar="RUN", help="Finish an interrupted or crashed sweep (id or UUID).")
+@click.option("-v", "--verbose", is_flag=True, help="Show each host's step output.")
+@_lang_option
+def sweep(
+    playbook: str,
+    inventory: tuple[str, ...],
+    vault_password_file: tuple[str, ...],
+    vault_id: tuple[str, ...],
+    limit: str | None,
+    forks: int | None,
+    host_timeout: float | None,
+    json_out: str | None,
+    jsonl_out: str | None,
+    junit_out: str | None,
+    hosts_file: str | None,
+    force: bool,
+    max_output: str | None,
+    extra_vars: tuple[str, ...],
+    db: str | None,
+    resume: str | None,
+    verbose: bool,
+) -> None:
+    """A scheduled compliance sweep: a dry run of PLAYBOOK recorded in the history as a sweep.
+
+    Never prompts (cron, systemd timers, Task Scheduler): a password that would need a prompt
+    fails the sweep at load, before anything connects. Exit codes as for run; a sweep that
+    could not be recorded exits with bit 8 after writing its other outputs."""
+    import time as _time
+
+    from remediate import app
+    from remediate.engine import RunOptions
+    from remediate.inventory.credentials import CredentialResolver
+
+    def dated(path: str | None) -> str | None:
+        return _time.strftime(path) if path and "%" in path else path
+
+    setup = _inventory_setup(inventory, vault_password_file, vault_id, interactive=False)
+    targets = app.load(
+        playbook, None, limit=limit, extra_vars=extra_vars, setup=setup,
+        credentials=CredentialResolver(), interactive=False,
+    )  # fmt: skip
+    options = RunOptions(
+        apply=False, forks=forks or setup.forks or DEFAULT_FORKS, host_timeout=host_timeout,
+        max_output=_max_output(max_output),
+    )  # fmt: skip
+    outputs = app.Outputs(
+        json=dated(json_out), jsonl=dated(jsonl_out), junit=dated(junit_out),
+        hosts_file=dated(hosts_file), history=True, kind="sweep", db=db, force=force,
+    )  # fmt: skip
+    plan = app.plan_resume(targets, db, resume, apply=False) if resume else None
+    _execute(targets, options, outputs, _console(verbose), plan)
 
 
 # ---- worker ---------------------------------------------------------------------------------
