@@ -712,35 +712,11 @@ def demo() -> None:
     raise click.exceptions.Exit(int(code or 0))
 
 
-@main.command()
-@click.option("--db", help="History database: a path or URL (default $REMEDIATE_DB, else the per-user file).")
-@click.option("--run", "run_id", help="Show one run's hosts (row id or UUID).")
-@click.option("--host", help="Show one host's verdicts across runs.")
-@click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(1))
-@click.option("--json", "as_json", is_flag=True)
-def history(db: str | None, run_id: str | None, host: str | None, limit: int, as_json: bool) -> None:
-    """Past runs, newest first."""
-    import dataclasses
+# the history's read commands live in cli_history.py (history, drift, forecast, report)
+from remediate.cli_history import COMMANDS as _HISTORY_COMMANDS  # noqa: E402
 
-    from remediate.history.store import Store
-
-    store = Store.open(db, create=False)
-    try:
-        rows: list[Any]
-        if run_id is not None:
-            rows = [dataclasses.asdict(r) for r in store.host_records(run_id=store.run(run_id).id)]
-        elif host:
-            rows = [dataclasses.asdict(r) for r in store.host_records(host=host)][::-1][:limit]
-        else:
-            runs = store.runs(limit=limit)
-            if not as_json:
-                _console().history(runs)
-                return
-            rows = [dataclasses.asdict(r) for r in runs]
-        if as_json or run_id is not None or host:
-            click.echo(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
-    finally:
-        store.close()
+for _command in _HISTORY_COMMANDS:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -171,32 +171,26 @@ class Console:
                     value = _("yes") if value else _("no")
                 self.print(f"{label}: {value}", None)
 
-    def history(self, runs: Sequence[Any]) -> None:
-        """Runs from the store (remediate.history.records.RunInfo), newest first."""
-        rows = [
-            (
-                str(r.id),
-                r.started.strftime("%Y-%m-%d %H:%M:%S"),
-                r.playbook,
-                r.mode,
-                str(r.host_count),
-                ", ".join(f"{v} {n}" for v, n in r.counts.items() if n),
-                str(r.exit_code),
-            )
-            for r in runs
-        ]
-        head = ("id", "started (UTC)", "playbook", "mode", "hosts", "verdicts", "exit")
-        self._table(head, rows)
+    def fields(self, title: str, pairs: Iterable[tuple[str, str]]) -> None:
+        """A record's fields, one per line (a run's metadata)."""
+        self.rule(title)
+        if self.plain:
+            for k, v in pairs:
+                self.rich.print(escape(f"{k}: {v}"))
+            return
+        table = Table(show_header=False, box=None)
+        for k, v in pairs:
+            table.add_row(Text(k, style="bold"), escape(v))
+        self.rich.print(table)
 
     def table(self, title: str, head: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
         self.rule(title)
         self._table(head, rows)
 
     def _table(self, head: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-        if self.plain:
-            self.rich.print(escape("\t".join(head)))
-            for r in rows:
-                self.rich.print(escape("\t".join(r)))
+        if self.plain:  # tab-separated for `cut -f` (rich would expand the tabs to spaces)
+            for r in (head, *rows):
+                self.rich.file.write("\t".join(" ".join(c.split("\t")) for c in r) + "\n")
             return
         table = Table(*head)
         for r in rows:

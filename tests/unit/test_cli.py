@@ -275,7 +275,8 @@ def test_history_read_creates_nothing_and_takes_a_path(files: dict[str, Path], f
     assert r.exit_code == 1 and "error: no history database at" in r.stderr and "Traceback" not in r.output
     assert not missing.parent.exists()
     assert invoke(*run_args(files, "--apply")).exit_code == 0
-    h = invoke("history", "--db", str(files["db"]), "--run", "1")  # a plain path, as everywhere
-    assert h.exit_code == 0 and {row["host"] for row in json.loads(h.output)} == {"win1", "win2", "win3"}
+    h = invoke("history", "--db", str(files["db"]), "--run", "1", "--json")  # a plain path, as everywhere
+    hosts = {row["host"] for row in json.loads(h.output)["hosts"]}
+    assert h.exit_code == 0 and hosts == {"win1", "win2", "win3"}
     r = invoke("history", "--db", str(files["db"]), "--run", "999")
     assert r.exit_code == 1 and "no run '999'" in r.stderr
