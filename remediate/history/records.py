@@ -21,7 +21,7 @@ class RunInfo:
     id: int  # the row id (short, for people)
     uuid: str  # the run id (unique across stores, for workers and files)
     kind: RunKind
-    playbook: str  # the playbook's name as given (a path or a shipped name)
+    playbook: str  # the playbook file (absolute path): what --resume and --rerun load again
     playbook_hash: str  # sha256 of the playbook file's bytes
     inventory: str  # the inventory path as resolved (absolute)
     inventory_hash: str  # sha256 over the inventory file(s) read

@@ -24,13 +24,6 @@ TASK_XML = ROOT / "contrib/windows/remediate-sweep.xml"
 DOC = ROOT / "docs/scheduling.md"
 VENV_BIN = "/opt/remediate/venv/bin/remediate"
 
-# `remediate sweep` is built on another branch: until it is merged its command lines are checked
-# against `run`'s options. LEAD: after merging `sweep`, set this to "sweep" and empty PENDING.
-SWEEP_CHECKED_AS = "run"
-# Options of the recipes that other branches add (--vault-password-file: the vault helper).
-# Dropped with their value before parsing only while the command does not have them yet.
-PENDING = {"--vault-password-file"}
-
 # https://learn.microsoft.com/en-us/windows/win32/taskschd/task-scheduler-schema
 TASK_NS = "{http://schemas.microsoft.com/windows/2004/02/mit/task}"
 # triggerBaseType is an xs:sequence (Enabled, StartBoundary, EndBoundary, Repetition,
@@ -137,22 +130,9 @@ def all_argvs() -> list[tuple[str, list[str]]]:
 
 def _check_argv(argv: list[str]) -> None:
     name, args = argv[0], argv[1:]
-    ctx = click.Context(main)
-    if name == "sweep" and main.get_command(ctx, "sweep") is None:
-        name = SWEEP_CHECKED_AS
-    cmd = main.get_command(ctx, name)
+    cmd = main.get_command(click.Context(main), name)
     assert cmd is not None, f"no command {name!r}"
-    known = {o for p in cmd.params for o in (*p.opts, *p.secondary_opts)}
-    kept: list[str] = []
-    skip = False
-    for a in args:
-        if skip:
-            skip = False
-        elif a in PENDING and a not in known:
-            skip = True
-        else:
-            kept.append(a)
-    with cmd.make_context(name, kept) as sub:  # raises click.UsageError on any unknown option
+    with cmd.make_context(name, args) as sub:  # raises click.UsageError on any unknown option
         assert sub.params
 
 
@@ -178,14 +158,6 @@ def test_option_check_rejects_an_unknown_option() -> None:
         _check_argv(["sweep", "pb.yml", "-i", "inv.yml", "--jsnl", "x.jsonl"])
     with pytest.raises(click.UsageError):
         _check_argv(["history", "--runs", "3"])
-
-
-def test_pending_options_are_still_pending() -> None:
-    """Fails once every pending option exists on the checked command: LEAD, drop PENDING then."""
-    cmd = main.get_command(click.Context(main), SWEEP_CHECKED_AS)
-    assert cmd is not None
-    known = {o for p in cmd.params for o in p.opts}
-    assert not PENDING or not PENDING <= known, "PENDING options exist now: empty PENDING"
 
 
 # -- systemd -------------------------------------------------------------------------------------
