@@ -135,7 +135,7 @@ def test_apply_exit_0_and_history(files: dict[str, Path], fleet: FakeFleet) -> N
     runs = json.loads(h.output)
     assert runs[0]["playbook"].endswith("pb.yml") and runs[0]["counts"]["fixed"] == 3  # the path: --resume loads it
     plain = invoke("history", "--db", f"sqlite:///{files['db']}")
-    assert "Activation" in plain.output and "apply" in plain.output
+    assert "pb.yml" in plain.output and "apply" in plain.output
 
 
 def test_unreachable_and_failed_exit_6(files: dict[str, Path], fleet: FakeFleet) -> None:
