@@ -10,6 +10,9 @@ https://www.sqlite.org/wal.html , https://www.sqlite.org/lang_transaction.html
 
 from __future__ import annotations
 
+import sqlite3
+import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import create_engine, event
@@ -37,7 +40,7 @@ def make_engine(url: URL, *, create: bool = True) -> Engine:
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if create and not memory:
-            cur.execute("PRAGMA journal_mode = WAL")
+            _retry_locked(lambda: cur.execute("PRAGMA journal_mode = WAL"))
             cur.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoints, never corrupt
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
@@ -48,6 +51,23 @@ def make_engine(url: URL, *, create: bool = True) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
     return engine
+
+
+def _retry_locked(statement: Callable[[], object]) -> None:
+    """Switching a new file to WAL needs the exclusive lock and, when many processes create the
+    database at once, can fail with "database is locked" at once instead of waiting on
+    busy_timeout: retry it (bounded by the same timeout)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.01
+    while True:
+        try:
+            statement()
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
 
 def writer(engine: Engine) -> Engine:
