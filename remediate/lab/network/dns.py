@@ -264,8 +264,10 @@ class LabDns:
 
     def _has_descendant(self, name: str, view: str) -> bool:
         inner = self._inner.get(view)
-        return self._inner[DEFAULT_VIEW][name] > 0 or (inner is not None and inner[name] > 0) or (
-            self._srv_inner[name] > 0
+        return (
+            self._inner[DEFAULT_VIEW][name] > 0
+            or (inner is not None and inner[name] > 0)
+            or (self._srv_inner[name] > 0)
         )
 
     def _answer_ptr(self, reply: DNSRecord, name: str, view: str) -> DNSRecord:
