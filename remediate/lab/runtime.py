@@ -489,6 +489,7 @@ def serve(
     inventory_out: Path,
     workdir: Path | None,
     on_ready: Callable[[Lab], None],
+    procs: int = 1,
 ) -> int:
     """`remediate lab up`: start the fleet, write the inventory, call on_ready, serve until a signal.
 
@@ -499,11 +500,13 @@ def serve(
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="remediate-lab-")))
-        return asyncio.run(_serve(spec, Path(workdir), Path(inventory_out), on_ready))
+        return asyncio.run(_serve(spec, Path(workdir), Path(inventory_out), on_ready, procs))
 
 
-async def _serve(spec: FleetSpec, workdir: Path, inventory_out: Path, on_ready: Callable[[Lab], None]) -> int:
-    lab = Lab(spec, workdir)
+async def _serve(
+    spec: FleetSpec, workdir: Path, inventory_out: Path, on_ready: Callable[[Lab], None], procs: int
+) -> int:
+    lab = Lab(spec, workdir, procs=procs)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
