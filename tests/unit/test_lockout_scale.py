@@ -40,7 +40,7 @@ async def _through(guard: CredentialGuard, hosts: int, outcome: Any = "ok") -> t
         return True
 
     tasks = [asyncio.ensure_future(host()) for _ in range(hosts)]
-    loop.call_soon = counting  # type: ignore[method-assign]
+    loop.call_soon = counting  # type: ignore[method-assign,assignment]
     try:
         results = list(await asyncio.gather(*tasks))
     finally:
