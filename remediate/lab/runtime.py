@@ -397,8 +397,10 @@ async def _cancel_others() -> None:
 class LabThread:
     """A Lab in a background thread with its own event loop: `with LabThread(spec, dir) as lab:`."""
 
-    def __init__(self, spec: FleetSpec, workdir: Path, *, password: str | None = None) -> None:
-        self.lab = Lab(spec, workdir, password=password)
+    def __init__(
+        self, spec: FleetSpec, workdir: Path, *, password: str | None = None, procs: int = 1
+    ) -> None:
+        self.lab = Lab(spec, workdir, password=password, procs=procs)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="remediate-lab", daemon=True)
 
