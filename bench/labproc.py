@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import os
-import resource
 import signal
 import sys
 import tempfile
@@ -50,20 +49,24 @@ def fleet(hosts: int, latency: str) -> FleetSpec:
 
 
 def snapshot(lab: Lab) -> dict[str, Any]:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    by_addr = lab_http.REQUEST_COUNTS
+    stats = lab.stats()  # summed over the lab's processes (--procs)
+    by_addr = stats["requests"]
     return {
         "requests": {name: by_addr.get(h.address, 0) for name, h in lab.hosts.items()},
-        "cpu_seconds": ru.ru_utime + ru.ru_stime,
-        "peak_rss_mb": ru.ru_maxrss / 1024,
+        "cpu_seconds": stats["cpu_seconds"],
+        "peak_rss_mb": stats["peak_rss_mb"],
         "start_seconds": lab.start_seconds,
+        "procs": lab.procs,
+        "fd_limit": lab.fd_limit,
     }
 
 
 async def main(args: argparse.Namespace) -> int:
     lab_http.ROUND_TRIP_SECONDS = args.rtt
     with tempfile.TemporaryDirectory(prefix="bench-lab-") as work:
-        lab = Lab(fleet(args.hosts, args.latency), Path(work))
+        if args.flood_bytes and args.procs > 1:
+            sys.exit("--flood-bytes needs --procs 1 (shard processes own their hosts' state)")
+        lab = Lab(fleet(args.hosts, args.latency), Path(work), procs=args.procs)
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
 
@@ -102,5 +105,6 @@ if __name__ == "__main__":
     ap.add_argument("--stats-out", required=True)
     ap.add_argument("--flood-bytes", type=int, default=0, help="size of each host's C:\\flood.txt")
     ap.add_argument("--max-seconds", type=float, default=3600.0)
+    ap.add_argument("--procs", type=int, default=1, help="lab processes (remediate lab up --procs)")
     ap.add_argument("--parent", type=int, default=os.getppid())
     sys.exit(asyncio.run(main(ap.parse_args())))

@@ -90,13 +90,17 @@ def _kill_group(pid: int) -> None:
 class LabProcess:
     """bench/labproc.py as a child process; `stats()` asks it for a fresh snapshot."""
 
-    def __init__(self, workdir: Path, hosts: int, latency: str, rtt: float, python: str) -> None:
+    def __init__(
+        self, workdir: Path, hosts: int, latency: str, rtt: float, python: str, *,
+        procs: int = 1, prefix: list[str] | None = None,
+    ) -> None:  # fmt: skip
         self.inventory = workdir / "inventory.yml"
         self.stats_path = workdir / "lab-stats.json"
         self.log = open(workdir / "lab.log", "wb")
         here = Path(__file__).resolve().parent
         self.proc = subprocess.Popen(
-            [python, str(here / "labproc.py"), "--hosts", str(hosts), "--latency", latency,
+            [*(prefix or []), python, str(here / "labproc.py"), "--hosts", str(hosts), "--latency", latency,
+             "--procs", str(procs),
              "--rtt", str(rtt), "--inventory-out", str(self.inventory),
              "--stats-out", str(self.stats_path), "--parent", str(os.getpid()), "--max-seconds", "7200"],
             stdout=subprocess.PIPE, stderr=self.log,

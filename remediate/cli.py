@@ -680,11 +680,20 @@ def lab() -> None:
 @click.option("--spec", type=click.Path(dir_okay=False), help="Fleet spec YAML.")
 @click.option("--seed", type=int, help="Random seed for fault assignment.")
 @click.option("--inventory-out", required=True, type=click.Path(dir_okay=False), help="Inventory to write.")
-def lab_up(hosts: int | None, spec: str | None, seed: int | None, inventory_out: str) -> None:
+@click.option(
+    "--procs", type=click.IntRange(1, 64), default=1, show_default=True,
+    help="Processes serving the hosts (DNS and KMS stay in the first); 10,000 hosts want 3 or more.",
+)  # fmt: skip
+def lab_up(hosts: int | None, spec: str | None, seed: int | None, inventory_out: str, procs: int) -> None:
     """Serve an emulated fleet on loopback until Ctrl-C; prints `ready` once listening."""
     from remediate.lab.runtime import serve
 
-    def ready(_lab: Any) -> None:
+    def ready(lab: Any) -> None:
+        click.echo(
+            f"lab: {len(lab.hosts)} hosts, {lab.procs} process(es), fd limit {lab.fd_limit}, "
+            f"up in {lab.start_seconds:.1f} s",
+            err=True,
+        )
         click.echo("ready")
         sys.stdout.flush()
 
@@ -696,6 +705,7 @@ def lab_up(hosts: int | None, spec: str | None, seed: int | None, inventory_out:
             inventory_out=Path(inventory_out),
             workdir=None,
             on_ready=ready,
+            procs=procs,
         )
     except ValueError as e:  # SpecError
         _fail(str(e))

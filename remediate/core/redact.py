@@ -4,6 +4,11 @@ The engine registers every password it resolves from the inventory (and every va
 inventory marks as secret); everything a host sends back is passed through `Redactor.text` /
 `Redactor.obj` before it is stored anywhere. A command can echo a password back (a failing
 `net use`, a script that prints its arguments), so masking output, not just inputs, matters.
+
+Scale (issue 12): a fleet with one password per host (LAPS) registers 10,000 secrets, one host
+at a time. The pattern is compiled lazily (once, at the first text after a change, not at every
+`add`: that was O(hosts^2)), and as a trie of the secrets, so matching tries the next character
+against one branch per distinct prefix instead of every secret in turn.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ class Redactor:
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self._secrets: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._stale = False  # secrets added since the pattern was compiled
         self._lock = threading.Lock()
         self.add(*secrets)
 
@@ -34,9 +40,15 @@ class Redactor:
             return
         with self._lock:
             self._secrets |= new
-            # Longest first so a secret containing another one is masked whole.
-            alts = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(s) for s in alts))
+            self._stale = True
+
+    def _current(self) -> re.Pattern[str] | None:
+        if self._stale:
+            with self._lock:
+                if self._stale:
+                    self._pattern = re.compile(_trie_regex(self._secrets))
+                    self._stale = False
+        return self._pattern
 
     def __len__(self) -> int:
         return len(self._secrets)
@@ -45,7 +57,7 @@ class Redactor:
         return f"Redactor({len(self._secrets)} secrets)"
 
     def text(self, value: str) -> str:
-        pattern = self._pattern
+        pattern = self._current()
         if pattern is None or not value:
             return value
         return pattern.sub(MASK, value)
@@ -61,3 +73,37 @@ class Redactor:
         if isinstance(value, tuple):
             return tuple(self.obj(v) for v in value)
         return value
+
+
+def _trie_regex(secrets: Iterable[str]) -> str:
+    """One regex matching any of `secrets`, the longest one at a position (like the alternation
+    of them sorted longest first), built as a trie: `(?:ab(?:c(?:d)?)?|x)`. Nesting grows with
+    the secrets that are prefixes of others; past what `re` or recursion take, the alternation."""
+    items = list(secrets)
+    trie: dict[str, Any] = {}
+    for s in items:
+        node = trie
+        for ch in s:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # a secret ends here
+
+    def walk(node: dict[str, Any]) -> str:
+        chain = []
+        while len(node) == 1 and "" not in node:  # a run of single characters: no group needed
+            ch = next(iter(node))
+            chain.append(re.escape(ch))
+            node = node[ch]
+        branches = [re.escape(ch) + walk(child) for ch, child in sorted(node.items()) if ch]
+        body = ""
+        if branches:
+            body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+            if "" in node:  # a shorter secret ends here: the longer continuation is optional (greedy)
+                body = "(?:" + body + ")?"
+        return "".join(chain) + body
+
+    try:
+        text = walk(trie)
+        re.compile(text)
+    except (RecursionError, re.error, OverflowError):
+        text = "|".join(re.escape(s) for s in sorted(items, key=len, reverse=True))
+    return text

@@ -60,6 +60,9 @@ class Builder:
         self.host_dir_vars: dict[str, dict[str, Any]] = {}
         self.host_dir_origins: dict[str, dict[str, Origin]] = {}
         self.host_groups: dict[str, list[str]] = {}
+        # group -> its direct members as a set: `g.hosts` keeps the order, but a membership test
+        # on that list made loading a 10,000-host group O(hosts^2) (issue 12)
+        self._members: dict[str, set[str]] = {}
         self.add_child("all", "ungrouped", file="", line=None)  # as Ansible's InventoryData does
 
     def group(self, name: str) -> Group:
@@ -96,7 +99,9 @@ class Builder:
             self.host_groups[name] = []
         if group and group != "all":
             g = self.group(group)
-            if name not in g.hosts:
+            members = self._members.setdefault(group, set(g.hosts))
+            if name not in members:
+                members.add(name)
                 g.hosts.append(name)
             if group not in self.host_groups[name]:
                 self.host_groups[name].append(group)
@@ -134,6 +139,7 @@ class Builder:
             elif "ungrouped" in groups:  # declared in a group later: no longer ungrouped
                 groups.remove("ungrouped")
                 self.groups["ungrouped"].hosts.remove(host)
+                self._members.get("ungrouped", set()).discard(host)
         self._set_depths("all", 0)
 
     def _set_depths(self, name: str, depth: int) -> None:

@@ -15,6 +15,10 @@ WinRM/SSH on the KMS address: inventory group `kms_hosts`, outside `windows`.
 `Lab` is asyncio; `LabThread` runs one in a background event loop for sync callers (tests, demo);
 `serve` is `remediate lab up`. A Lab may share its loop with other code (tests, `lab up`): it
 tracks the tasks its servers spawn and `stop` cancels only those.
+
+`Lab(procs=N)` serves the hosts from N processes (lab/shard.py): this one keeps DNS, the KMS
+hosts and the first slice; N-1 shard processes serve the rest. Every Lab raises its own
+RLIMIT_NOFILE soft limit to the hard limit when it starts (`Lab.fd_limit`).
 """
 
 from __future__ import annotations
@@ -47,11 +51,20 @@ from remediate.lab.fleet.spec import FleetSpec
 from remediate.lab.network.dns import DEFAULT_VIEW, LabDns
 from remediate.lab.network.internet import ACTIVATION_ENDPOINTS, HTTPS, serve_internet
 from remediate.lab.network.kms import KmsListener
-from remediate.lab.windows.host import WindowsHost
+from remediate.lab.shard import (
+    Shard,
+    ShardJob,
+    close_hosts,
+    process_stats,
+    raise_fd_limit,
+    serve_hosts,
+    split,
+    start_shards,
+    stop_shards,
+)
 from remediate.lab.windows.state import HostState
-from remediate.lab.wire.ssh_server import serve_ssh
+from remediate.lab.wire import http as lab_http
 from remediate.lab.wire.tls import LabCA
-from remediate.lab.wire.wsman_server import serve_wsman
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +72,6 @@ WINRM_HTTP, WINRM_HTTPS, SSH_PORT, SSH_FALLBACK = 5985, 5986, 22, 2222
 # offsets into the block; address() maps offset n to .(n % 254 + 1) of the (n // 254)-th /24
 DNS_OFF, DNS_FW_OFF, FW_BLACKHOLE_OFF, OLD_KMS_OFF, KMS_OFF, HOST_OFF = 0, 1, 2, 3, 9, 49
 INTERNET_OFF, DNS_NOINET_OFF, CORP_DNS_DEAD_OFF = 4, 5, 6
-START_CONCURRENCY = 64  # hosts brought up at once
 T = TypeVar("T")
 
 # The lab's own tasks (connection handlers, WinRS commands, DNS over TCP, KMS) are created while
@@ -104,8 +116,13 @@ class LabHost:
 
 
 class Lab:
-    def __init__(self, spec: FleetSpec, workdir: Path, *, password: str | None = None) -> None:
+    def __init__(
+        self, spec: FleetSpec, workdir: Path, *, password: str | None = None, procs: int = 1
+    ) -> None:
         self.spec = spec
+        self.procs = max(1, min(procs, spec.hosts))
+        self.shards: list[Shard] = []  # the other processes serving hosts (procs > 1)
+        self.fd_limit = 0  # RLIMIT_NOFILE soft limit after start raised it
         self.workdir = Path(workdir)
         self.password = password or spec.resolved_password()
         self.hosts: dict[str, LabHost] = {}
@@ -148,6 +165,7 @@ class Lab:
 
     async def _start(self) -> None:
         t0 = time.perf_counter()
+        self.fd_limit = raise_fd_limit()
         self.workdir.mkdir(parents=True, exist_ok=True)
         for attempt in range(6):
             blocks_needed = (HOST_OFF + self.spec.hosts) // 254 + 1
@@ -165,19 +183,15 @@ class Lab:
                 raise
         self.started = True
         self.start_seconds = time.perf_counter() - t0
-        log.info("lab: %d hosts up on %s in %.2f s", len(self.hosts), self.block, self.start_seconds)
+        log.info(
+            "lab: %d hosts up on %s in %.2f s (%d processes, fd limit %d)",
+            len(self.hosts), self.block, self.start_seconds, self.procs, self.fd_limit,
+        )  # fmt: skip
 
     async def stop(self) -> None:
-        closing: list[Any] = []
-        for h in [*self.hosts.values(), *self.kms_faces.values()]:
-            for srv in h.servers:
-                srv.close()
-                closing.append(srv)
-            h.servers.clear()
-            h.ports.clear()
-        for srv in closing:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(srv.wait_closed(), 2.0)
+        shards, self.shards = self.shards, []
+        await stop_shards(shards)
+        await close_hosts([*self.hosts.values(), *self.kms_faces.values()])
         for k in self.kms.values():
             await k.stop()
         if self.internet is not None:
@@ -285,24 +299,32 @@ class Lab:
         ssh_port = SSH_PORT if first is None or _port_free(first.address, SSH_PORT) else SSH_FALLBACK
         self.ssh_port = ssh_port
         self._write_known_hosts(key.export_public_key("openssh").decode().strip())
-        sem = asyncio.Semaphore(START_CONCURRENCY)
+        mine, *others = split(list(self.hosts.values()), self.procs)
+        jobs = [
+            ShardJob(i + 1, hosts, self.workdir, ca.to_pem(), key.export_private_key(), ssh_port,
+                     lab_http.ROUND_TRIP_SECONDS)
+            for i, hosts in enumerate(others)
+        ]  # fmt: skip
+        spawning = asyncio.ensure_future(start_shards(jobs))  # bind in parallel with our own slice
+        try:
+            await serve_hosts([*mine, *self.kms_faces.values()], ca, host_keys, ssh_port)
+        finally:
+            self.shards = await spawning
+        for h in (h for part in others for h in part):  # what the shard bound, for the record
+            if h.state.winrm_enabled:
+                h.ports.update(http=WINRM_HTTP, https=WINRM_HTTPS)
+            h.ports["ssh"] = ssh_port
 
-        async def one(h: LabHost) -> None:
-            async with sem:
-                h.emulated = WindowsHost(h.state)
-                if h.state.winrm_enabled:
-                    h.servers.append(await serve_wsman(h.emulated, bind=h.address, port=WINRM_HTTP))
-                    h.ports["http"] = WINRM_HTTP
-                    ctx = ca.server_context([h.state.fqdn, h.name.lower()], [h.address])
-                    srv = await serve_wsman(h.emulated, bind=h.address, port=WINRM_HTTPS, ssl_context=ctx)
-                    h.servers.append(srv)
-                    h.ports["https"] = WINRM_HTTPS
-                h.servers.append(
-                    await serve_ssh(h.emulated, bind=h.address, port=ssh_port, host_keys=host_keys)
-                )
-                h.ports["ssh"] = ssh_port
-
-        await asyncio.gather(*(one(h) for h in [*self.hosts.values(), *self.kms_faces.values()]))
+    def stats(self) -> dict[str, Any]:
+        """HTTP requests per host address, CPU seconds and peak RSS summed over the lab's processes."""
+        total = process_stats()
+        for s in self.shards:
+            more = s.stats()
+            total["cpu_seconds"] += more["cpu_seconds"]
+            total["peak_rss_mb"] += more["peak_rss_mb"]
+            for addr, n in more["requests"].items():
+                total["requests"][addr] = total["requests"].get(addr, 0) + n
+        return total
 
     def _write_known_hosts(self, pubkey: str) -> None:
         self.known_hosts = self.workdir / "known_hosts"
@@ -375,8 +397,10 @@ async def _cancel_others() -> None:
 class LabThread:
     """A Lab in a background thread with its own event loop: `with LabThread(spec, dir) as lab:`."""
 
-    def __init__(self, spec: FleetSpec, workdir: Path, *, password: str | None = None) -> None:
-        self.lab = Lab(spec, workdir, password=password)
+    def __init__(
+        self, spec: FleetSpec, workdir: Path, *, password: str | None = None, procs: int = 1
+    ) -> None:
+        self.lab = Lab(spec, workdir, password=password, procs=procs)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="remediate-lab", daemon=True)
 
@@ -467,6 +491,7 @@ def serve(
     inventory_out: Path,
     workdir: Path | None,
     on_ready: Callable[[Lab], None],
+    procs: int = 1,
 ) -> int:
     """`remediate lab up`: start the fleet, write the inventory, call on_ready, serve until a signal.
 
@@ -477,11 +502,13 @@ def serve(
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="remediate-lab-")))
-        return asyncio.run(_serve(spec, Path(workdir), Path(inventory_out), on_ready))
+        return asyncio.run(_serve(spec, Path(workdir), Path(inventory_out), on_ready, procs))
 
 
-async def _serve(spec: FleetSpec, workdir: Path, inventory_out: Path, on_ready: Callable[[Lab], None]) -> int:
-    lab = Lab(spec, workdir)
+async def _serve(
+    spec: FleetSpec, workdir: Path, inventory_out: Path, on_ready: Callable[[Lab], None], procs: int
+) -> int:
+    lab = Lab(spec, workdir, procs=procs)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

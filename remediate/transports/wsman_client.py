@@ -27,6 +27,7 @@ import ssl
 import struct
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from typing import Any
 
 import spnego
 
@@ -34,6 +35,7 @@ from remediate.core import xmlsafe
 from remediate.core.errors import AuthenticationError, ConnectError, ProtocolError
 from remediate.core.model import NATIVE_WINRM_AUTH, ConnectionSpec
 from remediate.transports import kerberos as kerberos_auth
+from remediate.transports.ntlm_hash import ntlm_credential
 from remediate.transports.wsman_common import endpoint, tls_error, wsman_fault
 
 BOUNDARY = b"--Encrypted Boundary"
@@ -128,9 +130,10 @@ class WSManClient:
                 ccache = await asyncio.to_thread(kerberos_auth.TICKETS.get, spec)
             ctx = kerberos_auth.client_context(spec, ccache)
         else:
-            ctx = spnego.client(
-                spec.user or "", spec.password, hostname=self.host, service="http", protocol="ntlm"
-            )
+            cred: Any = spec.user or ""  # an NTLMHash: its hashes are not recomputed per host
+            if spec.password is not None:
+                cred = ntlm_credential(spec.user or "", spec.password)
+            ctx = spnego.client(cred, spec.password, hostname=self.host, service="http", protocol="ntlm")
         token = await self._step(ctx, None, kerberos)
         while True:
             resp = await self._roundtrip(

@@ -38,7 +38,7 @@ def test_error_names_file_line_and_path() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("hosts: 0\n", "fleet.yml:1: hosts: expected a number 1-5000, got 0"),
+        ("hosts: 0\n", "fleet.yml:1: hosts: expected a number 1-20000, got 0"),
         ("hosts: 3\nbogus: 1\n", "fleet.yml:2: bogus: unknown field"),
         ("profiles: {healthy: 90, no_srv: 20}\n", "fleet.yml:1: profiles: percentages add up to 110"),
         ("profiles:\n  healthy: 50\n  flaky: 5\n", "fleet.yml:3: profiles.flaky: unknown name"),
@@ -52,7 +52,7 @@ def test_error_names_file_line_and_path() -> None:
         ("kms_hosts:\n  - port: 1688\n", "fleet.yml:2: kms_hosts[0]: missing field 'name'"),
         ("kms_hosts: [{name: kms01}]\nsrv_records: [kms09]\n", "fleet.yml:2: srv_records[0]: 'kms09' is not"),
         ("domain: localhost\n", "fleet.yml:1: domain: expected a DNS domain"),
-        ("hosts: [1, 2]\n", "fleet.yml:1: hosts: expected a number 1-5000, got [1, 2]"),
+        ("hosts: [1, 2]\n", "fleet.yml:1: hosts: expected a number 1-20000, got [1, 2]"),
         ("- just a list\n", "fleet.yml:1: (top level): expected a mapping"),
         ("hosts: 3\n  seed: [\n", "fleet.yml:2: invalid YAML"),
     ],

@@ -7,6 +7,12 @@ still exists. Answers behave like a Windows DNS server authoritative for the zon
 NXDOMAIN (with the SOA) for names that do not exist, NOERROR/no data for names that exist with
 another type, SRV answers carry the targets' A records in the additional section, and PTR
 records exist for every lab address (nslookup's "Server:" line asks for the server's own PTR).
+
+Sized for bursts (10,000 hosts querying at once, issue 12): every answer is O(1) in the zone size
+(a reverse index for PTR, counted ancestors for empty non-terminals; both were scans of every
+name, so a 5,000-host burst saturated the loop), and the UDP socket asks for a large receive
+buffer so a burst queues in the kernel instead of being dropped (a dropped query is a client
+timeout: `srv: timeout`).
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import socket
 import struct
+from collections import Counter
 from dataclasses import dataclass
 from typing import cast
 
@@ -25,6 +33,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_VIEW = "default"
 UDP_LIMIT = 512  # classic DNS over UDP; larger answers are truncated (TC) and retried over TCP
+# Receive buffer asked for each UDP socket: ~4 MB holds a few thousand queued queries (the kernel
+# caps it at net.core.rmem_max; Linux's default, 208 KB, held about 250 and dropped the rest).
+UDP_RCVBUF = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,12 @@ def _norm(name: str) -> str:
     return name.rstrip(".").lower()
 
 
+def _ancestors(name: str) -> list[str]:
+    """`a.b.c` -> [`b.c`, `c`]: the names that have `name` as a descendant."""
+    parts = name.split(".")
+    return [".".join(parts[i:]) for i in range(1, len(parts))]
+
+
 class _Udp(asyncio.DatagramProtocol):
     def __init__(self, dns: LabDns, view: str) -> None:
         self.dns, self.view = dns, view
@@ -46,6 +63,10 @@ class _Udp(asyncio.DatagramProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RCVBUF)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         reply = self.dns.handle(data, self.view, udp=True)
@@ -62,6 +83,10 @@ class LabDns:
         self.server_name = _norm(server_name or f"dc01.{self.domain}")
         self._a: dict[str, dict[str, list[str]]] = {DEFAULT_VIEW: {}}  # view -> name -> addresses
         self._srv: dict[str, list[SrvRecord]] = {}
+        # indexes kept by add_a/add_srv/remove_srv so answers never scan the zone
+        self._ptr: dict[str, dict[str, list[str]]] = {DEFAULT_VIEW: {}}  # view -> address -> names
+        self._inner: dict[str, Counter[str]] = {DEFAULT_VIEW: Counter()}  # view -> ancestor -> uses
+        self._srv_inner: Counter[str] = Counter()
         self._udp: list[asyncio.DatagramTransport] = []
         self._tcp: list[asyncio.Server] = []
         self.listening: list[tuple[str, int, str]] = []  # (ip, port, view)
@@ -74,16 +99,24 @@ class LabDns:
 
     def add_a(self, name: str, address: str, *, view: str = DEFAULT_VIEW) -> None:
         ipaddress.IPv4Address(address)  # validate
-        addrs = self._a.setdefault(view, {}).setdefault(_norm(name), [])
+        n = _norm(name)
+        names = self._a.setdefault(view, {})
+        if n not in names:
+            self._inner.setdefault(view, Counter()).update(_ancestors(n))
+        addrs = names.setdefault(n, [])
         if address not in addrs:
             addrs.append(address)
+            self._ptr.setdefault(view, {}).setdefault(address, []).append(n)
 
     def add_srv(
         self, target: str, port: int = 1688, *, priority: int = 0, weight: int = 0, name: str | None = None
     ) -> None:
         """Publish `target:port` under `name` (default `_vlmcs._tcp.<domain>`)."""
         rec = SrvRecord(_norm(target), port, priority, weight)
-        recs = self._srv.setdefault(_norm(name or self.srv_name), [])
+        key = _norm(name or self.srv_name)
+        if key not in self._srv:
+            self._srv_inner.update(_ancestors(key))
+        recs = self._srv.setdefault(key, [])
         if rec not in recs:
             recs.append(rec)
 
@@ -94,8 +127,9 @@ class LabDns:
         keep = [r for r in recs if target is not None and r.target != _norm(target)]
         if keep:
             self._srv[key] = keep
-        else:
-            self._srv.pop(key, None)
+        elif self._srv.pop(key, None) is not None:
+            self._srv_inner.subtract(_ancestors(key))
+            self._srv_inner += Counter()  # drop the names no record is under any more
         return len(recs) - len(keep)
 
     def srv_records(self, name: str | None = None) -> list[SrvRecord]:
@@ -229,15 +263,18 @@ class LabDns:
         )
 
     def _has_descendant(self, name: str, view: str) -> bool:
-        suffix = "." + name
-        names = set(self._a[DEFAULT_VIEW]) | set(self._a.get(view, {})) | set(self._srv)
-        return any(n.endswith(suffix) for n in names)
+        inner = self._inner.get(view)
+        return (
+            self._inner[DEFAULT_VIEW][name] > 0
+            or (inner is not None and inner[name] > 0)
+            or (self._srv_inner[name] > 0)
+        )
 
     def _answer_ptr(self, reply: DNSRecord, name: str, view: str) -> DNSRecord:
         parts = name[: -len(".in-addr.arpa")].split(".")
         ip = ".".join(reversed(parts))
-        names = [n for n, addrs in self._a[DEFAULT_VIEW].items() if ip in addrs]
-        names += [n for n, addrs in self._a.get(view, {}).items() if ip in addrs and n not in names]
+        names = list(self._ptr[DEFAULT_VIEW].get(ip, []))
+        names += [n for n in self._ptr.get(view, {}).get(ip, []) if n not in names]
         for n in names:
             reply.add_answer(RR(name + ".", QTYPE.PTR, rdata=PTR(n + "."), ttl=self.ttl))
         if not names:

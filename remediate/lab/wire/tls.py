@@ -64,6 +64,17 @@ class LabCA:
         ca.ca_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         return ca
 
+    def to_pem(self) -> tuple[bytes, bytes]:
+        """(key, certificate) PEM: how a lab shard process gets the same CA (over a pipe, not disk)."""
+        return _pem_key(self._key), self._cert.public_bytes(serialization.Encoding.PEM)
+
+    @classmethod
+    def from_pem(cls, directory: pathlib.Path, key_pem: bytes, cert_pem: bytes) -> LabCA:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError("lab CA key is not an EC key")
+        return cls(directory, key, x509.load_pem_x509_certificate(cert_pem))
+
     def issue(self, hostnames: list[str], ips: list[str]) -> tuple[bytes, bytes]:
         """Return (certificate chain PEM, private key PEM) for a server with these names."""
         key = ec.generate_private_key(ec.SECP256R1())
