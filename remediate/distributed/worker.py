@@ -98,7 +98,9 @@ class SiteWorker:
         domain = domains().get(targets.playbook.diagnose or "")
         # the run's inventory names the hosts in the store (the controller's), not this worker's path
         tracked = domain.tracked_facts if domain else ()
-        recorder = Recorder(self.store, info.id, info.inventory, list(hosts.values()), tracked)
+        recorder = Recorder(
+            self.store, info.id, info.inventory, list(hosts.values()), tracked, site=self.site
+        )
         asyncio.run(runner.run(targets, options, runner.Outputs(), events=recorder))
         if recorder.error is not None:  # the controller marks an unrecorded host when the task ends
             _log.error("could not record %d host(s): %s", recorder.failures, error_text(recorder.error))

@@ -118,8 +118,11 @@ class Recorder(RunEvents):
         inventory: str,
         hosts: Sequence[Host],
         tracked_facts: Sequence[str] = (),
+        *,
+        site: str | None = None,
     ) -> None:
         self.store = store
+        self.site = site  # for hosts whose inventory names none (a site worker's own inventory)
         self.run_id = run_id
         self.inventory = inventory
         self.hosts = {h.name: h for h in hosts}
@@ -136,7 +139,7 @@ class Recorder(RunEvents):
             inventory=self.inventory,
             address=host.address if host else result.host,
             groups=host.groups if host else (),
-            site=host.site if host else None,
+            site=(host.site if host else None) or self.site,
             tracked_facts=self.tracked_facts,
         )
         try:
