@@ -55,6 +55,7 @@ class Targets:
     credentials: CredentialResolver = field(default_factory=CredentialResolver)
     inventory: tuple[str, ...] = ()  # the inventory sources read (as given)
     limit: str | None = None  # --limit
+    rerun: str | None = None  # --rerun: "failed@<uuid of the run read>" (hosts narrowed to those)
 
 
 def load(
@@ -248,6 +249,7 @@ def run_meta(targets: Targets, *, kind: RunKind, apply: bool, uuid: str | None =
         extra_vars=targets.extra_vars,
         host_count=len(targets.hosts),
         uuid=uuid,
+        rerun=targets.rerun,
     )
 
 

@@ -255,12 +255,14 @@ def run(
     from remediate.inventory.credentials import CredentialResolver
 
     cap = _max_output(max_output)
-    if resume and (rerun or rerun_of):
+    if resume and (rerun or rerun_of):  # checked before --resume fills them from the run
         _fail("--resume finishes a run; --rerun starts a new one: give one of them")
     if resume and no_history:
         _fail("--resume records into the run it finishes: --no-history does not apply")
     if resume:
-        playbook, inventory, limit = _resumed(db, resume, playbook, inventory, limit, apply)
+        playbook, inventory, limit, rerun_of = _resumed(db, resume, playbook, inventory, limit, apply)
+        rerun = rerun_of.split("@", 1)[0] if rerun_of else None  # a resumed --rerun run: its set
+        rerun_of = rerun_of.split("@", 1)[1] if rerun_of else None
     if playbook is None:
         _fail("missing argument PLAYBOOK (only --resume RUN can do without it)")
     setup = _inventory_setup(inventory, vault_password_file, vault_id)
@@ -317,8 +319,9 @@ def _max_output(value: str | None) -> int:
 
 def _resumed(
     db: str | None, ref: str, playbook: str | None, inventory: tuple[str, ...], limit: str | None, apply: bool
-) -> tuple[str, tuple[str, ...], str | None]:
-    """--resume: the run's playbook, inventory and pattern, unless given (then they must match)."""
+) -> tuple[str, tuple[str, ...], str | None, str | None]:
+    """--resume: the run's playbook, inventory, pattern and rerun set, unless given (then they
+    must match)."""
     from remediate.history.store import Store
 
     store = Store.open(db, create=False)
@@ -329,7 +332,12 @@ def _resumed(
     if info.mode == "apply" and not apply:
         _fail(f"run {info.id} was an apply: add --apply to resume it (its remaining hosts may be fixed)")
     sources = tuple(info.inventory.split(",")) if info.inventory else ()
-    return playbook or info.playbook, inventory or sources, limit if limit is not None else info.pattern
+    return (
+        playbook or info.playbook,
+        inventory or sources,
+        info.pattern if limit is None else limit,
+        info.rerun,
+    )
 
 
 def _rerun(targets: Any, db: str | None, which: str, ref: str | None) -> Any:
@@ -347,7 +355,7 @@ def _rerun(targets: Any, db: str | None, which: str, ref: str | None) -> Any:
     click.echo(f"--rerun {which}: {len(hosts)} host(s) of run {info.id} ({info.uuid[:8]})", err=True)
     if not hosts:
         raise click.exceptions.Exit(0)
-    return replace(targets, hosts=hosts, limit=f"rerun:{which}@{info.uuid}")
+    return replace(targets, hosts=hosts, rerun=f"{which}@{info.uuid}")
 
 
 def _execute(targets: Any, options: Any, outputs: Any, console: Any, plan: Any = None) -> NoReturn:

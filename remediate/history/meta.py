@@ -79,6 +79,7 @@ def run_meta(
     extra_vars: Mapping[str, Any],
     host_count: int,
     uuid: str | None = None,
+    rerun: str | None = None,
 ) -> RunMeta:
     sources = [str(Path(s).expanduser().resolve()) for s in inventory]
     return RunMeta(
@@ -95,4 +96,5 @@ def run_meta(
         version=__version__,
         host_count=host_count,
         uuid=uuid,
+        rerun=rerun,
     )

@@ -37,6 +37,7 @@ class RunInfo:
     exit_code: int | None  # None while open or crashed
     host_count: int  # hosts targeted
     counts: dict[str, int] = field(default_factory=dict)  # verdict -> hosts recorded
+    rerun: str | None = None  # a --rerun run: "failed@<uuid of the run it read>"
 
 
 @dataclass(frozen=True)
@@ -79,3 +80,4 @@ class RunMeta:
     version: str
     host_count: int
     uuid: str | None = None  # None: the store makes one (a resumed run passes its own)
+    rerun: str | None = None  # a --rerun run: "failed@<uuid of the run it read>"

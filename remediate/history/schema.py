@@ -1,4 +1,4 @@
-"""The history tables (schema revision 2; SQLAlchemy 2 typed ORM). Alembic migrations
+"""The history tables (schema revision 3; SQLAlchemy 2 typed ORM). Alembic migrations
 (migrations/versions/) create and upgrade them; this module is what the store queries.
 
 Times are stored in UTC (UTCDateTime): SQLite keeps them as naive ISO text, PostgreSQL as
@@ -60,6 +60,7 @@ class RunRow(Base):
     inventory: Mapped[str] = mapped_column(Text)
     inventory_hash: Mapped[str] = mapped_column(String(64))
     pattern: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rerun: Mapped[str | None] = mapped_column(String(80), nullable=True)  # "failed@<uuid>" (rev 3)
     mode: Mapped[str] = mapped_column(String(16))
     vars_hash: Mapped[str] = mapped_column(String(64))
     operator: Mapped[str] = mapped_column(String(255))

@@ -22,6 +22,7 @@ from remediate.history.store import Store
 from remediate.inventory.model import Host
 
 WORKER_LOST = "worker lost"  # a site worker's host the controller gave up on: --resume runs it
+NOT_STARTED = "not started: interrupted"  # a host Ctrl-C kept from starting: --resume runs it
 RerunWhich = Literal["failed", "unreachable", "not-ok"]
 RERUN: dict[str, frozenset[str]] = {
     "failed": frozenset({"failed"}),
@@ -115,23 +116,34 @@ def plan_resume(
         for what, theirs, ours in (
             ("playbook", info.playbook_hash, meta.playbook_hash),
             ("inventory", info.inventory, meta.inventory),
+            ("inventory contents (sha256)", info.inventory_hash, meta.inventory_hash),
             ("-e values", info.vars_hash, meta.vars_hash),
             ("mode", info.mode, meta.mode),
             ("--limit", info.pattern, meta.pattern),
+            ("--rerun", info.rerun, meta.rerun),
         )
-        if theirs and theirs != ours
+        # "" is a hash a 0.1 run never had; a pattern or rerun set of None is a real value
+        if theirs != ours and (theirs or what in ("--limit", "--rerun"))
     ]
     if mismatches:
         shown = [m.replace(info.playbook_hash, "sha256 " + info.playbook_hash[:12]) for m in mismatches]
         raise HistoryError(
             f"cannot resume run {info.id}: it must run the same plan; different " + "; ".join(shown)
         )
-    kept = [r for r in records if not (r.verdict == "failed" and (r.error or "").startswith(WORKER_LOST))]
+    kept = [r for r in records if not _unfinished(r)]
     recorded = {(r.host, r.address) for r in kept}
     todo = [h for h in hosts if (h.name, h.address) not in recorded]
     if not todo and info.status == "finished":
         raise HistoryError(f"run {info.id} finished with every host recorded: nothing to resume")
     return Resume(info, [host_result(r) for r in kept], todo)
+
+
+def _unfinished(r: HostRecord) -> bool:
+    """Recorded, but never run to its end: run again by --resume."""
+    error = r.error or ""
+    return (r.verdict == "failed" and error.startswith(WORKER_LOST)) or (
+        r.verdict == "skipped" and error.startswith(NOT_STARTED)
+    )
 
 
 def rerun_hosts(

@@ -121,11 +121,15 @@ class Store:
         values: dict[str, Any] = {
             "kind": meta.kind, "playbook": meta.playbook, "playbook_hash": meta.playbook_hash,
             "inventory": meta.inventory, "inventory_hash": meta.inventory_hash,
-            "pattern": meta.pattern, "mode": meta.mode, "vars_hash": meta.vars_hash,
+            "pattern": meta.pattern, "rerun": meta.rerun, "mode": meta.mode, "vars_hash": meta.vars_hash,
             "operator": meta.operator, "controller": meta.controller, "pid": os.getpid(),
             "version": meta.version, "host_count": meta.host_count, "status": "running",
             "finished": None, "exit_code": None,
         }  # fmt: skip
+        read_pid: int | None = None
+        if meta.uuid:  # the pid first: a resumer that took the row since has changed it
+            with self._guard("read"), self.engine.connect() as conn:
+                read_pid = conn.execute(select(RunRow.pid).where(RunRow.uuid == meta.uuid)).scalar()
         prev = self._infos(select(RunRow).where(RunRow.uuid == meta.uuid)) if meta.uuid else []
         if prev and prev[0].status == "running":
             p = prev[0]
@@ -140,7 +144,10 @@ class Store:
             else:  # resume: compare-and-set, so a second resumer that read the same row fails
                 p = prev[0]
                 stored = "running" if p.status == "crashed" else p.status
-                same = (RunRow.id == p.id, RunRow.status == stored, RunRow.controller == p.controller)
+                # the pid read before judging it dead: of two resumers of one crashed run, the
+                # second finds the first's pid there and updates nothing
+                owner = RunRow.pid.is_(None) if read_pid is None else RunRow.pid == read_pid
+                same = (RunRow.id == p.id, RunRow.status == stored, RunRow.controller == p.controller, owner)
                 res = conn.execute(update(RunRow).where(*same).values(**values))
                 if res.rowcount != 1:
                     raise HistoryError(f"run {p.id} ({p.uuid}) was resumed by another process")
@@ -296,7 +303,8 @@ class Store:
                 RunInfo(
                     id=r["id"], uuid=r["uuid"], kind=r["kind"], playbook=r["playbook"],
                     playbook_hash=r["playbook_hash"], inventory=r["inventory"],
-                    inventory_hash=r["inventory_hash"], pattern=r["pattern"], mode=r["mode"],
+                    inventory_hash=r["inventory_hash"], pattern=r["pattern"], rerun=r["rerun"],
+                    mode=r["mode"],
                     vars_hash=r["vars_hash"], operator=r["operator"], controller=r["controller"],
                     version=r["version"], started=started, finished=_utc(r["finished"]),
                     status=status, exit_code=r["exit_code"], host_count=r["host_count"],

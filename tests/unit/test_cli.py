@@ -133,7 +133,7 @@ def test_apply_exit_0_and_history(files: dict[str, Path], fleet: FakeFleet) -> N
     h = invoke("history", "--db", f"sqlite:///{files['db']}", "--json")
     assert h.exit_code == 0
     runs = json.loads(h.output)
-    assert runs[0]["playbook"].endswith("pb.yml") and runs[0]["counts"]["fixed"] == 3  # the path: --resume loads it
+    assert runs[0]["playbook"].endswith("pb.yml") and runs[0]["counts"]["fixed"] == 3
     plain = invoke("history", "--db", f"sqlite:///{files['db']}")
     assert "pb.yml" in plain.output and "apply" in plain.output
 
