@@ -189,8 +189,11 @@ async def _run_claimed(
 ) -> RunResult:
     size_thread_pool(options.forks)
     hosts = resume.todo if resume is not None else targets.hosts
-    recording, history_error = _open_history(targets, options, outputs, hosts, resume, warn)
     jsonl = JsonlObserver(outputs.jsonl) if outputs.jsonl else None
+    # a host goes to the store, then (from the store's thread) to the JSONL file: after kill -9
+    # the store holds every host the file shows
+    recording, history_error = _open_history(targets, options, outputs, hosts, resume, warn, jsonl)
+    problems: list[str] = []
     try:
         result = await run_playbook(
             targets.playbook,
@@ -198,9 +201,7 @@ async def _run_claimed(
             options,
             credentials=credentials or targets.credentials,
             transport_factory=transport_factory,
-            # a host is in the store, then in the JSONL file, before the console counts it: after
-            # kill -9 the store holds every host the JSONL file shows
-            events=Observers(recording.recorder if recording else None, jsonl, events),
+            events=Observers(recording.recorder if recording else jsonl, events),
             stop=stop,
             renderer=targets.renderer,
         )
@@ -209,6 +210,8 @@ async def _run_claimed(
             recording.abort()
         raise
     finally:
+        if recording is not None and not recording.closed:
+            problems = recording.drain()  # every finished host written, before the file closes
         if jsonl is not None:
             try:
                 jsonl.close()
@@ -227,9 +230,14 @@ async def _run_claimed(
         result.hosts[:0] = resume.done
     if history_error is not None:
         result.output_errors.append(history_error)
-    write(result, outputs, warn)
+    for problem in problems:  # before the result files: their exit_code says bit 8 too
+        result.output_errors.append(problem)
+        if warn is not None:
+            warn(problem)
     if recording is not None:
         result.run_id, result.run_uuid = recording.info.id, recording.info.uuid
+    write(result, outputs, warn)
+    if recording is not None:
         for problem in recording.close(result):
             result.output_errors.append(problem)
             if warn is not None:
@@ -273,6 +281,7 @@ def _open_history(
     hosts: Sequence[Host],
     resume: Resume | None,
     warn: Callable[[str], None] | None,
+    then: RunEvents | None,
 ) -> tuple[Recording | None, str | None]:
     """The run's history row, opened before the first connection; or why it could not be."""
     if not outputs.history:
@@ -283,7 +292,8 @@ def _open_history(
     kind = resume.info.kind if resume is not None else outputs.kind
     try:
         m = run_meta(targets, kind=kind, apply=options.apply, uuid=resume.info.uuid if resume else None)
-        return open_recording(outputs.db, m, hosts, domain.tracked_facts if domain else ()), None
+        tracked = domain.tracked_facts if domain else ()
+        return open_recording(outputs.db, m, hosts, tracked, then=then), None
     except Exception as e:  # the run goes on; exit bit 8 says its history is missing
         message = f"history: this run is not recorded: {error_text(e)}"
         if warn is not None:

@@ -101,7 +101,10 @@ class SiteWorker:
         recorder = Recorder(
             self.store, info.id, info.inventory, list(hosts.values()), tracked, site=self.site
         )
-        asyncio.run(runner.run(targets, options, runner.Outputs(), events=recorder))
+        try:
+            asyncio.run(runner.run(targets, options, runner.Outputs(), events=recorder))
+        finally:
+            recorder.flush()  # every finished host in the store before the task says it is done
         if recorder.error is not None:  # the controller marks an unrecorded host when the task ends
             _log.error("could not record %d host(s): %s", recorder.failures, error_text(recorder.error))
         return {"recorded": recorder.recorded + len(refused)}

@@ -7,6 +7,8 @@ run: the first error is kept, later hosts are still tried, and the app turns it 
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -109,7 +111,14 @@ def host_result(record: HostRecord) -> HostResult:
 
 
 class Recorder(RunEvents):
-    """Records each finished host of `hosts` (by name) into run `run_id`."""
+    """Records each finished host of `hosts` (by name) into run `run_id`, on its own thread, in
+    the order the hosts finished: a slow or locked store never stalls the engine's event loop.
+    `then` (the JSONL file) is told about a host after the store has it, so after kill -9 the
+    store holds every host the file shows. After GIVE_UP consecutive failures the store is taken
+    as down for this run: later hosts are counted as not recorded without waiting on it again.
+    `flush` before reading the counters and before closing `then`."""
+
+    GIVE_UP = 3
 
     def __init__(
         self,
@@ -120,6 +129,7 @@ class Recorder(RunEvents):
         tracked_facts: Sequence[str] = (),
         *,
         site: str | None = None,
+        then: RunEvents | None = None,
     ) -> None:
         self.store = store
         self.site = site  # for hosts whose inventory names none (a site worker's own inventory)
@@ -127,11 +137,35 @@ class Recorder(RunEvents):
         self.inventory = inventory
         self.hosts = {h.name: h for h in hosts}
         self.tracked_facts = tuple(tracked_facts)
+        self.then = then
         self.recorded = 0
         self.failures = 0
         self.error: BaseException | None = None
+        self._in_a_row = 0
+        self._queue: queue.SimpleQueue[HostResult | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._drain, name="remediate-history", daemon=True)
+        self._thread.start()
 
     def host_finished(self, result: HostResult) -> None:
+        self._queue.put(result)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait for every queued host to be written (and passed on); False if `timeout` ran out."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _drain(self) -> None:
+        while (result := self._queue.get()) is not None:
+            self._write(result)
+            if self.then is not None:
+                self.then.host_finished(result)
+
+    def _write(self, result: HostResult) -> None:
+        if self._in_a_row >= self.GIVE_UP:
+            self.failures += 1
+            return
         host = self.hosts.get(result.host)
         record = host_record(
             result,
@@ -146,6 +180,8 @@ class Recorder(RunEvents):
             self.store.record_host(self.run_id, record)
         except Exception as e:  # the run goes on; the app reports it (exit bit 8)
             self.failures += 1
+            self._in_a_row += 1
             self.error = self.error or e
         else:
             self.recorded += 1
+            self._in_a_row = 0

@@ -15,6 +15,7 @@ from typing import Literal
 
 from remediate.core.errors import error_text
 from remediate.core.results import HostResult, RunResult
+from remediate.engine.events import RunEvents
 from remediate.history.errors import HistoryError
 from remediate.history.recorder import Recorder, host_result
 from remediate.history.records import HostRecord, RunInfo, RunMeta
@@ -40,18 +41,22 @@ class Recording:
         self.recorder = recorder
         self.closed = False
 
+    def drain(self) -> list[str]:
+        """Wait until every finished host is written; the problems to report (exit bit 8)."""
+        self.recorder.flush()
+        if self.recorder.error is None:
+            return []
+        return [
+            f"history: {self.recorder.failures} host(s) could not be recorded in "
+            f"{self.store.url_display}: {error_text(self.recorder.error)}"
+        ]
+
     def close(self, result: RunResult) -> list[str]:
-        """Close the row with the run's status and exit code; the problems to report."""
+        """Close the row with the run's status and exit code (drain first); the problems."""
         problems: list[str] = []
-        if self.recorder.error is not None:
-            problems.append(
-                f"history: {self.recorder.failures} host(s) could not be recorded in "
-                f"{self.store.url_display}: {error_text(self.recorder.error)}"
-            )
-        exit_code = result.exit_code() | (8 if problems else 0) if not result.interrupted else 130
         try:
             status: Literal["finished", "interrupted"] = "interrupted" if result.interrupted else "finished"
-            self.store.finish_run(self.info.id, status=status, exit_code=exit_code)
+            self.store.finish_run(self.info.id, status=status, exit_code=result.exit_code())
         except Exception as e:
             problems.append(f"history: could not close run {self.info.id}: {error_text(e)}")
         finally:
@@ -60,10 +65,12 @@ class Recording:
         return problems
 
     def abort(self) -> None:
-        """The run was cancelled (a second Ctrl-C): close the row as interrupted, best effort."""
+        """The run was cancelled (a second Ctrl-C): write what finished, close the row as
+        interrupted; best effort, bounded."""
         if self.closed:
             return
         self.closed = True
+        self.recorder.flush(timeout=10)
         # a row left open (the store failing now) shows as crashed, which is still the truth
         with contextlib.suppress(Exception):
             self.store.finish_run(self.info.id, status="interrupted", exit_code=130)
@@ -71,16 +78,23 @@ class Recording:
 
 
 def open_recording(
-    db: str | None, meta: RunMeta, hosts: Sequence[Host], tracked_facts: Sequence[str]
+    db: str | None,
+    meta: RunMeta,
+    hosts: Sequence[Host],
+    tracked_facts: Sequence[str],
+    *,
+    then: RunEvents | None = None,
 ) -> Recording:
-    """Open (or, with meta.uuid, reopen) the run's row; HistoryError when the store cannot."""
+    """Open (or, with meta.uuid, reopen) the run's row; HistoryError when the store cannot.
+    `then` is told about each host once it is in the store (the JSONL file)."""
     store = Store.open(db, create=True)
     try:
         info = store.start_run(meta)
     except Exception:
         store.close()
         raise
-    return Recording(store, info, Recorder(store, info.id, info.inventory, hosts, tracked_facts))
+    recorder = Recorder(store, info.id, info.inventory, hosts, tracked_facts, then=then)
+    return Recording(store, info, recorder)
 
 
 @dataclass

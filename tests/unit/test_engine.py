@@ -495,7 +495,9 @@ async def test_secrets_never_reach_any_output(tmp_path: Path) -> None:
     recording = open_recording(str(tmp_path / "h.db"), meta, hs, ("license",))
     for h in r.hosts:  # what the app's recorder does as each host finishes
         recording.recorder.host_finished(h)
-    assert recording.close(r) == [] and recording.recorder.recorded == len(r.hosts)
+    assert (
+        recording.drain() == [] and recording.close(r) == [] and recording.recorder.recorded == len(r.hosts)
+    )
     assert PASSWORD in fleet.host("win000").rules[0][1].stdout  # type: ignore[union-attr]
     db_files = list(tmp_path.glob("h.db*"))  # the database and any WAL file beside it
     for p in (jsonl, js, junit, *db_files):
