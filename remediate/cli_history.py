@@ -320,6 +320,7 @@ def drift(
 ) -> None:
     """Hosts whose verdict or tracked facts changed: inside --since, or from RUN_A to RUN_B."""
     from remediate.history.drift import drift as compute
+    from remediate.history.drift import drift_histories
 
     if runs and len(runs) != 2:
         raise ConfigError("drift takes two runs (RUN_A RUN_B) or none (--since)")
@@ -338,11 +339,11 @@ def drift(
             ]
             report = compute([a, b], records, now, run_a=a.id, run_b=b.id)
         else:
-            # the whole history: a record older than the window is each host's baseline
+            # each host's records in the window after its last one before it (the baseline),
+            # streamed one host at a time: memory does not grow with the history
             window = parse_duration(since or "7d", option="--since")
-            all_runs = [r for r in store.runs() if _inv_match(r.inventory, wanted)]
-            records = [r for r in store.host_records() if _inv_match(r.inventory, wanted)]
-            report = compute(all_runs, records, now, since=window)
+            histories = store.histories(since=now - window, inventory=wanted)
+            report = drift_histories(histories, now, since=window)
         shown = store.url_display
     if as_json:
         _print_json(report.to_dict())
@@ -375,15 +376,13 @@ def _days_from(now: datetime, t: datetime) -> str:
 @_db_option
 def forecast(days: int, inventory: str | None, as_json: bool, db: str | None) -> None:
     """Hosts whose activation runs out within --days (and those already out), soonest first."""
-    from remediate.history.forecast import forecast as compute
+    from remediate.history.forecast import forecast_histories
 
     wanted = _inventory(inventory)
     now = _now()
-    with _store(db) as store:
-        runs = [r for r in store.runs() if _inv_match(r.inventory, wanted)]
-        records = [r for r in store.host_records() if _inv_match(r.inventory, wanted)]
+    with _store(db) as store:  # one host's history at a time
+        result = forecast_histories(store.histories(inventory=wanted), now, days=days)
         shown = store.url_display
-    result = compute(runs, records, now, days=days)
     if as_json:
         _print_json(result.to_dict())
         return
@@ -439,7 +438,7 @@ def report(
 ) -> None:
     """The compliance report: % over time, groups and sites, diagnoses, drift, forecast."""
     from remediate.history.render import render_csv, render_html
-    from remediate.history.report import build_report
+    from remediate.history.report import build_report_from
 
     if not html_out and not csv_out:
         raise ConfigError("report needs --html FILE and/or --csv FILE")
@@ -451,10 +450,10 @@ def report(
         if not p.parent.is_dir():
             raise ConfigError(f"{p}: the directory {p.parent} does not exist")
     wanted = _inventory(inventory)
-    with _store(db) as store:
-        runs = [r for r in store.runs() if _inv_match(r.inventory, wanted)]
-        records = [r for r in store.host_records() if _inv_match(r.inventory, wanted)]
-    built = build_report(runs, records, _now(), window, days=days)
+    now = _now()
+    with _store(db) as store:  # runs for the series' totals; hosts streamed one at a time
+        runs = [r for r in store.runs(since=now - window) if _inv_match(r.inventory, wanted)]
+        built = build_report_from(runs, store.histories(inventory=wanted), now, window, days=days)
     if html_out:
         html = render_html(built)
         _write_atomic(Path(html_out), lambda tmp: tmp.write_text(html, encoding="utf-8"))

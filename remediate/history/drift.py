@@ -9,7 +9,7 @@ unreachable host reports no facts, so its facts are compared with the last recor
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -172,15 +172,35 @@ def drift(
                     events.append(_event(a_recs[identity(r)], r, changes))
         events.sort(key=lambda e: e.at, reverse=True)
         return DriftReport(events, run_a=run_a, run_b=run_b)
+    return drift_histories(per_host(runs, records).values(), now, since=since, rules=rules)
+
+
+def drift_histories(
+    histories: Iterable[Sequence[HostRecord]],
+    now: datetime,
+    *,
+    since: timedelta | datetime | None = None,
+    rules: Mapping[str, ChangeRule] | None = None,
+) -> DriftReport:
+    """Window mode over per-host histories (Store.histories streams them one at a time)."""
+    rules = domain_registry.change_rules() if rules is None else rules
     start = cutoff(now, since)
-    for history in per_host(runs, records).values():
-        facts: dict[str, Any] = {}  # the latest value of each fact seen so far
-        for a, b in pairwise(history):
-            facts.update(a.facts)
-            if start is not None and b.finished < start:
-                continue
-            changes = compare(a, b, rules, facts)
-            if changes:
-                events.append(_event(a, b, changes))
+    events = [e for history in histories for e in host_events(history, start, rules)]
     events.sort(key=lambda e: e.at, reverse=True)
     return DriftReport(events, since=start)
+
+
+def host_events(
+    history: Sequence[HostRecord], start: datetime | None, rules: Mapping[str, ChangeRule]
+) -> list[DriftEvent]:
+    """One host's changes (oldest first) whose later observation is at or after `start`."""
+    events: list[DriftEvent] = []
+    facts: dict[str, Any] = {}  # the latest value of each fact seen so far
+    for a, b in pairwise(history):
+        facts.update(a.facts)
+        if start is not None and b.finished < start:
+            continue
+        changes = compare(a, b, rules, facts)
+        if changes:
+            events.append(_event(a, b, changes))
+    return events

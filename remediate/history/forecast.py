@@ -12,7 +12,7 @@ sliding window reset by every successful renewal, attempted every Renewal Interv
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -105,18 +105,38 @@ def forecast(
     either the host has been unreachable since (nothing can have renewed it that we know of) or
     it was already overdue when observed. `expiries`: default every installed domain's.
     """
+    return forecast_histories(per_host(runs, records).values(), now, days=days, expiries=expiries)
+
+
+def forecast_histories(
+    histories: Iterable[Sequence[HostRecord]],
+    now: datetime,
+    *,
+    days: int = 30,
+    expiries: Callable[[Mapping[str, Any]], list[Expiry]] | None = None,
+) -> Forecast:
+    """forecast over per-host histories (Store.histories streams them one at a time)."""
     read = domain_registry.expiries if expiries is None else expiries
+    entries = [e for history in histories for e in host_entries(history, now, read)]
+    return finish(entries, now, days)
+
+
+def host_entries(
+    history: Sequence[HostRecord], now: datetime, read: Callable[[Mapping[str, Any]], list[Expiry]]
+) -> list[ForecastEntry]:
+    """One host's dated licences, from its latest record that read its facts."""
+    unreachable = trailing(history, lambda r: r.verdict == UNREACHABLE)
+    # the latest record that read the host's facts speaks for it, even when it found no clock
+    # (a licence made permanent since is not forecast from an older KMS activation)
+    seen = next((r for r in reversed(history) if r.facts and r.verdict != UNREACHABLE), None)
+    return [] if seen is None else [_entry(seen, e, now, unreachable) for e in read(seen.facts)]
+
+
+def finish(entries: Iterable[ForecastEntry], now: datetime, days: int) -> Forecast:
+    """Within the horizon, one entry per licence (the newest observation), soonest first."""
     horizon = now + timedelta(days=days)
-    out: list[ForecastEntry] = []
-    for history in per_host(runs, records).values():
-        unreachable = trailing(history, lambda r: r.verdict == UNREACHABLE)
-        # the latest record that read the host's facts speaks for it, even when it found no clock
-        # (a licence made permanent since is not forecast from an older KMS activation)
-        seen = next((r for r in reversed(history) if r.facts and r.verdict != UNREACHABLE), None)
-        if seen is not None:
-            out += [_entry(seen, e, now, unreachable) for e in read(seen.facts)]
     newest: dict[tuple[str, str, str, str], ForecastEntry] = {}
-    for e in out:  # two playbooks that read the same licence: the newest observation speaks
+    for e in entries:  # two playbooks that read the same licence: the newest observation speaks
         key = (e.inventory, e.host, e.address, e.product)
         if key not in newest or e.observed_at > newest[key].observed_at:
             newest[key] = e

@@ -8,13 +8,14 @@ non-compliant longest use each host's latest record in the window.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from remediate.history.drift import DriftReport, drift
-from remediate.history.forecast import Forecast, forecast
+from remediate.core import domain as domain_registry
+from remediate.history.drift import DriftEvent, DriftReport, host_events
+from remediate.history.forecast import Forecast, ForecastEntry, finish, host_entries
 from remediate.history.records import HostRecord, RunInfo
 from remediate.history.timeline import cutoff, identity, is_compliant, per_host, trailing
 
@@ -129,7 +130,8 @@ def _shares(rows: Sequence[HostRow], keys: Any) -> list[Share]:
     return [Share(k, ok[k], n) for k, n in sorted(total.items(), key=lambda kv: (ok[kv[0]] / kv[1], kv[0]))]
 
 
-def _change_window(runs: Sequence[RunInfo], records: Sequence[HostRecord]) -> ChangeWindow | None:
+def _change_runs(runs: Sequence[RunInfo]) -> tuple[RunInfo, RunInfo | None, RunInfo | None] | None:
+    """The last apply in the window, the last sweep before it and the first sweep after it."""
     applies = [r for r in runs if r.mode == "apply"]
     if not applies:
         return None
@@ -138,23 +140,40 @@ def _change_window(runs: Sequence[RunInfo], records: Sequence[HostRecord]) -> Ch
     sweeps = sorted((r for r in runs if r.kind == "sweep"), key=lambda r: r.started)
     before = next((s for s in reversed(sweeps) if s.started < last.started), None)
     after = next((s for s in sweeps if s.started >= end), None)
+    return last, before, after
+
+
+def _change_window(
+    which: tuple[RunInfo, RunInfo | None, RunInfo | None] | None, kept: dict[int, list[HostRecord]]
+) -> ChangeWindow | None:
+    if which is None:
+        return None
+    last, before, after = which
     verdicts = {
-        run_id: {identity(r): r.verdict for r in records if r.run_id == run_id}
-        for run_id in (before.id if before else None, after.id if after else None)
-        if run_id is not None
+        run.id: {identity(r): r.verdict for r in kept.get(run.id, [])} for run in (before, after) if run
     }
     rows = [
         WindowRow(
             r.host,
             r.address,
-            verdicts.get(before.id, {}).get(identity(r)) if before else None,
+            verdicts[before.id].get(identity(r)) if before else None,
             r.verdict,
-            verdicts.get(after.id, {}).get(identity(r)) if after else None,
+            verdicts[after.id].get(identity(r)) if after else None,
         )
-        for r in records
-        if r.run_id == last.id
+        for r in kept.get(last.id, [])
     ]
     return ChangeWindow(last, before.id if before else None, after.id if after else None, rows)
+
+
+def _host_row(hist: Sequence[HostRecord]) -> HostRow:
+    last = hist[-1]
+    bad = trailing(hist, lambda r: not is_compliant(r))
+    reached = [r for r in hist if r.verdict != "unreachable"]
+    return HostRow(
+        last.inventory, last.host, last.address, last.site, last.groups, last.verdict, last.codes,
+        last.error, last.run_id, last.finished, bad[0].finished if bad else None,
+        reached[-1].finished if reached else None,
+    )  # fmt: skip
 
 
 def build_report(
@@ -166,48 +185,59 @@ def build_report(
     days: int = 30,
 ) -> Report:
     """The report over runs started since `since` (records before it serve as drift's baseline)."""
+    return build_report_from(runs, per_host(runs, records).values(), now, since, days=days)
+
+
+def build_report_from(
+    runs: Sequence[RunInfo],
+    histories: Iterable[Sequence[HostRecord]],
+    now: datetime,
+    since: timedelta | datetime = timedelta(days=30),
+    *,
+    days: int = 30,
+) -> Report:
+    """The report from per-host histories, read once, one host at a time (Store.histories), so
+    memory holds the report, not the history: `runs` gives the series' totals per run."""
     start = cutoff(now, since)
     assert start is not None
     window_runs = sorted((r for r in runs if r.started >= start), key=lambda r: r.started)
     in_window = {r.id for r in window_runs}
-    recs = [r for r in records if r.run_id in in_window]
-    series = []
-    for run in window_runs:
-        mine = [r for r in recs if r.run_id == run.id]
-        series.append(CompliancePoint(run.id, run.started, run.kind, sum(map(is_compliant, mine)), len(mine)))
+    which = _change_runs(window_runs)
+    kept: dict[int, list[HostRecord]] = {r.id: [] for r in (which or ()) if r is not None}
+    ok: Counter[int] = Counter()
+    total: Counter[int] = Counter()
     rows: list[HostRow] = []
-    for hist in per_host(window_runs, recs).values():
-        last = hist[-1]
-        bad = trailing(hist, lambda r: not is_compliant(r))
-        reached = [r for r in hist if r.verdict != "unreachable"]
-        rows.append(
-            HostRow(
-                last.inventory,
-                last.host,
-                last.address,
-                last.site,
-                last.groups,
-                last.verdict,
-                last.codes,
-                last.error,
-                last.run_id,
-                last.finished,
-                bad[0].finished if bad else None,
-                reached[-1].finished if reached else None,
-            )
-        )
-    rows.sort(key=lambda r: (r.inventory, r.host, r.address))
     titles: dict[str, str] = {}
     counts: Counter[str] = Counter()
-    for hist in per_host(window_runs, recs).values():
+    rules = domain_registry.change_rules()
+    read = domain_registry.expiries
+    events: list[DriftEvent] = []
+    entries: list[ForecastEntry] = []
+    for history in histories:
+        events += host_events(history, start, rules)
+        entries += host_entries(history, now, read)
+        hist = [r for r in history if r.run_id in in_window]
+        for r in hist:
+            total[r.run_id] += 1
+            ok[r.run_id] += is_compliant(r)
+            if r.run_id in kept:
+                kept[r.run_id].append(r)
+        if not hist:
+            continue
+        rows.append(_host_row(hist))
         last = hist[-1]
         for i, code in enumerate(dict.fromkeys(last.codes)):
             counts[code] += 1
             if not titles.get(code):
                 titles[code] = last.titles[i] if i < len(last.titles) else ""
+    series = [
+        CompliancePoint(run.id, run.started, run.kind, ok[run.id], total[run.id]) for run in window_runs
+    ]
+    rows.sort(key=lambda r: (r.inventory, r.host, r.address))
     longest = sorted(
         (r for r in rows if r.non_compliant_since), key=lambda r: (r.non_compliant_since, r.host)
     )
+    events.sort(key=lambda e: e.at, reverse=True)
     return Report(
         generated=now,
         since=start,
@@ -218,7 +248,7 @@ def build_report(
         top_diagnoses=[Diagnosis(c, titles[c], n) for c, n in counts.most_common(10)],
         longest=longest,
         hosts=rows,
-        drift=drift(runs, records, now, since=start),
-        forecast=forecast(runs, records, now, days=days),
-        change_window=_change_window(window_runs, recs),
+        drift=DriftReport(events, since=start),
+        forecast=finish(entries, now, days),
+        change_window=_change_window(which, kept),
     )

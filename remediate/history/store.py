@@ -12,11 +12,13 @@ Outputs in step outcomes are cut to `step_bytes` (default 4 KiB) per stream.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import socket
 import sys
 import uuid as uuidlib
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -268,6 +270,34 @@ class Store:
             rows = conn.execute(q.with_only_columns(*_HOSTS.c)).mappings()
             return [_record(row) for row in rows]
 
+    def histories(
+        self, *, since: datetime | None = None, inventory: str | None = None
+    ) -> Iterator[list[HostRecord]]:
+        """Each host's records per playbook (oldest first, without step outputs), one host at a
+        time (`inventory`: hosts of runs that read it): the records of runs started since
+        `since`, preceded by the host's latest record before it and its latest reachable one
+        (the baselines drift and forecast compare with). Rows stream from the database in key
+        order, so memory holds one host's window, whatever the size of the history."""
+        key_cols = (RunRow.playbook, HostRow.inventory, HostRow.host, HostRow.address)
+        cols = [c for c in _HOSTS.c if c.name != "steps"]
+        q = (
+            select(*cols, RunRow.playbook, RunRow.started)
+            .join(RunRow, HostRow.run_id == RunRow.id)
+            .order_by(*key_cols, RunRow.started, HostRow.finished, HostRow.id)
+        )
+        with self._guard("read"), self.engine.connect() as conn:
+            rows: Iterable[Any] = (
+                conn.execution_options(stream_results=True, yield_per=1000).execute(q).mappings()
+            )
+            if inventory is not None:  # a run that read several sources names them joined by ","
+                rows = (r for r in rows if inventory in (r["inventory"], *r["inventory"].split(",")))
+            for _key, group in itertools.groupby(
+                rows, key=lambda r: (r["playbook"], r["inventory"], r["host"], r["address"])
+            ):
+                history = _window(group, since)
+                if history:
+                    yield history
+
     def recorded_hosts(self, run_id: int) -> set[tuple[str, str]]:
         q = select(HostRow.host, HostRow.address).where(HostRow.run_id == run_id)
         with self._guard("read"), self.engine.connect() as conn:
@@ -409,6 +439,26 @@ def _record(row: Any) -> HostRecord:
         changed=bool(row["changed"]), groups=tuple(row["groups"] or ()), site=row["site"],
         steps=tuple(row["steps"] or ()), duration=float(row["duration"] or 0.0),
     )  # fmt: skip
+
+
+def _window(rows: Iterable[Any], since: datetime | None) -> list[HostRecord]:
+    """One host's rows (oldest first) -> its records since `since`, after its last record before
+    it and its last reachable one (kept on the fly: older rows are dropped as they pass)."""
+    last: Any = None
+    last_reached: Any = None
+    inside: list[HostRecord] = []
+    for row in rows:
+        started = _utc(row["started"])
+        if since is not None and started is not None and started < since:
+            last = row
+            if row["verdict"] != "unreachable":
+                last_reached = row
+            continue
+        inside.append(_record({**row, "steps": ()}))
+    before = [r for r in (last_reached, last) if r is not None]
+    if len(before) == 2 and before[0] is before[1]:
+        before = before[:1]
+    return [_record({**r, "steps": ()}) for r in before] + inside
 
 
 def _db_error(exc: BaseException) -> str:

@@ -135,3 +135,31 @@ def test_a_duration_past_a_century_is_a_clear_error(text: str) -> None:
 
     with pytest.raises(ConfigError, match="--since"):  # before: OverflowError (a traceback)
         parse_duration(text, option="--since")
+
+
+def test_histories_stream_each_host_window_after_its_baselines(store_db: str) -> None:
+    """drift/forecast/report read one host at a time: its records in the window, after its
+    latest record before it and its latest reachable one, never the whole history (before: every
+    record of every run, step outputs included, was loaded: 1.1 GB for 2,000 hosts x 60 runs)."""
+    store = Store.open(store_db, create=True)
+    hosts = _hosts(3)
+    runs = []
+    for i in range(12):
+        run = store.start_run(_meta())
+        runs.append(run)
+        for h in hosts:
+            # H2 is unreachable from run 5 on (a VPN-less home PC)
+            verdict = "unreachable" if (h.name == "H2" and i >= 5) else "compliant"
+            store.record_host(run.id, _record(run, h, verdict))
+        store.finish_run(run.id, status="finished", exit_code=0)
+    with store.engine.begin() as conn:  # run i started i days ago... oldest first
+        for i, run in enumerate(runs):
+            conn.execute(
+                update(RunRow).where(RunRow.id == run.id).values(started=datetime(2026, 1, 1 + i, tzinfo=UTC))
+            )
+    since = datetime(2026, 1, 9, tzinfo=UTC)  # runs 8..11 are in the window
+    got = {h[0].host: [r.run_id for r in h] for h in store.histories(since=since)}
+    store.close()
+    ids = [r.id for r in runs]
+    assert got["H0"] == [ids[7], *ids[8:]]  # its last record before the window, then the window
+    assert got["H2"] == [ids[4], ids[7], *ids[8:]]  # + its last reachable record (run 4)
