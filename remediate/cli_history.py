@@ -370,7 +370,7 @@ def _days_from(now: datetime, t: datetime) -> str:
 
 
 @click.command()
-@click.option("--days", default=30, show_default=True, type=click.IntRange(0), help="Horizon in days.")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(0, 36500), help="Horizon in days.")
 @_inventory_option
 @_json_option
 @_db_option
@@ -421,7 +421,7 @@ def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
 
 @click.command()
 @click.option("--since", default="30d", show_default=True, help="The report's window (30m, 12h, 7d, 2w).")
-@click.option("--days", default=30, show_default=True, type=click.IntRange(0), help="Forecast horizon.")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(0, 36500), help="Forecast horizon.")
 @_inventory_option
 @click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Self-contained HTML report.")
 @click.option("--csv", "csv_out", type=click.Path(dir_okay=False), help="One row per host (CSV).")

@@ -49,11 +49,26 @@ def current(connection: Connection) -> str | None:
     return LEGACY_REVISION if inspect(connection).has_table("runs") else None
 
 
+def known() -> set[str]:
+    return {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+class NewerSchemaError(Exception):
+    """The database was made by a newer remediate: this one must not touch it."""
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to head, creating it when absent (callers decide whether they may)."""
+    """Bring the schema to head, creating it when absent (callers decide whether they may).
+    A revision this code does not know (a newer remediate wrote it) raises NewerSchemaError."""
     with engine.connect() as probe:
-        if current(probe) == head():
+        rev = current(probe)
+        if rev == head():
             return  # the common case: no lock taken
+        if rev is not None and rev not in known():
+            raise NewerSchemaError(
+                f"its schema revision {rev} is newer than this remediate knows (up to {head()}): "
+                "upgrade remediate to read it"
+            )
     locked = engine.execution_options(remediate_begin="EXCLUSIVE")
     with locked.begin() as conn:
         if conn.dialect.name == "postgresql":

@@ -109,6 +109,9 @@ class Store:
         except HistoryError:
             engine.dispose()
             raise
+        except migrate.NewerSchemaError as e:
+            engine.dispose()
+            raise HistoryError(f"the history database {shown}: {e}") from None
         except (SQLAlchemyError, OSError) as e:
             engine.dispose()
             raise HistoryError(f"cannot open the history database {shown}: {_db_error(e)}") from None

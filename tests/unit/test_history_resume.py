@@ -163,3 +163,15 @@ def test_histories_stream_each_host_window_after_its_baselines(store_db: str) ->
     ids = [r.id for r in runs]
     assert got["H0"] == [ids[7], *ids[8:]]  # its last record before the window, then the window
     assert got["H2"] == [ids[4], ids[7], *ids[8:]]  # + its last reachable record (run 4)
+
+
+def test_a_database_from_a_newer_remediate_is_refused_clearly(store_db: str) -> None:
+    from sqlalchemy import text
+
+    store = Store.open(store_db, create=True)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    store.close()
+    for create in (False, True):  # before: alembic's "Can't locate revision" traceback
+        with pytest.raises(HistoryError, match="newer than this remediate knows"):
+            Store.open(store_db, create=create)
