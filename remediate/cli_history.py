@@ -421,7 +421,9 @@ def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
 
 @click.command()
 @click.option("--since", default="30d", show_default=True, help="The report's window (30m, 12h, 7d, 2w).")
-@click.option("--days", default=30, show_default=True, type=click.IntRange(0, 36500), help="Forecast horizon.")
+@click.option(
+    "--days", default=30, show_default=True, type=click.IntRange(0, 36500), help="Forecast horizon."
+)
 @_inventory_option
 @click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Self-contained HTML report.")
 @click.option("--csv", "csv_out", type=click.Path(dir_okay=False), help="One row per host (CSV).")
