@@ -70,4 +70,7 @@ def test_password_with_an_unencoded_at_is_hidden_to_the_last_at() -> None:
     for given in ("postgresql://alice:Top@Secret@dbhost:5432/hist", "bogus://alice:Top@Secret@[db"):
         shown = url_display(given)
         assert "Secret" not in shown and "Top" not in shown, shown
-    assert url_display("postgresql://alice:Top@Secret@dbhost:5432/hist") == "postgresql://alice:***@dbhost:5432/hist"
+    assert (
+        url_display("postgresql://alice:Top@Secret@dbhost:5432/hist")
+        == "postgresql://alice:***@dbhost:5432/hist"
+    )
