@@ -12,8 +12,12 @@ remediate evaluates every templated value once at load, per host, in dependency 
 - the environment is render.py's SandboxedEnvironment (StrictUndefined, jinja2's builtin
   filters/tests plus the domains' template functions) with `lookup('env', NAME, default='')`
   added (https://docs.ansible.com/ansible/latest/collections/ansible/builtin/env_lookup.html);
-- a reference cycle or a chain deeper than MAX_DEPTH, an undefined name, a syntax error or a
-  sandbox refusal is a ConfigError naming the file, line and variable.
+- a reference cycle or a chain deeper than MAX_DEPTH, an undefined name, a syntax error, a
+  sandbox refusal or any other evaluation error (`{{ 1/0 }}`) is a ConfigError naming the file,
+  line and variable;
+- what a template may compute is bounded: jinja2's sandbox refuses range() past MAX_RANGE, `*` and
+  `**` may not build a value past MAX_VALUE_CHARS (characters, items) / MAX_POWER_BITS, and a
+  value longer than MAX_VALUE_CHARS once rendered is refused.
 
 The values stay data: a resolved value is interpolated into scripts through the same quoting
 filters as a literal (render.py), and a value computed from a secret-named variable is treated
@@ -22,6 +26,8 @@ as a secret itself (masked, redacted, hidden from templates).
 
 from __future__ import annotations
 
+import math
+import operator
 import os
 import re
 from collections.abc import Mapping
@@ -42,6 +48,8 @@ if TYPE_CHECKING:
 PASSWORD_VARS = ("ansible_password", "ansible_ssh_pass", "ansible_ssh_password")
 MAX_DEPTH = 20  # variables referring to templated variables referring to ...
 CONNECTION_PREFIXES = ("ansible_", "remediate_")  # needed before anything connects: fail at load
+MAX_VALUE_CHARS = 64 * 1024  # a rendered inventory value (or a * repetition) longer than this fails
+MAX_POWER_BITS = 64 * 1024  # a ** result wider than this (in bits) fails
 _MARKERS = ("{{", "{%", "{#")  # Ansible's is_template test looks for these
 _SINGLE_EXPR = re.compile(r"^\{\{(?P<expr>.*)\}\}$", re.S)
 # The form the credential resolver reads as an env reference (kept unresolved: see credentials.py)
@@ -88,7 +96,22 @@ def _environment(lookups: _Lookups) -> SandboxedEnvironment:
         return values[0] if len(values) == 1 else ",".join(str(v) for v in values)
 
     env.globals["lookup"] = lookup
+    env.intercepted_binops = frozenset({"*", "**"})
+    env.call_binop = _bounded_binop  # type: ignore[method-assign,assignment]
     return env
+
+
+def _bounded_binop(_context: Any, op: str, left: Any, right: Any) -> Any:
+    """`*` and `**` in inventory templates, refused before they build something huge."""
+    if op == "*":
+        for seq, n in ((left, right), (right, left)):
+            if isinstance(seq, str | list | tuple) and isinstance(n, int) and len(seq) * n > MAX_VALUE_CHARS:
+                raise SecurityError(f"the result of * would be longer than {MAX_VALUE_CHARS}")
+        return operator.mul(left, right)
+    if isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 0:
+        if right * math.log2(abs(left)) > MAX_POWER_BITS:
+            raise SecurityError(f"the result of ** would be wider than {MAX_POWER_BITS} bits")
+    return operator.pow(left, right)
 
 
 @dataclass
@@ -174,6 +197,8 @@ class _HostTemplar:
             tree = env.parse(raw)
         except TemplateSyntaxError as e:
             raise self.fail(name, f"template syntax error: {e.message}") from None
+        except Exception as e:  # RecursionError on absurd nesting
+            raise self.fail(name, f"template syntax error: {type(e).__name__}: {e}") from None
         context: dict[str, Any] = dict(self.magic)
         for dep in sorted(meta.find_undeclared_variables(tree)):
             if dep in self.raw:
@@ -185,14 +210,26 @@ class _HostTemplar:
                 value = env.compile_expression(single.group("expr"), undefined_to_none=False)(**context)
                 if isinstance(value, Undefined):
                     str(value)  # StrictUndefined: raises UndefinedError naming what is missing
-                return value, deps
-            return env.from_string(tree).render(context), deps
+                return self._bounded(name, value), deps
+            return self._bounded(name, env.from_string(tree).render(context)), deps
         except UndefinedError as e:
             raise self.fail(name, f"undefined variable in template {raw!r}: {e.message}") from None
         except SecurityError as e:
             raise self.fail(name, f"blocked by the template sandbox: {e}") from None
         except TemplateError as e:
             raise self.fail(name, f"template error: {e}") from None
+        except ConfigError:
+            raise
+        except Exception as e:  # ZeroDivisionError, ValueError, OverflowError, MemoryError...
+            raise self.fail(name, f"template error: {type(e).__name__}: {e}") from None
+
+    def _bounded(self, name: str, value: Any) -> Any:
+        size = len(value) if isinstance(value, str) else len(str(value))
+        if size > MAX_VALUE_CHARS:
+            raise self.fail(
+                name, f"template value too long: {size} characters (the limit is {MAX_VALUE_CHARS})"
+            )
+        return value
 
 
 def _is_single_output(env: SandboxedEnvironment, text: str) -> bool:

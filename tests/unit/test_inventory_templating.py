@@ -131,6 +131,25 @@ def test_sandbox_refuses_attribute_access(tmp_path: Path, template: str) -> None
         Inventory.load(path)
 
 
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{{ 1/0 }}", "ZeroDivisionError: division by zero"),
+        ("{{ (10**100000)|string }}", "wider than"),
+        ("{{ range(10000000000)|list }}", "MAX_RANGE"),
+        ("{{ 'x' * 100000000 }}", "would be longer than"),
+        ("a{% for i in range(100000) %}xx{% endfor %}", "template value too long: 200001 characters"),
+    ],
+)
+def test_evaluation_errors_and_bounds_are_config_errors(tmp_path: Path, template: str, message: str) -> None:
+    """Before: ZeroDivisionError, ValueError, OverflowError tracebacks (only TemplateError was
+    caught), and a 200,000-character value was accepted."""
+    path = write(tmp_path, BASIC, windows=f'ansible_user: "{template}"\n')
+    with pytest.raises(ConfigError) as e:
+        Inventory.load(path)
+    assert "windows.yml:1: ansible_user:" in str(e.value) and message in str(e.value)
+
+
 def test_env_lookup_and_secret_derived_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SITE_KMS_FROM_ENV", "kms.env.test")
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
