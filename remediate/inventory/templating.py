@@ -20,8 +20,14 @@ remediate evaluates every templated value once at load, per host, in dependency 
   value longer than MAX_VALUE_CHARS once rendered is refused.
 
 The values stay data: a resolved value is interpolated into scripts through the same quoting
-filters as a literal (render.py), and a value computed from a secret-named variable is treated
-as a secret itself (masked, redacted, hidden from templates).
+filters as a literal (render.py). Which values are secrets (docs/inventory.md, "Secrets"):
+- a secret-named variable (ansible_password, *_token...), every variable it reads (directly or
+  through others: `ansible_password: "{{ winrm_cred }}"` makes winrm_cred a secret) and every
+  variable computed from one of those: masked, redacted from output, hidden from templates;
+- a value decrypted from Ansible Vault, or computed from one, under any other name
+  (`kms_host: "{{ vault_kms_host }}"`): masked in listings only; templates use it and output
+  shows it, as with Ansible.
+The dependency graph is static (the names each template reads), so a name read in any branch counts.
 """
 
 from __future__ import annotations
@@ -40,7 +46,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from remediate.core.errors import ConfigError
 from remediate.core.render import new_environment
-from remediate.inventory.model import is_secret, is_secret_name
+from remediate.inventory.model import is_secret_name
+from remediate.inventory.vault import VaultSecret
 
 if TYPE_CHECKING:
     from remediate.inventory.model import Host
@@ -120,7 +127,9 @@ class Resolved:
 
     values: dict[str, Any]  # name -> value after templating (only the templated names)
     errors: dict[str, ConfigError]  # name -> why it could not be evaluated
-    secret: set[str]  # non-secret-named names whose value came from a secret-named variable
+    secret: set[str]  # non-secret-named names that are secrets (read by or computed from one)
+    vault: set[str]  # other names whose value is (or is computed from) a vault value
+    deps: dict[str, set[str]]  # templated name -> the host's variables its template reads
     unset_env: dict[str, set[str]]  # name -> env variables its evaluation found unset
 
 
@@ -131,7 +140,6 @@ class _HostTemplar:
         self.lookups: dict[str, _Lookups] = {}
         self.done: dict[str, Any] = {}
         self.failed: dict[str, ConfigError] = {}
-        self.secret_deps: dict[str, bool] = {}
         self.magic: dict[str, Any] = {
             "inventory_hostname": host.name,
             "inventory_hostname_short": host.name.split(".")[0],
@@ -157,19 +165,15 @@ class _HostTemplar:
             )
         raw = self.raw[name]
         if not is_template(raw) or (name in PASSWORD_VARS and ENV_LOOKUP.match(str(raw))):
-            self.secret_deps[name] = is_secret(name, raw)  # by its name, or decrypted from vault
             return raw
         lookups = self.lookups.setdefault(name, _Lookups())
-        secret = is_secret_name(name)
         try:
             value, deps = self._evaluate(name, raw, lookups, (*stack, name))
         except ConfigError as e:
             self.failed[name] = e
             raise
         for dep in deps:
-            secret = secret or self.secret_deps.get(dep, False)
             lookups.unset_env |= self.lookups.get(dep, _Lookups()).unset_env
-        self.secret_deps[name] = secret
         self.done[name] = value
         return value
 
@@ -255,9 +259,76 @@ def resolve_host(host: Host) -> Resolved:
             continue
         if value is not raw:
             values[name] = value
-    secret = {n for n in values if t.secret_deps.get(n) and not is_secret_name(n)}
+    deps = {n: _names_read(raw) & host.vars.keys() for n, raw in host.vars.items() if _is_evaluated(n, raw)}
+    secret = _closure({n for n in host.vars if is_secret_name(n)}, deps, backward=True)
+    vault = _closure({n for n, v in host.vars.items() if _has_vault(v)}, deps, backward=False) - secret
     unset = {n: t.lookups[n].unset_env for n in values if n in t.lookups and t.lookups[n].unset_env}
-    return Resolved(values, errors, secret, unset)
+    derived = {n for n in secret if not is_secret_name(n)}
+    return Resolved(values, errors, secret=derived, vault=vault, deps=deps, unset_env=unset)
+
+
+def _is_evaluated(name: str, raw: Any) -> bool:
+    return is_template(raw) and not (name in PASSWORD_VARS and ENV_LOOKUP.match(str(raw)))
+
+
+def _names_read(raw: Any) -> set[str]:
+    """The variable names the templates in `raw` read (none for a template that does not parse)."""
+    if isinstance(raw, Mapping):
+        return set().union(*(_names_read(v) for v in raw.values()))
+    if isinstance(raw, list | tuple):
+        return set().union(*(_names_read(v) for v in raw))
+    if not isinstance(raw, str) or not is_template(raw):
+        return set()
+    try:
+        return set(meta.find_undeclared_variables(new_environment().parse(raw)))
+    except Exception:  # reported when it is evaluated
+        return set()
+
+
+def _closure(start: set[str], deps: Mapping[str, set[str]], *, backward: bool) -> set[str]:
+    """`start` plus every templated variable computed from a member; with `backward`, also every
+    variable a member reads (the password's source is as secret as the password)."""
+    found = set(start)
+    changed = True
+    while changed:
+        changed = False
+        for name, reads in deps.items():
+            new = (reads - found) if backward and name in found else set()
+            if name not in found and reads & found:
+                new.add(name)
+            if new:
+                found |= new
+                changed = True
+    return found
+
+
+def _has_vault(value: Any) -> bool:
+    if isinstance(value, VaultSecret):
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_vault(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_vault(v) for v in value)
+    return False
+
+
+def literal_sources(host: Host, name: str) -> list[str]:
+    """The variables at the end of `name`'s template chain that hold a plain literal string (not
+    from vault, not a reference): a password built from them is a literal password."""
+    seen: set[str] = set()
+    stack = [name]
+    found: list[str] = []
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n in host.template_deps:
+            stack.extend(sorted(host.template_deps[n], reverse=True))
+        elif n != name and isinstance(host.vars.get(n), str | int) and host.vars[n] != "":
+            if not isinstance(host.vars[n], VaultSecret):
+                found.append(n)
+    return found
 
 
 def apply(host: Host) -> None:
@@ -275,4 +346,6 @@ def apply(host: Host) -> None:
         host.templates[name] = host.vars[name]
         host.vars[name] = value
     host.derived_secrets |= r.secret
+    host.from_vault |= r.vault
+    host.template_deps.update(r.deps)
     host.unset_env.update(r.unset_env)

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from jinja2 import Undefined
 
 from remediate.core.errors import ConfigError, RenderError
 from remediate.core.render import Renderer
@@ -54,10 +55,17 @@ def test_templated_password_is_the_other_variable(tmp_path: Path) -> None:
     )
     spec = connection_spec(inv.hosts["w1"], CredentialResolver())
     assert spec.password == "V4ult!pw"
-    assert inv.warnings == []  # no "literal password" warning: the file holds a reference
+    # the chain ends at a plain literal (despite its name, not a vault value): that one warns
+    assert inv.warnings == [
+        f"{tmp_path}/group_vars/windows.yml:2: vault_winrm_password is a literal password (it feeds"
+        " ansible_password; discouraged: use {env: VAR}, {file: PATH}, a prompt or Ansible Vault)"
+    ]
     h = inv.hosts["w1"]
     assert h.masked_vars()["ansible_password"] == MASK and "V4ult" not in json.dumps(inv.to_dict())
-    assert "ansible_password" not in h.template_vars() and "vault_winrm_password" not in h.template_vars()
+    ctx = h.template_vars()
+    assert isinstance(ctx["ansible_password"], Undefined) and isinstance(
+        ctx["vault_winrm_password"], Undefined
+    )
 
 
 def test_precedence_and_recursion(tmp_path: Path) -> None:
@@ -165,7 +173,52 @@ def test_env_lookup_and_secret_derived_values(tmp_path: Path, monkeypatch: pytes
     h = inv.hosts["w1"]
     assert (h.vars["kms_host"], h.vars["other"]) == ("kms.env.test", "fallback")
     # computed from a secret-named variable: a secret too (masked, hidden from templates)
-    assert h.masked_vars()["banner"] == MASK and "banner" not in h.template_vars()
+    assert h.masked_vars()["banner"] == MASK and isinstance(h.template_vars()["banner"], Undefined)
+
+
+def test_variables_a_password_reads_are_secrets_and_the_literal_warns(tmp_path: Path) -> None:
+    """Before: `remediate inventory host` printed "winrm_cred": "S3cretPW!", templates could read it,
+    the redactor did not know it, and no literal-password warning (the password was templated)."""
+    inv = Inventory.load(
+        write(
+            tmp_path,
+            BASIC,
+            windows='ansible_password: "{{ winrm_cred }}"\nwinrm_cred: "{{ cred_base }}"\n'
+            'cred_base: "S3cretPW!"\nbanner: "x{{ cred_base }}"\nkms_host: kms.corp.test\n',
+        )
+    )
+    h = inv.hosts["w1"]
+    assert "S3cretPW!" not in json.dumps(inv.to_dict()) and "S3cretPW!" not in repr(h)
+    for name in ("winrm_cred", "cred_base", "banner"):  # read by the password, or computed from it
+        assert h.masked_vars()[name] == MASK and h.is_secret(name)
+        assert isinstance(h.template_vars()[name], Undefined)
+    assert not h.is_secret("kms_host") and h.template_vars()["kms_host"] == "kms.corp.test"
+    assert len(inv.warnings) == 1 and "windows.yml:3: cred_base is a literal password" in inv.warnings[0]
+    assert "S3cretPW!" not in inv.warnings[0]
+
+
+def test_env_or_vault_at_the_end_of_the_chain_does_not_warn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WINRM_CRED_ENV", "from-env")
+    inv = Inventory.load(
+        write(
+            tmp_path,
+            BASIC,
+            windows='ansible_password: "{{ winrm_cred }}"\n'
+            "winrm_cred: \"{{ lookup('env', 'WINRM_CRED_ENV') }}\"\n",
+        )
+    )
+    assert inv.warnings == [] and inv.hosts["w1"].vars["ansible_password"] == "from-env"
+
+
+def test_secret_hidden_from_templates_is_a_clear_error_not_the_default(tmp_path: Path) -> None:
+    """A playbook variable named like a secret, set in the inventory: using it must fail naming
+    it (before, the host's value was removed and the playbook default silently took its place)."""
+    inv = Inventory.load(write(tmp_path, BASIC, windows="api_token: T0ken-Value\n"))
+    ctx = {"api_token": "playbook-default", **inv.hosts["w1"].template_vars()}
+    with pytest.raises(RenderError, match="'api_token' is a secret"):
+        Renderer().script("use {{ api_token }}", "cmd", ctx)
 
 
 def test_exact_env_lookup_password_stays_a_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
