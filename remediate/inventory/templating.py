@@ -36,11 +36,11 @@ import math
 import operator
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import TemplateSyntaxError, Undefined, UndefinedError, meta
+from jinja2 import TemplateSyntaxError, Undefined, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -87,7 +87,7 @@ class _Lookups:
     unset_env: set[str] = field(default_factory=set)
 
 
-def _environment(lookups: _Lookups) -> SandboxedEnvironment:
+def _environment(templates: Templates) -> SandboxedEnvironment:
     env = new_environment()
 
     def lookup(plugin: str, *terms: Any, default: Any = "", **_kw: Any) -> Any:
@@ -97,7 +97,7 @@ def _environment(lookups: _Lookups) -> SandboxedEnvironment:
         for term in terms:
             value = os.environ.get(str(term))
             if value is None:
-                lookups.unset_env.add(str(term))
+                templates.current.unset_env.add(str(term))
                 value = default
             values.append(value)
         return values[0] if len(values) == 1 else ",".join(str(v) for v in values)
@@ -121,6 +121,72 @@ def _bounded_binop(_context: Any, op: str, left: Any, right: Any) -> Any:
     return operator.pow(left, right)
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    names: frozenset[str]  # the variables the text reads (meta.find_undeclared_variables)
+    run: Callable[[dict[str, Any]], Any] | None  # context -> value; None: `error`
+    error: str | None = None
+
+
+class Templates:
+    """The inventory templates of one Inventory.load: one sandboxed environment, and each distinct
+    text parsed, analysed and compiled once (10,000 hosts sharing a group's `kms_host:
+    "{{ site_kms }}"` compile it once, not 10,000 times). Bounded by the load's distinct texts."""
+
+    def __init__(self) -> None:
+        self.current = _Lookups()  # where `lookup('env', ...)` records unset variables right now
+        self.env = _environment(self)
+        self._cache: dict[str, _Compiled] = {}
+        self.compilations = 0
+
+    def get(self, text: str) -> _Compiled:
+        found = self._cache.get(text)
+        if found is None:
+            found = self._cache[text] = self._compile(text)
+        return found
+
+    def _compile(self, text: str) -> _Compiled:
+        self.compilations += 1
+        env = self.env
+        try:
+            tree = env.parse(text)
+            names = frozenset(meta.find_undeclared_variables(tree))
+            single = _SINGLE_EXPR.match(text)
+            if single and _is_single_output(tree):
+                expr = env.compile_expression(single.group("expr"), undefined_to_none=False)
+
+                def run(context: dict[str, Any]) -> Any:
+                    value = expr(**context)
+                    if isinstance(value, Undefined):
+                        str(value)  # StrictUndefined: raises UndefinedError naming what is missing
+                    return value
+
+                return _Compiled(names, run)
+            return _Compiled(names, env.from_string(tree).render)
+        except TemplateSyntaxError as e:
+            return _Compiled(frozenset(), None, f"template syntax error: {e.message}")
+        except Exception as e:  # RecursionError on absurd nesting
+            return _Compiled(frozenset(), None, f"template syntax error: {type(e).__name__}: {e}")
+
+    def names_read(self, raw: Any) -> set[str]:
+        """The variable names the templates in `raw` read (none for a text that does not parse)."""
+        if isinstance(raw, Mapping):
+            return set().union(*(self.names_read(v) for v in raw.values()))
+        if isinstance(raw, list | tuple):
+            return set().union(*(self.names_read(v) for v in raw))
+        if not isinstance(raw, str) or not is_template(raw):
+            return set()
+        return set(self.get(raw).names)
+
+    def run(self, compiled: _Compiled, context: dict[str, Any], lookups: _Lookups) -> Any:
+        assert compiled.run is not None
+        previous, self.current = self.current, lookups
+        try:
+            return compiled.run(context)
+        finally:
+            self.current = previous
+
+
 @dataclass
 class Resolved:
     """The result of templating one host's variables."""
@@ -134,8 +200,8 @@ class Resolved:
 
 
 class _HostTemplar:
-    def __init__(self, host: Host) -> None:
-        self.host = host
+    def __init__(self, host: Host, templates: Templates) -> None:
+        self.host, self.templates = host, templates
         self.raw = dict(host.vars)
         self.lookups: dict[str, _Lookups] = {}
         self.done: dict[str, Any] = {}
@@ -196,26 +262,16 @@ class _HostTemplar:
             return items, deps
         if not isinstance(raw, str) or not is_template(raw):
             return raw, deps
-        env = _environment(lookups)
-        try:
-            tree = env.parse(raw)
-        except TemplateSyntaxError as e:
-            raise self.fail(name, f"template syntax error: {e.message}") from None
-        except Exception as e:  # RecursionError on absurd nesting
-            raise self.fail(name, f"template syntax error: {type(e).__name__}: {e}") from None
+        compiled = self.templates.get(raw)
+        if compiled.error is not None:
+            raise self.fail(name, compiled.error)
         context: dict[str, Any] = dict(self.magic)
-        for dep in sorted(meta.find_undeclared_variables(tree)):
+        for dep in sorted(compiled.names):
             if dep in self.raw:
                 context[dep] = self.resolve(dep, stack)
                 deps.add(dep)
         try:
-            single = _SINGLE_EXPR.match(raw)
-            if single and _is_single_output(env, raw):
-                value = env.compile_expression(single.group("expr"), undefined_to_none=False)(**context)
-                if isinstance(value, Undefined):
-                    str(value)  # StrictUndefined: raises UndefinedError naming what is missing
-                return self._bounded(name, value), deps
-            return self._bounded(name, env.from_string(tree).render(context)), deps
+            return self._bounded(name, self.templates.run(compiled, context, lookups)), deps
         except UndefinedError as e:
             raise self.fail(name, f"undefined variable in template {raw!r}: {e.message}") from None
         except SecurityError as e:
@@ -236,17 +292,17 @@ class _HostTemplar:
         return value
 
 
-def _is_single_output(env: SandboxedEnvironment, text: str) -> bool:
+def _is_single_output(tree: nodes.Template) -> bool:
     """`{{ a }}` but not `{{ a }} and {{ b }}` (which the regex alone would also match)."""
-    from jinja2 import nodes
-
-    body = env.parse(text).body
+    body = tree.body
     return len(body) == 1 and isinstance(body[0], nodes.Output) and len(body[0].nodes) == 1
 
 
-def resolve_host(host: Host) -> Resolved:
-    """Evaluate every templated variable of `host` (errors are collected, not raised)."""
-    t = _HostTemplar(host)
+def resolve_host(host: Host, templates: Templates | None = None) -> Resolved:
+    """Evaluate every templated variable of `host` (errors are collected, not raised); pass one
+    `templates` for every host of a load so each text compiles once."""
+    templates = templates if templates is not None else Templates()
+    t = _HostTemplar(host, templates)
     values: dict[str, Any] = {}
     errors: dict[str, ConfigError] = {}
     for name, raw in host.vars.items():
@@ -259,7 +315,11 @@ def resolve_host(host: Host) -> Resolved:
             continue
         if value is not raw:
             values[name] = value
-    deps = {n: _names_read(raw) & host.vars.keys() for n, raw in host.vars.items() if _is_evaluated(n, raw)}
+    deps = {
+        n: templates.names_read(raw) & host.vars.keys()
+        for n, raw in host.vars.items()
+        if _is_evaluated(n, raw)
+    }
     secret = _closure({n for n in host.vars if is_secret_name(n)}, deps, backward=True)
     vault = _closure({n for n, v in host.vars.items() if _has_vault(v)}, deps, backward=False) - secret
     unset = {n: t.lookups[n].unset_env for n in values if n in t.lookups and t.lookups[n].unset_env}
@@ -269,20 +329,6 @@ def resolve_host(host: Host) -> Resolved:
 
 def _is_evaluated(name: str, raw: Any) -> bool:
     return is_template(raw) and not (name in PASSWORD_VARS and ENV_LOOKUP.match(str(raw)))
-
-
-def _names_read(raw: Any) -> set[str]:
-    """The variable names the templates in `raw` read (none for a template that does not parse)."""
-    if isinstance(raw, Mapping):
-        return set().union(*(_names_read(v) for v in raw.values()))
-    if isinstance(raw, list | tuple):
-        return set().union(*(_names_read(v) for v in raw))
-    if not isinstance(raw, str) or not is_template(raw):
-        return set()
-    try:
-        return set(meta.find_undeclared_variables(new_environment().parse(raw)))
-    except Exception:  # reported when it is evaluated
-        return set()
 
 
 def _closure(start: set[str], deps: Mapping[str, set[str]], *, backward: bool) -> set[str]:
@@ -331,13 +377,13 @@ def literal_sources(host: Host, name: str) -> list[str]:
     return found
 
 
-def apply(host: Host) -> None:
+def apply(host: Host, templates: Templates | None = None) -> None:
     """Replace `host`'s templated variables by their values (keeping the text in host.templates).
 
     A connection variable (ansible_*, remediate_*) that cannot be evaluated raises ConfigError
     now; any other keeps its text, is listed in host.unresolved, and a playbook template that
     uses it fails with that message (Ansible's lazy evaluation: unused, it is harmless)."""
-    r = resolve_host(host)
+    r = resolve_host(host, templates)
     for name, error in r.errors.items():
         if is_connection_var(name):
             raise error

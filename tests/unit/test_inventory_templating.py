@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from jinja2 import Undefined
+from jinja2 import Environment, Undefined
 
 from remediate.core.errors import ConfigError, RenderError
 from remediate.core.render import Renderer
@@ -277,3 +278,32 @@ def test_preflight_prompts_once_or_refuses_without_a_terminal(tmp_path: Path) ->
     creds.preflight(hosts, interactive=True)
     assert asked == ["Password for admin: "]
     assert connection_spec(hosts[1], creds).password == "typed" and len(asked) == 1  # cached
+
+
+def test_each_template_text_compiles_once_per_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: every host parsed (twice) and compiled each group template again, in a new sandbox
+    each time: 10,000 hosts with three templated group vars took 27 s to load instead of 5."""
+    parsed: list[str] = []
+    real_parse = Environment.parse
+
+    def counting_parse(self: Environment, source: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(source)
+        return real_parse(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(Environment, "parse", counting_parse)
+    hosts = "".join(f"        h{i:03}: {{ansible_host: 10.0.0.{i}}}\n" for i in range(50))
+    inv = Inventory.load(
+        write(
+            tmp_path,
+            "all:\n  children:\n    windows:\n      hosts:\n" + hosts,
+            windows='site_kms: kms.corp\nkms_host: "{{ site_kms }}"\nkms_fqdn: "{{ kms_host }}.test"\n'
+            'note: "{{ inventory_hostname }}-{{ site_kms }}"\n',
+        )
+    )
+    assert (
+        inv.hosts["h007"].vars["note"] == "h007-kms.corp"
+        and inv.hosts["h049"].vars["kms_fqdn"] == "kms.corp.test"
+    )
+    assert sorted(parsed) == sorted(
+        ["{{ site_kms }}", "{{ kms_host }}.test", "{{ inventory_hostname }}-{{ site_kms }}"]
+    )
