@@ -37,6 +37,11 @@ class HostVars(Protocol):
     name: str
     vars: dict[str, Any]
 
+    @property
+    def unresolved(self) -> Mapping[str, str]:
+        """Variables whose inventory template failed -> why (their vars entry keeps the text)."""
+        ...
+
     def origin(self, key: str) -> _Origin: ...
 
 VarType = Literal["bool", "int", "str", "list", "host", "port"]
@@ -411,6 +416,8 @@ def typed_host_vars(specs: Mapping[str, VarSpec], host: HostVars) -> dict[str, A
                     field=f"vars.{name}",
                 )
             continue
+        if name in host.unresolved:  # the real cause, not "expected a host name, got '{{ x }}'"
+            raise ConfigError(f"host {host.name}: {host.unresolved[name]}")
         origin = host.origin(name)
         if origin.field.startswith("-e "):
             source = origin.field

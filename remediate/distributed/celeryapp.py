@@ -18,6 +18,7 @@ import os
 from typing import Any
 
 from remediate.core.errors import ConfigError
+from remediate.history.url import url_display
 
 TASK_NAME = "remediate.run_batch"
 BROKER_ENV = "REMEDIATE_BROKER"
@@ -30,7 +31,7 @@ def broker_url(given: str | None) -> str:
     if not url:
         raise ConfigError(f"no broker: pass a redis:// URL (--broker / --workers) or set ${BROKER_ENV}")
     if not url.startswith(("redis://", "rediss://", "redis+socket://")):
-        raise ConfigError(f"broker {url!r}: only Redis is supported (redis://, rediss://)")
+        raise ConfigError(f"broker {url_display(url)!r}: only Redis is supported (redis://, rediss://)")
     return url
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from remediate.core.errors import error_text
 from remediate.core.model import ConnectionSpec
-from remediate.core.redact import MASK, Redactor
+from remediate.core.redact import Redactor
 from remediate.core.results import HostResult, RunResult
 from remediate.engine.events import RunEvents
 from remediate.engine.hostrun import HostRun
@@ -52,10 +52,8 @@ def is_harmful(hr: HostResult) -> bool:
 
 
 def _secrets_of(host: Host, spec: ConnectionSpec | None) -> list[str | None]:
-    masked = host.masked_vars()
-    found: list[str | None] = [
-        v for k, v in host.vars.items() if isinstance(v, str) and masked.get(k) == MASK and v != MASK
-    ]
+    # secrets only: a vault-held kms_host is masked in listings but must stay readable in output
+    found: list[str | None] = [v for k, v in host.vars.items() if isinstance(v, str) and host.is_secret(k)]
     if spec is not None:
         found += [spec.password, spec.cert_key_pem]
     return found

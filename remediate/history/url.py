@@ -66,15 +66,19 @@ def resolve_url(db: str | None = None) -> URL:
 
 
 def url_display(url: URL | str) -> str:
-    """The URL with any password replaced by ***."""
+    """The URL with any password replaced by ***.
+
+    A password with an unencoded '@' (`alice:Top@Secret@db`) parses (SQLAlchemy, like libpq)
+    as password 'Top' and host 'Secret@db': the rendering is hidden again up to the last '@'."""
     if isinstance(url, URL):
-        return url.render_as_string(hide_password=True)
+        return _hide(url.render_as_string(hide_password=True))
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return _hide(make_url(url).render_as_string(hide_password=True))
     except (ArgumentError, ValueError):
         return _hide(url)
 
 
 def _hide(text: str) -> str:
-    """A password in something that did not parse as a URL: user:secret@ -> user:***@."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)
+    """user:secret@ -> user:***@, up to the LAST '@' (a password may hold an unencoded '@';
+    hiding too much of a display string is better than showing part of a password)."""
+    return re.sub(r"(://[^:/@]*:).*@", r"\1***@", text, flags=re.S)

@@ -48,11 +48,12 @@ class Inventory:
             loaders.load_vars_dirs(b, p if p.is_dir() else p.parent, keys)
         b.reconcile()
         inv = cls(b.build_hosts(extra_vars or {}), b.groups, ",".join(str(p) for p in paths))
+        templates = templating.Templates()  # each distinct template text compiles once per load
         for host in inv.hosts.values():
             for key, (value, origin) in (defaults or {}).items():
                 if key not in host.vars:
                     host.vars[key], host.origins[key] = value, origin
-            templating.apply(host)
+            templating.apply(host, templates)
             connection.validate(host)
             warning = validate_source(host)
             if warning and warning not in inv.warnings:

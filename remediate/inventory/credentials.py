@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from remediate.core.errors import ConfigError, CredentialError
-from remediate.inventory.templating import ENV_LOOKUP, PASSWORD_VARS
+from remediate.inventory.templating import ENV_LOOKUP, PASSWORD_VARS, literal_sources
 from remediate.inventory.vault import VaultSecret
 
 if TYPE_CHECKING:
@@ -84,14 +84,23 @@ def validate_source(host: Host) -> str | None:
         raise ConfigError(
             f"invalid environment variable name {detail!r}", file=o.file, line=o.line, field=o.field
         )
-    if kind == "literal" and var not in host.templates and not is_vault_secret(host.vars.get(var)):
-        o = host.origin(var)
+    if kind != "literal":
+        return None
+    if var in host.templates:  # templated: judge the end of the chain (vault, env or a literal)
+        sources = literal_sources(host, var)
+        if not sources:
+            return None
+        o = host.origin(sources[0])
         where = f"{o.file}:{o.line}" if o.file else o.field
         return (
-            f"{where}: {var} is a literal password"
-            " (discouraged: use {env: VAR}, {file: PATH} or a prompt)"
+            f"{where}: {sources[0]} is a literal password (it feeds {var};"
+            " discouraged: use {env: VAR}, {file: PATH}, a prompt or Ansible Vault)"
         )
-    return None
+    if is_vault_secret(host.vars.get(var)):
+        return None
+    o = host.origin(var)
+    where = f"{o.file}:{o.line}" if o.file else o.field
+    return f"{where}: {var} is a literal password (discouraged: use {{env: VAR}}, {{file: PATH}} or a prompt)"
 
 
 class CredentialResolver:

@@ -26,8 +26,8 @@ def is_secret_name(name: str) -> bool:
     return name not in _REFERENCE_NAMES and bool(_SECRET_NAME.search(name))
 
 
-def is_secret(name: str, value: Any) -> bool:
-    """A secret by its name, or by where it came from (decrypted from Ansible Vault)."""
+def is_masked(name: str, value: Any) -> bool:
+    """Shown as ******** in listings: a secret by its name, or decrypted from Ansible Vault."""
     return is_secret_name(name) or isinstance(value, VaultSecret)
 
 
@@ -70,10 +70,14 @@ class Host:
     origins: dict[str, Origin] = field(default_factory=dict, compare=False)
     # Set by templating.apply at load: the text of each templated variable (vars holds its value),
     # variables whose template failed (name -> message; vars keeps the text), non-secret-named
-    # variables computed from secrets, and env variables a lookup found unset (name -> names).
+    # variables that are secrets (a password reads them, or they are computed from a secret),
+    # other variables whose value came from vault (masked in listings only), the names each
+    # template reads, and env variables a lookup found unset (name -> names). Rules: templating.py.
     templates: dict[str, Any] = field(default_factory=dict, compare=False)
     unresolved: dict[str, str] = field(default_factory=dict, compare=False)
     derived_secrets: set[str] = field(default_factory=set, compare=False)
+    from_vault: set[str] = field(default_factory=set, compare=False)
+    template_deps: dict[str, set[str]] = field(default_factory=dict, compare=False)
     unset_env: dict[str, set[str]] = field(default_factory=dict, compare=False)
 
     def origin(self, key: str) -> Origin:
@@ -95,7 +99,14 @@ class Host:
         return found[0] if found else None
 
     def is_secret(self, key: str) -> bool:
-        return is_secret(key, self.vars.get(key)) or key in self.derived_secrets
+        """A secret: redacted from output and hidden from templates. Secret-named, or read by /
+        computed from a secret-named variable. A vault value under another name is not (it is
+        only masked in listings): the admin put it there for the playbook to use."""
+        return is_secret_name(key) or key in self.derived_secrets
+
+    def is_masked(self, key: str) -> bool:
+        """Shown as ******** by `remediate inventory`: every secret, and every vault value."""
+        return self.is_secret(key) or key in self.from_vault or is_masked(key, self.vars.get(key))
 
     def masked_vars(self) -> dict[str, Any]:
         """The merged vars with every secret replaced by "********" (references stay visible).
@@ -103,20 +114,24 @@ class Host:
         A templated variable shows its template text, as `ansible-inventory --list` does."""
         out: dict[str, Any] = {}
         for k, v in self.vars.items():
-            if k in self.derived_secrets:
+            if k in self.derived_secrets or k in self.from_vault:
                 out[k] = MASK
             else:
                 out[k] = _mask(k, self.templates.get(k, v))
         return out
 
     def template_vars(self) -> dict[str, Any]:
-        """The vars templates may see: secrets (and values computed from them) removed entirely;
-        a variable whose template failed is an Undefined that raises its error when used."""
+        """The vars templates may see. A secret, or a variable whose template failed, is an
+        Undefined that raises a clear error naming it when a template uses it (so the playbook's
+        default never silently takes its place)."""
         out: dict[str, Any] = {}
         for k, v in self.vars.items():
             if self.is_secret(k):
-                continue
-            out[k] = StrictUndefined(hint=self.unresolved[k], name=k) if k in self.unresolved else v
+                out[k] = StrictUndefined(hint=secret_hint(k), name=k)
+            elif k in self.unresolved:
+                out[k] = StrictUndefined(hint=self.unresolved[k], name=k)
+            else:
+                out[k] = v
         return out
 
     def __repr__(self) -> str:
@@ -125,8 +140,15 @@ class Host:
     __str__ = __repr__
 
 
+def secret_hint(name: str) -> str:
+    return (
+        f"{name!r} is a secret (a password-like name, or read by or computed from one): "
+        "playbook templates cannot use it"
+    )
+
+
 def _mask(key: str, value: Any) -> Any:
-    if is_secret(key, value):
+    if is_masked(key, value):
         if value is None or value == "" or is_reference(value):
             return value
         return MASK

@@ -62,3 +62,15 @@ def test_passwords_never_shown() -> None:
     with pytest.raises(HistoryError) as e:
         resolve_url("postgresql://ops:hunter22@db:notaport/r")
     assert "hunter22" not in str(e.value)
+
+
+def test_password_with_an_unencoded_at_is_hidden_to_the_last_at() -> None:
+    """Before: `postgresql://alice:***@Secret@dbhost...` (the regex and SQLAlchemy's rendering
+    stopped at the first '@', showing the rest of the password)."""
+    for given in ("postgresql://alice:Top@Secret@dbhost:5432/hist", "bogus://alice:Top@Secret@[db"):
+        shown = url_display(given)
+        assert "Secret" not in shown and "Top" not in shown, shown
+    assert (
+        url_display("postgresql://alice:Top@Secret@dbhost:5432/hist")
+        == "postgresql://alice:***@dbhost:5432/hist"
+    )

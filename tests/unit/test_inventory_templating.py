@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from jinja2 import Environment, Undefined
 
 from remediate.core.errors import ConfigError, RenderError
 from remediate.core.render import Renderer
@@ -54,10 +56,17 @@ def test_templated_password_is_the_other_variable(tmp_path: Path) -> None:
     )
     spec = connection_spec(inv.hosts["w1"], CredentialResolver())
     assert spec.password == "V4ult!pw"
-    assert inv.warnings == []  # no "literal password" warning: the file holds a reference
+    # the chain ends at a plain literal (despite its name, not a vault value): that one warns
+    assert inv.warnings == [
+        f"{tmp_path}/group_vars/windows.yml:2: vault_winrm_password is a literal password (it feeds"
+        " ansible_password; discouraged: use {env: VAR}, {file: PATH}, a prompt or Ansible Vault)"
+    ]
     h = inv.hosts["w1"]
     assert h.masked_vars()["ansible_password"] == MASK and "V4ult" not in json.dumps(inv.to_dict())
-    assert "ansible_password" not in h.template_vars() and "vault_winrm_password" not in h.template_vars()
+    ctx = h.template_vars()
+    assert isinstance(ctx["ansible_password"], Undefined) and isinstance(
+        ctx["vault_winrm_password"], Undefined
+    )
 
 
 def test_precedence_and_recursion(tmp_path: Path) -> None:
@@ -131,6 +140,25 @@ def test_sandbox_refuses_attribute_access(tmp_path: Path, template: str) -> None
         Inventory.load(path)
 
 
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{{ 1/0 }}", "ZeroDivisionError: division by zero"),
+        ("{{ (10**100000)|string }}", "wider than"),
+        ("{{ range(10000000000)|list }}", "MAX_RANGE"),
+        ("{{ 'x' * 100000000 }}", "would be longer than"),
+        ("a{% for i in range(100000) %}xx{% endfor %}", "template value too long: 200001 characters"),
+    ],
+)
+def test_evaluation_errors_and_bounds_are_config_errors(tmp_path: Path, template: str, message: str) -> None:
+    """Before: ZeroDivisionError, ValueError, OverflowError tracebacks (only TemplateError was
+    caught), and a 200,000-character value was accepted."""
+    path = write(tmp_path, BASIC, windows=f'ansible_user: "{template}"\n')
+    with pytest.raises(ConfigError) as e:
+        Inventory.load(path)
+    assert "windows.yml:1: ansible_user:" in str(e.value) and message in str(e.value)
+
+
 def test_env_lookup_and_secret_derived_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SITE_KMS_FROM_ENV", "kms.env.test")
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
@@ -146,7 +174,52 @@ def test_env_lookup_and_secret_derived_values(tmp_path: Path, monkeypatch: pytes
     h = inv.hosts["w1"]
     assert (h.vars["kms_host"], h.vars["other"]) == ("kms.env.test", "fallback")
     # computed from a secret-named variable: a secret too (masked, hidden from templates)
-    assert h.masked_vars()["banner"] == MASK and "banner" not in h.template_vars()
+    assert h.masked_vars()["banner"] == MASK and isinstance(h.template_vars()["banner"], Undefined)
+
+
+def test_variables_a_password_reads_are_secrets_and_the_literal_warns(tmp_path: Path) -> None:
+    """Before: `remediate inventory host` printed "winrm_cred": "S3cretPW!", templates could read it,
+    the redactor did not know it, and no literal-password warning (the password was templated)."""
+    inv = Inventory.load(
+        write(
+            tmp_path,
+            BASIC,
+            windows='ansible_password: "{{ winrm_cred }}"\nwinrm_cred: "{{ cred_base }}"\n'
+            'cred_base: "S3cretPW!"\nbanner: "x{{ cred_base }}"\nkms_host: kms.corp.test\n',
+        )
+    )
+    h = inv.hosts["w1"]
+    assert "S3cretPW!" not in json.dumps(inv.to_dict()) and "S3cretPW!" not in repr(h)
+    for name in ("winrm_cred", "cred_base", "banner"):  # read by the password, or computed from it
+        assert h.masked_vars()[name] == MASK and h.is_secret(name)
+        assert isinstance(h.template_vars()[name], Undefined)
+    assert not h.is_secret("kms_host") and h.template_vars()["kms_host"] == "kms.corp.test"
+    assert len(inv.warnings) == 1 and "windows.yml:3: cred_base is a literal password" in inv.warnings[0]
+    assert "S3cretPW!" not in inv.warnings[0]
+
+
+def test_env_or_vault_at_the_end_of_the_chain_does_not_warn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WINRM_CRED_ENV", "from-env")
+    inv = Inventory.load(
+        write(
+            tmp_path,
+            BASIC,
+            windows='ansible_password: "{{ winrm_cred }}"\n'
+            "winrm_cred: \"{{ lookup('env', 'WINRM_CRED_ENV') }}\"\n",
+        )
+    )
+    assert inv.warnings == [] and inv.hosts["w1"].vars["ansible_password"] == "from-env"
+
+
+def test_secret_hidden_from_templates_is_a_clear_error_not_the_default(tmp_path: Path) -> None:
+    """A playbook variable named like a secret, set in the inventory: using it must fail naming
+    it (before, the host's value was removed and the playbook default silently took its place)."""
+    inv = Inventory.load(write(tmp_path, BASIC, windows="api_token: T0ken-Value\n"))
+    ctx = {"api_token": "playbook-default", **inv.hosts["w1"].template_vars()}
+    with pytest.raises(RenderError, match="'api_token' is a secret"):
+        Renderer().script("use {{ api_token }}", "cmd", ctx)
 
 
 def test_exact_env_lookup_password_stays_a_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -205,3 +278,32 @@ def test_preflight_prompts_once_or_refuses_without_a_terminal(tmp_path: Path) ->
     creds.preflight(hosts, interactive=True)
     assert asked == ["Password for admin: "]
     assert connection_spec(hosts[1], creds).password == "typed" and len(asked) == 1  # cached
+
+
+def test_each_template_text_compiles_once_per_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: every host parsed (twice) and compiled each group template again, in a new sandbox
+    each time: 10,000 hosts with three templated group vars took 27 s to load instead of 5."""
+    parsed: list[str] = []
+    real_parse = Environment.parse
+
+    def counting_parse(self: Environment, source: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(source)
+        return real_parse(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(Environment, "parse", counting_parse)
+    hosts = "".join(f"        h{i:03}: {{ansible_host: 10.0.0.{i}}}\n" for i in range(50))
+    inv = Inventory.load(
+        write(
+            tmp_path,
+            "all:\n  children:\n    windows:\n      hosts:\n" + hosts,
+            windows='site_kms: kms.corp\nkms_host: "{{ site_kms }}"\nkms_fqdn: "{{ kms_host }}.test"\n'
+            'note: "{{ inventory_hostname }}-{{ site_kms }}"\n',
+        )
+    )
+    assert (
+        inv.hosts["h007"].vars["note"] == "h007-kms.corp"
+        and inv.hosts["h049"].vars["kms_fqdn"] == "kms.corp.test"
+    )
+    assert sorted(parsed) == sorted(
+        ["{{ site_kms }}", "{{ kms_host }}.test", "{{ inventory_hostname }}-{{ site_kms }}"]
+    )

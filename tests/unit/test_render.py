@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from jinja2 import Undefined
 
 from remediate.core.errors import RenderError
 from remediate.core.render import Renderer, context_for
@@ -43,7 +44,9 @@ def test_context_precedence_and_secrets(tmp_path: Path) -> None:
     )
     assert (ctx["kms_port"], ctx["a"], ctx["b"], ctx["host"]) == (1688, 2, 3, "w1")
     assert (ctx["facts"], ctx["inventory_hostname"], ctx["applied"]) == ({"x": 1}, "w1", ["f"])
-    assert "ansible_password" not in ctx
+    assert isinstance(ctx["ansible_password"], Undefined)  # hidden: using it names it
+    with pytest.raises(RenderError, match="'ansible_password' is a secret"):
+        Renderer().script("x {{ ansible_password }}", "cmd", ctx)
 
 
 def test_loops_and_conditionals_quote_each_value() -> None:

@@ -278,3 +278,22 @@ def test_list_accepts_a_flow_list_from_the_command_line() -> None:
         assert convert(spec, text, "-e convert_channels") == ["VOLUME_MAK"]
     with pytest.raises(ConfigError):
         convert(spec, "[RETAIL]", "-e convert_channels")
+
+
+def test_failed_inventory_template_is_reported_not_its_text(tmp_path: Path) -> None:
+    """Before: `hosts.H1.kms_host: expected a DNS host name..., got '{{ site_kms }}'` hid the
+    real cause (an undefined variable, or a loop)."""
+    (tmp_path / "pb.yml").write_text(PLAYBOOK, encoding="utf-8")
+    (tmp_path / "inv.yml").write_text(
+        'all:\n  hosts:\n    h1: {kms_host: "{{ site_kms }}", new_kms_host: k}\n'
+        '    h2: {kms_host: "{{ a }}", a: "{{ kms_host }}", new_kms_host: k}\n',
+        encoding="utf-8",
+    )
+    pb = Playbook.load(tmp_path / "pb.yml")
+    inv = Inventory.load(tmp_path / "inv.yml")
+    with pytest.raises(ConfigError) as info:
+        apply_types(pb.var_specs, [inv.host("h1")])
+    assert "host h1:" in str(info.value) and "'site_kms' is undefined" in str(info.value)
+    assert "expected" not in str(info.value)
+    with pytest.raises(ConfigError, match="loop: kms_host -> a -> kms_host"):
+        apply_types(pb.var_specs, [inv.host("h2")])

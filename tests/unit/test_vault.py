@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from jinja2 import Undefined
 
 from remediate.cli import main
 from remediate.core.errors import ConfigError
+from remediate.engine.scheduler import _secrets_of
 from remediate.inventory import MASK, Inventory
 from remediate.inventory.vault import VaultKeys, VaultSecret, load_keys, parse_envelope
 from tests.vault_tools import encrypt_file, encrypt_string, password_file
@@ -62,10 +64,12 @@ def test_vault_file_and_inline_value_decrypt(tmp_path: Path, label: str | None) 
     assert w1.vars["ansible_password"] == PW and isinstance(w1.vars["ansible_password"], VaultSecret)
     assert w1.vars["kms_host"] == "kms.corp.example"
     assert w1.vars["ansible_user"] == "admin"
-    # decrypted values are secrets whatever their names: masked, kept out of templates, no warning
+    # decrypted values are masked in listings whatever their names, and no warning; under a
+    # name that is not secret-like they reach templates (the admin put them there to be used)
     masked = w1.masked_vars()
     assert masked["kms_host"] == MASK and masked["vault_site"] == MASK and masked["ansible_user"] == "admin"
-    assert "kms_host" not in w1.template_vars() and "vault_site" not in w1.template_vars()
+    assert w1.template_vars()["kms_host"] == "kms.corp.example" and not w1.is_secret("kms_host")
+    assert isinstance(w1.template_vars()["ansible_password"], Undefined)
     assert inv.warnings == []
     assert PW not in json.dumps(inv.to_dict()) and PW not in repr(w1)
 
@@ -171,3 +175,33 @@ def test_cli_inventory_list_with_vault_password_file(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["inventory", "list", "-i", str(inv_path)])
     assert r.exit_code == 1 and "vault" in r.output and "--vault-password-file" in r.output
     assert "Traceback" not in r.output
+
+
+def test_vault_held_kms_host_reaches_templates_and_output(tmp_path: Path) -> None:
+    """Ansible's layout: `kms_host: "{{ vault_kms_host }}"` in vars.yml, the value in vault.yml.
+    Before: the value was hidden from templates (render showed `/skms "":1688`, the playbook's
+    default) and registered with the redactor (the recap showed the KMS host as ********)."""
+    pw = password_file(tmp_path, VAULT_PW)
+    gv = tmp_path / "group_vars" / "windows"
+    gv.mkdir(parents=True)
+    (gv / "vars.yml").write_text(
+        'ansible_user: admin\nansible_password: "{{ vault_winrm_password }}"\n'
+        'kms_host: "{{ vault_kms_host }}"\n',
+        encoding="utf-8",
+    )
+    vault_yml = gv / "vault.yml"
+    vault_yml.write_text(f"vault_winrm_password: {PW}\nvault_kms_host: kms.vault.test\n", encoding="utf-8")
+    encrypt_file(vault_yml, pw, None)
+    inv_path = tmp_path / "inv.yml"
+    inv_path.write_text("all:\n  children:\n    windows:\n      hosts:\n        w1:\n", encoding="utf-8")
+    args = ["-i", str(inv_path), "--vault-password-file", str(pw)]
+    r = CliRunner().invoke(main, ["render", "windows-kms", *args])
+    assert r.exit_code == 0, r.output
+    assert "/skms kms.vault.test:1688" in r.output and "-ComputerName 'kms.vault.test'" in r.output
+    assert PW not in r.output
+    r = CliRunner().invoke(main, ["inventory", "host", "w1", *args])
+    data = json.loads(r.output)  # still masked in listings
+    assert data["kms_host"] == MASK and data["vault_kms_host"] == MASK and data["ansible_password"] == MASK
+    w1 = Inventory.load(inv_path, vault=load_keys([], [str(pw)])).host("w1")
+    redacted = _secrets_of(w1, None)  # what the engine's redactor gets: the password, not the KMS host
+    assert PW in redacted and "kms.vault.test" not in redacted
