@@ -26,7 +26,7 @@ from remediate.distributed.sites import batches, queue_name, split_by_site
 from remediate.engine import RunEvents, RunOptions
 from remediate.history.recorder import host_record, host_result
 from remediate.history.session import WORKER_LOST
-from remediate.history.store import Store
+from remediate.history.store import RecordCursor, Store
 
 LOST_AFTER = 2  # consecutive liveness rounds without an answer before a worker is lost
 PING_TIMEOUT = 1.0  # seconds app.control.ping / inspect wait for replies
@@ -59,6 +59,8 @@ class _Watch:
     tasks: list[_Task]
     results: dict[str, HostResult] = field(default_factory=dict)
     seen_sites: set[str] = field(default_factory=set)  # sites a live consumer was seen for
+    cursor: RecordCursor | None = None  # where the last poll of the store stopped
+    full_read: bool = False  # this liveness round already read every record (once per round)
 
 
 def check(targets: runner.Targets, options: RunOptions) -> dict[str, list[Any]]:
@@ -140,8 +142,15 @@ def _follow(
         time.sleep(how.poll)
 
 
-def _read(store: Store, watch: _Watch, events: RunEvents) -> None:
-    for rec in store.host_records(run_id=watch.run_id):
+def _read(store: Store, watch: _Watch, events: RunEvents, *, full: bool = False) -> None:
+    """The records written since the last poll (only the new rows, not the whole run: a 10,000
+    host run is polled every 0.5 s); full=True reads every record of the run, before the
+    controller gives up on a batch, so nothing a worker wrote is overwritten."""
+    if full:
+        records = store.host_records(run_id=watch.run_id)
+    else:
+        records, watch.cursor = store.records_since(watch.run_id, watch.cursor)
+    for rec in records:
         if rec.host not in watch.results:
             hr = host_result(rec)
             watch.results[rec.host] = hr
@@ -151,6 +160,7 @@ def _read(store: Store, watch: _Watch, events: RunEvents) -> None:
 def _liveness(app: Any, store: Store, watch: _Watch, events: RunEvents, targets: runner.Targets) -> None:
     from celery.result import AsyncResult
 
+    watch.full_read = False
     open_tasks = [t for t in watch.tasks if any(n not in watch.results for n, _ in t.hosts)]
     states = {t.id: AsyncResult(t.id, app=app) for t in open_tasks}
     started: dict[str, list[_Task]] = {}
@@ -209,7 +219,9 @@ def _give_up(
     a late delivery of the batch cannot fix them; the batch is never re-sent."""
     watch.app.control.revoke(t.id)  # a queued copy, if any, is dropped by the live workers
     hosts = {h.name: h for h in targets.hosts}
-    _read(store, watch, events)  # anything the worker recorded before it went
+    if not watch.full_read:  # anything the worker recorded before it went
+        _read(store, watch, events, full=True)
+        watch.full_read = True
     for name, address in t.hosts:
         if name in watch.results:
             continue

@@ -16,7 +16,9 @@ import os
 import re
 import socket
 import sys
+import time
 import uuid as uuidlib
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -34,7 +36,7 @@ from remediate.history.records import HostRecord, RunInfo, RunKind, RunMeta, Run
 from remediate.history.schema import ClaimRow, HostRow, RunRow
 from remediate.history.url import resolve_url, url_display
 
-__all__ = ["DEFAULT_STALE_AFTER", "DEFAULT_STEP_BYTES", "HistoryError", "Store"]
+__all__ = ["DEFAULT_STALE_AFTER", "DEFAULT_STEP_BYTES", "HistoryError", "RecordCursor", "Store"]
 
 DEFAULT_STEP_BYTES = 4096
 DEFAULT_STALE_AFTER = timedelta(hours=1)
@@ -44,8 +46,23 @@ _CLAIMS = cast(Table, ClaimRow.__table__)
 _UUID_PREFIX = re.compile(r"^[0-9a-fA-F-]{1,36}$")
 
 
+GAP_WAIT = 60.0  # seconds a skipped row id is still asked for (a writer not yet committed)
+MAX_GAPS = 5_000  # skipped row ids kept per cursor; the oldest are dropped first
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class RecordCursor:
+    """Where records_since stopped: the highest row id read, and the lower ids it has not seen
+    yet (a row id is taken when a writer inserts, but is visible only when it commits: on
+    PostgreSQL two workers can commit out of id order; ids are also skipped for good by an
+    upsert that updated, or by another run's rows). Those are asked for again for GAP_WAIT s."""
+
+    last: int = 0
+    gaps: dict[int, float] = field(default_factory=dict)  # row id -> monotonic time first missed
 
 
 class Store:
@@ -65,6 +82,7 @@ class Store:
         self.step_bytes = step_bytes
         self.stale_after = stale_after
         self._writer = writer(engine)
+        self.rows_read = 0  # host rows returned by the reads (polling cost, for tests and benches)
 
     def __repr__(self) -> str:
         return f"Store({self.url_display!r})"
@@ -258,8 +276,40 @@ class Store:
             q = q.where(HostRow.host == host)
         q = q.order_by(RunRow.started, RunRow.id, HostRow.finished, HostRow.id)
         with self._guard("read"), self.engine.connect() as conn:
-            rows = conn.execute(q.with_only_columns(*_HOSTS.c)).mappings()
-            return [_record(row) for row in rows]
+            rows = list(conn.execute(q.with_only_columns(*_HOSTS.c)).mappings())
+        self.rows_read += len(rows)
+        return [_record(row) for row in rows]
+
+    def records_since(
+        self, run_id: int, cursor: RecordCursor | None = None
+    ) -> tuple[list[HostRecord], RecordCursor]:
+        """The run's host records written since `cursor` (None: all of them), in row order, and
+        the cursor to pass next time: a poll reads only the new rows, never the whole run. A host
+        recorded again (the same row updated) is not returned again."""
+        cur = RecordCursor(cursor.last, dict(cursor.gaps)) if cursor else RecordCursor()
+        now = time.monotonic()
+        cur.gaps = {i: t for i, t in cur.gaps.items() if now - t < GAP_WAIT}
+        newer = HostRow.id > cur.last
+        where = newer | HostRow.id.in_(sorted(cur.gaps)) if cur.gaps else newer
+        q = select(*_HOSTS.c).where(HostRow.run_id == run_id, where).order_by(HostRow.id)
+        with self._guard("read"), self.engine.connect() as conn:
+            rows = list(conn.execute(q).mappings())
+        self.rows_read += len(rows)
+        for row in rows:
+            cur.gaps.pop(row["id"], None)
+        top = max((r["id"] for r in rows), default=cur.last)
+        seen = {r["id"] for r in rows}
+        # ids skipped below the new top may be another writer's uncommitted row: ask again (on a
+        # first read, from this run's first row: earlier ids belong to earlier runs)
+        start = cur.last + 1 if cursor else min(seen, default=top)
+        for i in range(start, top):
+            if i not in seen:
+                cur.gaps[i] = now
+        if len(cur.gaps) > MAX_GAPS:
+            for i in sorted(cur.gaps, key=cur.gaps.__getitem__)[: len(cur.gaps) - MAX_GAPS]:
+                del cur.gaps[i]
+        cur.last = top
+        return [_record(r) for r in rows], cur
 
     def recorded_hosts(self, run_id: int) -> set[tuple[str, str]]:
         q = select(HostRow.host, HostRow.address).where(HostRow.run_id == run_id)
