@@ -3,9 +3,11 @@
 Each task names hosts; the worker loads ITS OWN inventory (credentials stay on the site), checks
 that the playbook it has is byte for byte the controller's (sha256) and that each name points at
 the address the controller expects, then runs the engine. In an apply it claims (run, host,
-address) in the shared store right before a host's first fix (RunOptions.before_fix): only the
-first claimer fixes. Each host's result is written to the store the moment the host finishes.
-Hosts already recorded for the run (a lost batch marked by the controller) are not run again.
+address) in the shared store before it checks the host: only the first claimer checks, fixes
+and records it, so a batch delivered twice (a redelivery, a task sent again) runs no host twice,
+and a host the controller gave up on (it claims them too) is never started late. Each host's
+result is written to the store the moment the host finishes. Hosts already recorded for the run
+are not run again; a dry run claims nothing (it changes nothing).
 """
 
 from __future__ import annotations
@@ -93,12 +95,24 @@ class SiteWorker:
         if targets is None or not targets.hosts:
             return {"recorded": len(refused)}
         options = p.options()
-        if options.apply:
-            options.before_fix = lambda h: self.store.claim(info.id, h.name, h.address, self.hostname)
+        if options.apply:  # only the first delivery of a host runs it (see the module's docstring)
+            mine = [h for h in targets.hosts if self.store.claim(info.id, h.name, h.address, self.hostname)]
+            if len(mine) < len(targets.hosts):
+                _log.info(
+                    "batch %d: %d host(s) claimed by another delivery",
+                    p.batch,
+                    len(targets.hosts) - len(mine),
+                )
+            hosts = {h.name: h for h in mine}
+            targets = replace(targets, hosts=mine)
+            if not mine:
+                return {"recorded": len(refused)}
         domain = domains().get(targets.playbook.diagnose or "")
         # the run's inventory names the hosts in the store (the controller's), not this worker's path
         tracked = domain.tracked_facts if domain else ()
-        recorder = Recorder(self.store, info.id, info.inventory, list(hosts.values()), tracked)
+        # the record's site is this worker's (a site's own inventory need not set remediate_site)
+        sited = [replace(h, vars={**h.vars, "remediate_site": self.site}) for h in hosts.values()]
+        recorder = Recorder(self.store, info.id, info.inventory, sited, tracked)
         asyncio.run(runner.run(targets, options, runner.Outputs(), events=recorder))
         if recorder.error is not None:  # the controller marks an unrecorded host when the task ends
             _log.error("could not record %d host(s): %s", recorder.failures, error_text(recorder.error))
