@@ -105,9 +105,11 @@ class Sites:
         return out
 
 
-def _worker(site: str, inventory: Path, broker: str, db: str, log: Path) -> subprocess.Popen[bytes]:
+def _worker(
+    site: str, inventory: Path, broker: str, db: str, log: Path, concurrency: int = 2
+) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "remediate.cli", "worker", "--site", site, "-i", str(inventory),
-           "--broker", broker, "--db", db, "-c", "2"]  # fmt: skip
+           "--broker", broker, "--db", db, "-c", str(concurrency)]  # fmt: skip
     return subprocess.Popen(cmd, env=_env(), stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
@@ -260,9 +262,11 @@ def test_a_killed_worker_leaves_its_hosts_failed_worker_lost(
 
 @pytest.mark.timeout(300)
 def test_a_batch_delivered_twice_fixes_no_host_twice(tmp_path: Path, broker: str, store_url: str) -> None:
-    """The same task payload sent again (app.send_task, as a broker redelivery would) while the
-    run's first deliveries are recorded, running or queued: each host is claimed by one
-    delivery only, recorded once as fixed, and fixed once on the lab side."""
+    """The same task payload sent again (app.send_task, as a broker redelivery would) as soon as
+    the run is open: the copies run beside the batches' first deliveries (3 at a time), so
+    each host is recorded, running or queued when a copy reaches it. Each host is claimed by
+    one delivery only, recorded once as fixed (never `skipped: already claimed` over the fix),
+    and fixed once on the lab side."""
     from celery.result import AsyncResult
 
     from remediate.distributed.celeryapp import TASK_NAME, make_app
@@ -278,7 +282,7 @@ def test_a_batch_delivered_twice_fixes_no_host_twice(tmp_path: Path, broker: str
 
         sites.labs["a"].call(slow, sites.labs["a"])
         log = tmp_path / "worker-a.log"
-        worker = _worker("a", sites.inventories["a"], broker, store_url, log)
+        worker = _worker("a", sites.inventories["a"], broker, store_url, log, concurrency=3)
         app = make_app(broker)
         try:
             _wait_ready([log])
@@ -287,9 +291,9 @@ def test_a_batch_delivered_twice_fixes_no_host_twice(tmp_path: Path, broker: str
             proc = _run(sites, broker, store_url, "--limit", "A-*")
             deadline = time.monotonic() + 90
             run = None
-            while time.monotonic() < deadline:  # send the copy once the first host is recorded
+            while time.monotonic() < deadline:  # send the copies once the run is open
                 runs = [r for r in store.runs(limit=1) if r.id not in before]
-                if runs and store.host_records(run_id=runs[0].id):
+                if runs:
                     run = runs[0]
                     break
                 time.sleep(0.1)
