@@ -82,7 +82,7 @@ class SiteWorker:
         info = self.store.run(p.run_uuid)
         if info.status != "running":
             return {"refused": f"run {p.run_uuid} is {info.status}"}
-        done = self.store.recorded_hosts(info.id)
+        done = self.store.recorded_hosts(info.id, [n for n, _ in p.hosts])
         todo = [(n, a) for n, a in p.hosts if (n, a) not in done]
         if not todo:
             return {"recorded": 0}

@@ -16,9 +16,8 @@ import os
 import re
 import socket
 import sys
-import time
 import uuid as uuidlib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -30,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from remediate.core.errors import error_text
 from remediate.history import migrate
+from remediate.history.cursor import RecordCursor
 from remediate.history.engine import make_engine, writer
 from remediate.history.errors import HistoryError
 from remediate.history.records import HostRecord, RunInfo, RunKind, RunMeta, RunStatus
@@ -46,23 +46,8 @@ _CLAIMS = cast(Table, ClaimRow.__table__)
 _UUID_PREFIX = re.compile(r"^[0-9a-fA-F-]{1,36}$")
 
 
-GAP_WAIT = 60.0  # seconds a skipped row id is still asked for (a writer not yet committed)
-MAX_GAPS = 5_000  # skipped row ids kept per cursor; the oldest are dropped first
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class RecordCursor:
-    """Where records_since stopped: the highest row id read, and the lower ids it has not seen
-    yet (a row id is taken when a writer inserts, but is visible only when it commits: on
-    PostgreSQL two workers can commit out of id order; ids are also skipped for good by an
-    upsert that updated, or by another run's rows). Those are asked for again for GAP_WAIT s."""
-
-    last: int = 0
-    gaps: dict[int, float] = field(default_factory=dict)  # row id -> monotonic time first missed
 
 
 class Store:
@@ -286,33 +271,23 @@ class Store:
         """The run's host records written since `cursor` (None: all of them), in row order, and
         the cursor to pass next time: a poll reads only the new rows, never the whole run. A host
         recorded again (the same row updated) is not returned again."""
-        cur = RecordCursor(cursor.last, dict(cursor.gaps)) if cursor else RecordCursor()
-        now = time.monotonic()
-        cur.gaps = {i: t for i, t in cur.gaps.items() if now - t < GAP_WAIT}
+        cur = cursor or RecordCursor()
         newer = HostRow.id > cur.last
-        where = newer | HostRow.id.in_(sorted(cur.gaps)) if cur.gaps else newer
+        pending = cur.pending()
+        where = newer | HostRow.id.in_(pending) if pending else newer
         q = select(*_HOSTS.c).where(HostRow.run_id == run_id, where).order_by(HostRow.id)
         with self._guard("read"), self.engine.connect() as conn:
             rows = list(conn.execute(q).mappings())
         self.rows_read += len(rows)
-        for row in rows:
-            cur.gaps.pop(row["id"], None)
-        top = max((r["id"] for r in rows), default=cur.last)
-        seen = {r["id"] for r in rows}
-        # ids skipped below the new top may be another writer's uncommitted row: ask again (on a
-        # first read, from this run's first row: earlier ids belong to earlier runs)
-        start = cur.last + 1 if cursor else min(seen, default=top)
-        for i in range(start, top):
-            if i not in seen:
-                cur.gaps[i] = now
-        if len(cur.gaps) > MAX_GAPS:
-            for i in sorted(cur.gaps, key=cur.gaps.__getitem__)[: len(cur.gaps) - MAX_GAPS]:
-                del cur.gaps[i]
-        cur.last = top
+        cur = cur.advance({r["id"] for r in rows}, first=cursor is None)
         return [_record(r) for r in rows], cur
 
-    def recorded_hosts(self, run_id: int) -> set[tuple[str, str]]:
+    def recorded_hosts(self, run_id: int, hosts: Sequence[str] | None = None) -> set[tuple[str, str]]:
+        """(host, address) recorded in the run; hosts: only among these names (a worker's batch:
+        reading the whole run per batch is quadratic over a large run)."""
         q = select(HostRow.host, HostRow.address).where(HostRow.run_id == run_id)
+        if hosts is not None:
+            q = q.where(HostRow.host.in_(list(hosts)))
         with self._guard("read"), self.engine.connect() as conn:
             return {(h, a) for h, a in conn.execute(q)}
 

@@ -98,3 +98,14 @@ def test_controller_poll_reads_only_new_rows(store: Store) -> None:
         per_poll.append(store.rows_read - before)
     assert per_poll == [0, 3, 0, 1]
     assert len(finished) == 1004
+
+
+def test_cursor_gaps_are_asked_for_then_expire() -> None:
+    from remediate.history.cursor import GAP_WAIT, RecordCursor
+
+    cur = RecordCursor().advance({10, 11, 14}, first=True, now=0.0)
+    assert (cur.last, cur.pending(now=1.0)) == (14, [12, 13])  # ids 1-9: earlier runs, not gaps
+    cur = cur.advance({13, 16}, first=False, now=2.0)
+    assert (cur.last, cur.pending(now=2.0)) == (16, [12, 15])
+    assert cur.pending(now=GAP_WAIT + 1.0) == [15]  # 12 was skipped for good (an upsert, a rollback)
+    assert cur.advance(set(), first=False, now=GAP_WAIT + 3.0).gaps == {}
