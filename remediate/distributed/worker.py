@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import socket
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from remediate.core.results import HostResult
 from remediate.distributed.celeryapp import TASK_NAME, broker_url, make_app
 from remediate.distributed.payload import Payload
 from remediate.distributed.sites import queue_name
-from remediate.history.meta import file_hash
+from remediate.history.meta import file_hash, inventory_hash
 from remediate.history.recorder import Recorder, host_record
 from remediate.history.store import Store
 from remediate.inventory import Host
@@ -54,6 +55,8 @@ class SiteWorker:
         self.store = Store.open(db, create=False)  # the controller creates the schema
         self.app = make_app(broker_url(broker))
         self.hostname = f"remediate-{site}-{os.getpid()}@{socket.gethostname()}"
+        self._loaded: dict[tuple[str, str, str, str], runner.Targets] = {}
+        self._lock = threading.Lock()
 
         @self.app.task(name=TASK_NAME)  # type: ignore[untyped-decorator]
         def run_batch(payload: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +130,7 @@ class SiteWorker:
             raise RemediateError(f"playbook {p.playbook!r} not found on this worker")
         if file_hash(path) != p.playbook_hash:
             raise RemediateError(f"playbook {p.playbook!r} on this worker differs from the controller's")
-        targets = runner.load(path, self.inventory, extra_vars=[json.dumps(p.extra_vars)], interactive=False)
+        targets = self._load(path, p)
         mine = {h.name: h for h in targets.hosts}
         chosen: dict[str, Host] = {}
         refused: dict[str, str] = {}
@@ -142,6 +145,18 @@ class SiteWorker:
             else:
                 chosen[name] = h
         return replace(targets, hosts=list(chosen.values())), chosen, refused
+
+    def _load(self, path: Path, p: Payload) -> runner.Targets:
+        """The playbook and this worker's inventory, loaded once per (playbook, -e values,
+        inventory bytes): loading a site's whole inventory for every batch made a worker's CPU
+        grow with site size x batches (measured: 33 ms/host at 1,000 hosts, 87 at 10,000)."""
+        extra = json.dumps(p.extra_vars, sort_keys=True)
+        key = (str(path), p.playbook_hash, extra, inventory_hash([self.inventory]))
+        with self._lock:
+            if key not in self._loaded:
+                self._loaded.clear()  # one plan at a time is the common case; keep memory flat
+                self._loaded[key] = runner.load(path, self.inventory, extra_vars=[extra], interactive=False)
+            return self._loaded[key]
 
     def _record_failed(self, run_id: int, inventory: str, name: str, address: str, why: str) -> None:
         result = HostResult(host=name, verdict="failed", error=why)
