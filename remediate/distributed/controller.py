@@ -26,7 +26,7 @@ from remediate.distributed.sites import batches, queue_name, split_by_site
 from remediate.engine import RunEvents, RunOptions
 from remediate.history.recorder import host_record, host_result
 from remediate.history.session import WORKER_LOST
-from remediate.history.store import Store
+from remediate.history.store import RecordCursor, Store
 
 LOST_AFTER = 2  # consecutive liveness rounds without an answer before a worker is lost
 PING_TIMEOUT = 1.0  # seconds app.control.ping / inspect wait for replies
@@ -59,6 +59,18 @@ class _Watch:
     tasks: list[_Task]
     results: dict[str, HostResult] = field(default_factory=dict)
     seen_sites: set[str] = field(default_factory=set)  # sites a live consumer was seen for
+    cursor: RecordCursor | None = None  # where the last poll of the store stopped
+    full_read: bool = False  # this liveness round already read every record (once per round)
+    # hosts of a given-up batch that a worker had claimed: its to finish (or to be lost)
+    held: dict[str, _Held] = field(default_factory=dict)
+
+
+@dataclass
+class _Held:
+    address: str
+    site: str
+    worker: str  # the claim holder's Celery node name
+    misses: int = 0
 
 
 def check(targets: runner.Targets, options: RunOptions) -> dict[str, list[Any]]:
@@ -140,8 +152,15 @@ def _follow(
         time.sleep(how.poll)
 
 
-def _read(store: Store, watch: _Watch, events: RunEvents) -> None:
-    for rec in store.host_records(run_id=watch.run_id):
+def _read(store: Store, watch: _Watch, events: RunEvents, *, full: bool = False) -> None:
+    """The records written since the last poll (only the new rows, not the whole run: a 10,000
+    host run is polled every 0.5 s); full=True reads every record of the run, before the
+    controller gives up on a batch, so nothing a worker wrote is overwritten."""
+    if full:
+        records = store.host_records(run_id=watch.run_id)
+    else:
+        records, watch.cursor = store.records_since(watch.run_id, watch.cursor)
+    for rec in records:
         if rec.host not in watch.results:
             hr = host_result(rec)
             watch.results[rec.host] = hr
@@ -151,6 +170,7 @@ def _read(store: Store, watch: _Watch, events: RunEvents) -> None:
 def _liveness(app: Any, store: Store, watch: _Watch, events: RunEvents, targets: runner.Targets) -> None:
     from celery.result import AsyncResult
 
+    watch.full_read = False
     open_tasks = [t for t in watch.tasks if any(n not in watch.results for n, _ in t.hosts)]
     states = {t.id: AsyncResult(t.id, app=app) for t in open_tasks}
     started: dict[str, list[_Task]] = {}
@@ -161,13 +181,13 @@ def _liveness(app: Any, store: Store, watch: _Watch, events: RunEvents, targets:
         if state in ("SUCCESS", "FAILURE", "REVOKED"):
             t.ended_rounds += 1
             if t.ended_rounds >= 2:  # its last records had a full round to show up
-                why = WORKER_LOST + ": " + (
-                    "worker did not record a result"
-                    if state == "SUCCESS"
-                    else (
-                        f"worker task {state.lower()}: {error_text(res.result) if state == 'FAILURE' else ''}"
-                    )
-                )
+                if state == "SUCCESS":
+                    detail = "worker did not record a result"
+                elif state == "FAILURE":
+                    detail = f"worker task failure: {error_text(res.result)}"
+                else:
+                    detail = f"worker task {state.lower()}"
+                why = f"{WORKER_LOST}: {detail}"
                 _give_up(store, watch, t, why, events, targets)
         elif state == "STARTED":
             meta = res.info if isinstance(res.info, dict) else {}
@@ -187,6 +207,7 @@ def _liveness(app: Any, store: Store, watch: _Watch, events: RunEvents, targets:
                 t.misses = 0 if hostname in alive else t.misses + 1
                 if t.misses >= LOST_AFTER:
                     _give_up(store, watch, t, WORKER_LOST, events, targets)
+    _watch_held(app, store, watch, events, targets)
     if queued:
         consumers = app.control.inspect(timeout=PING_TIMEOUT).active_queues() or {}
         live_queues = {q.get("name") for queues in consumers.values() for q in queues or []}
@@ -209,23 +230,60 @@ def _give_up(
     a late delivery of the batch cannot fix them; the batch is never re-sent."""
     watch.app.control.revoke(t.id)  # a queued copy, if any, is dropped by the live workers
     hosts = {h.name: h for h in targets.hosts}
-    _read(store, watch, events)  # anything the worker recorded before it went
+    if not watch.full_read:  # anything the worker recorded before it went
+        _read(store, watch, events, full=True)
+        watch.full_read = True
     for name, address in t.hosts:
-        if name in watch.results:
+        if name in watch.results or name in watch.held:
             continue
-        store.claim(watch.run_id, name, address, f"controller: {why}")
-        h = hosts.get(name)
-        hr = HostResult(host=name, verdict="failed", error=why)
-        store.record_host(
-            watch.run_id,
-            host_record(
-                hr,
-                run_id=watch.run_id,
-                address=address,
-                inventory=watch.inventory,
-                groups=tuple(h.groups) if h else (),
-                site=h.site if h else t.site,
-            ),
-        )
-        watch.results[name] = hr
-        events.host_finished(hr)
+        if not store.claim(watch.run_id, name, address, f"controller: {why}"):
+            holder = store.claim_holder(watch.run_id, name, address) or ""
+            if not holder.startswith("controller:"):  # another delivery of the batch has it
+                watch.held[name] = _Held(address, t.site, holder)
+                continue
+        _lost(store, watch, name, address, t.site, why, events, hosts)
+
+
+def _watch_held(app: Any, store: Store, watch: _Watch, events: RunEvents, targets: runner.Targets) -> None:
+    """Hosts a live worker claimed are its to record; a holder that stops answering is lost."""
+    for name in [n for n in watch.held if n in watch.results]:
+        del watch.held[name]
+    if not watch.held:
+        return
+    holders = sorted({h.worker for h in watch.held.values()})
+    replies = app.control.ping(destination=holders, timeout=PING_TIMEOUT) or []
+    alive = {node for reply in replies for node in reply}
+    hosts = {h.name: h for h in targets.hosts}
+    for name, held in list(watch.held.items()):
+        held.misses = 0 if held.worker in alive else held.misses + 1
+        if held.misses >= LOST_AFTER:
+            del watch.held[name]
+            _lost(store, watch, name, held.address, held.site, WORKER_LOST, events, hosts)
+
+
+def _lost(
+    store: Store,
+    watch: _Watch,
+    name: str,
+    address: str,
+    site: str,
+    why: str,
+    events: RunEvents,
+    hosts: dict[str, Any],
+) -> None:
+    """Record the host failed (why); --resume runs it again after checking it."""
+    h = hosts.get(name)
+    hr = HostResult(host=name, verdict="failed", error=why)
+    store.record_host(
+        watch.run_id,
+        host_record(
+            hr,
+            run_id=watch.run_id,
+            address=address,
+            inventory=watch.inventory,
+            groups=tuple(h.groups) if h else (),
+            site=h.site if h else site,
+        ),
+    )
+    watch.results[name] = hr
+    events.host_finished(hr)

@@ -3,9 +3,11 @@
 Each task names hosts; the worker loads ITS OWN inventory (credentials stay on the site), checks
 that the playbook it has is byte for byte the controller's (sha256) and that each name points at
 the address the controller expects, then runs the engine. In an apply it claims (run, host,
-address) in the shared store right before a host's first fix (RunOptions.before_fix): only the
-first claimer fixes. Each host's result is written to the store the moment the host finishes.
-Hosts already recorded for the run (a lost batch marked by the controller) are not run again.
+address) in the shared store before it checks the host: only the first claimer checks, fixes
+and records it, so a batch delivered twice (a redelivery, a task sent again) runs no host twice,
+and a host the controller gave up on (it claims them too) is never started late. Each host's
+result is written to the store the moment the host finishes. Hosts already recorded for the run
+are not run again; a dry run claims nothing (it changes nothing).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import logging
 import os
 import socket
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from remediate.core.results import HostResult
 from remediate.distributed.celeryapp import TASK_NAME, broker_url, make_app
 from remediate.distributed.payload import Payload
 from remediate.distributed.sites import queue_name
-from remediate.history.meta import file_hash
+from remediate.history.meta import file_hash, inventory_hash
 from remediate.history.recorder import Recorder, host_record
 from remediate.history.store import Store
 from remediate.inventory import Host
@@ -52,6 +55,8 @@ class SiteWorker:
         self.store = Store.open(db, create=False)  # the controller creates the schema
         self.app = make_app(broker_url(broker))
         self.hostname = f"remediate-{site}-{os.getpid()}@{socket.gethostname()}"
+        self._loaded: dict[tuple[str, str, str, str], runner.Targets] = {}
+        self._lock = threading.Lock()
 
         @self.app.task(name=TASK_NAME)  # type: ignore[untyped-decorator]
         def run_batch(payload: dict[str, Any]) -> dict[str, Any]:
@@ -80,7 +85,7 @@ class SiteWorker:
         info = self.store.run(p.run_uuid)
         if info.status != "running":
             return {"refused": f"run {p.run_uuid} is {info.status}"}
-        done = self.store.recorded_hosts(info.id)
+        done = self.store.recorded_hosts(info.id, [n for n, _ in p.hosts])
         todo = [(n, a) for n, a in p.hosts if (n, a) not in done]
         if not todo:
             return {"recorded": 0}
@@ -93,14 +98,24 @@ class SiteWorker:
         if targets is None or not targets.hosts:
             return {"recorded": len(refused)}
         options = p.options()
-        if options.apply:
-            options.before_fix = lambda h: self.store.claim(info.id, h.name, h.address, self.hostname)
+        if options.apply:  # only the first delivery of a host runs it (see the module's docstring)
+            mine = [h for h in targets.hosts if self.store.claim(info.id, h.name, h.address, self.hostname)]
+            if len(mine) < len(targets.hosts):
+                _log.info(
+                    "batch %d: %d host(s) claimed by another delivery",
+                    p.batch,
+                    len(targets.hosts) - len(mine),
+                )
+            hosts = {h.name: h for h in mine}
+            targets = replace(targets, hosts=mine)
+            if not mine:
+                return {"recorded": len(refused)}
         domain = domains().get(targets.playbook.diagnose or "")
         # the run's inventory names the hosts in the store (the controller's), not this worker's path
         tracked = domain.tracked_facts if domain else ()
-        recorder = Recorder(
-            self.store, info.id, info.inventory, list(hosts.values()), tracked, site=self.site
-        )
+        # the record's site is this worker's (a site's own inventory need not set remediate_site)
+        sited = [replace(h, vars={**h.vars, "remediate_site": self.site}) for h in hosts.values()]
+        recorder = Recorder(self.store, info.id, info.inventory, sited, tracked)
         try:
             asyncio.run(runner.run(targets, options, runner.Outputs(), events=recorder))
         finally:
@@ -118,7 +133,7 @@ class SiteWorker:
             raise RemediateError(f"playbook {p.playbook!r} not found on this worker")
         if file_hash(path) != p.playbook_hash:
             raise RemediateError(f"playbook {p.playbook!r} on this worker differs from the controller's")
-        targets = runner.load(path, self.inventory, extra_vars=[json.dumps(p.extra_vars)], interactive=False)
+        targets = self._load(path, p)
         mine = {h.name: h for h in targets.hosts}
         chosen: dict[str, Host] = {}
         refused: dict[str, str] = {}
@@ -133,6 +148,18 @@ class SiteWorker:
             else:
                 chosen[name] = h
         return replace(targets, hosts=list(chosen.values())), chosen, refused
+
+    def _load(self, path: Path, p: Payload) -> runner.Targets:
+        """The playbook and this worker's inventory, loaded once per (playbook, -e values,
+        inventory bytes): loading a site's whole inventory for every batch made a worker's CPU
+        grow with site size x batches (measured: 33 ms/host at 1,000 hosts, 87 at 10,000)."""
+        extra = json.dumps(p.extra_vars, sort_keys=True)
+        key = (str(path), p.playbook_hash, extra, inventory_hash([self.inventory]))
+        with self._lock:
+            if key not in self._loaded:
+                self._loaded.clear()  # one plan at a time is the common case; keep memory flat
+                self._loaded[key] = runner.load(path, self.inventory, extra_vars=[extra], interactive=False)
+            return self._loaded[key]
 
     def _record_failed(self, run_id: int, inventory: str, name: str, address: str, why: str) -> None:
         result = HostResult(host=name, verdict="failed", error=why)

@@ -18,7 +18,7 @@ import re
 import socket
 import sys
 import uuid as uuidlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -30,13 +30,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from remediate.core.errors import error_text
 from remediate.history import migrate
+from remediate.history.cursor import RecordCursor
 from remediate.history.engine import make_engine, writer
 from remediate.history.errors import HistoryError
 from remediate.history.records import HostRecord, RunInfo, RunKind, RunMeta, RunStatus
 from remediate.history.schema import ClaimRow, HostRow, RunRow
 from remediate.history.url import resolve_url, url_display
 
-__all__ = ["DEFAULT_STALE_AFTER", "DEFAULT_STEP_BYTES", "HistoryError", "Store"]
+__all__ = ["DEFAULT_STALE_AFTER", "DEFAULT_STEP_BYTES", "HistoryError", "RecordCursor", "Store"]
 
 DEFAULT_STEP_BYTES = 4096
 DEFAULT_STALE_AFTER = timedelta(hours=1)
@@ -67,6 +68,7 @@ class Store:
         self.step_bytes = step_bytes
         self.stale_after = stale_after
         self._writer = writer(engine)
+        self.rows_read = 0  # host rows returned by the reads (polling cost, for tests and benches)
 
     def __repr__(self) -> str:
         return f"Store({self.url_display!r})"
@@ -202,6 +204,15 @@ class Store:
             )
             return conn.execute(stmt).first() is not None
 
+    def claim_holder(self, run_id: int, host: str, address: str) -> str | None:
+        """Who claimed (run, host, address): a worker's name, "controller: ..." or None."""
+        q = select(ClaimRow.worker).where(
+            ClaimRow.run_id == run_id, ClaimRow.host == host, ClaimRow.address == address
+        )
+        with self._guard("read"), self.engine.connect() as conn:
+            holder = conn.execute(q).scalar()
+        return None if holder is None else str(holder)
+
     def prune(self, older_than: datetime) -> int:
         """Delete the runs started before `older_than`, their hosts and claims; returns how many runs."""
         old = select(RunRow.id).where(RunRow.started < older_than).scalar_subquery()
@@ -270,8 +281,9 @@ class Store:
             q = q.where(HostRow.host == host)
         q = q.order_by(RunRow.started, RunRow.id, HostRow.finished, HostRow.id)
         with self._guard("read"), self.engine.connect() as conn:
-            rows = conn.execute(q.with_only_columns(*_HOSTS.c)).mappings()
-            return [_record(row) for row in rows]
+            rows = list(conn.execute(q.with_only_columns(*_HOSTS.c)).mappings())
+        self.rows_read += len(rows)
+        return [_record(row) for row in rows]
 
     def histories(
         self, *, since: datetime | None = None, inventory: str | None = None
@@ -301,8 +313,29 @@ class Store:
                 if history:
                     yield history
 
-    def recorded_hosts(self, run_id: int) -> set[tuple[str, str]]:
+    def records_since(
+        self, run_id: int, cursor: RecordCursor | None = None
+    ) -> tuple[list[HostRecord], RecordCursor]:
+        """The run's host records written since `cursor` (None: all of them), in row order, and
+        the cursor to pass next time: a poll reads only the new rows, never the whole run. A host
+        recorded again (the same row updated) is not returned again."""
+        cur = cursor or RecordCursor()
+        newer = HostRow.id > cur.last
+        pending = cur.pending()
+        where = newer | HostRow.id.in_(pending) if pending else newer
+        q = select(*_HOSTS.c).where(HostRow.run_id == run_id, where).order_by(HostRow.id)
+        with self._guard("read"), self.engine.connect() as conn:
+            rows = list(conn.execute(q).mappings())
+        self.rows_read += len(rows)
+        cur = cur.advance({r["id"] for r in rows}, first=cursor is None)
+        return [_record(r) for r in rows], cur
+
+    def recorded_hosts(self, run_id: int, hosts: Sequence[str] | None = None) -> set[tuple[str, str]]:
+        """(host, address) recorded in the run; hosts: only among these names (a worker's batch:
+        reading the whole run per batch is quadratic over a large run)."""
         q = select(HostRow.host, HostRow.address).where(HostRow.run_id == run_id)
+        if hosts is not None:
+            q = q.where(HostRow.host.in_(list(hosts)))
         with self._guard("read"), self.engine.connect() as conn:
             return {(h, a) for h, a in conn.execute(q)}
 

@@ -3,7 +3,8 @@ a `remediate worker --site S` subprocess in front of it, one redis-server broker
 
 `remediate run --workers` dispatches windows activation with --apply across the sites; every host
 ends as its lab profile says. Killing one worker with SIGKILL mid-run leaves its finished hosts
-in the store, its other hosts `failed: worker lost`, and no fix ran twice on any host.
+in the store, its other hosts `failed: worker lost`, and no fix ran twice on any host; `remediate
+run --resume RUN --apply` then completes the lost hosts here, still fixing each host once.
 """
 
 from __future__ import annotations
@@ -104,9 +105,11 @@ class Sites:
         return out
 
 
-def _worker(site: str, inventory: Path, broker: str, db: str, log: Path) -> subprocess.Popen[bytes]:
+def _worker(
+    site: str, inventory: Path, broker: str, db: str, log: Path, concurrency: int = 2
+) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "remediate.cli", "worker", "--site", site, "-i", str(inventory),
-           "--broker", broker, "--db", db, "-c", "2"]  # fmt: skip
+           "--broker", broker, "--db", db, "-c", str(concurrency)]  # fmt: skip
     return subprocess.Popen(cmd, env=_env(), stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
@@ -168,7 +171,7 @@ def test_three_site_workers_fix_every_host_once(tmp_path: Path, broker: str, sto
                 w.wait(20)
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(400)
 def test_a_killed_worker_leaves_its_hosts_failed_worker_lost(
     tmp_path: Path, broker: str, store_url: str
 ) -> None:
@@ -225,9 +228,101 @@ def test_a_killed_worker_leaves_its_hosts_failed_worker_lost(
             for name, counts in sites.fix_counts().items():
                 assert all(c <= 1 for c in counts.values()), (name, counts)
             assert proc.returncode == 2, text
+            fixed_before = sites.fix_counts()
+
+            # --resume here, with the run's own playbook and inventory (the controller's, as
+            # recorded): the lost hosts are checked first and fixed once, the others untouched
+            resumed = subprocess.run(
+                [sys.executable, "-m", "remediate.cli", "run", "--resume", str(run_id), "--apply",
+                 "--db", store_url, "--json", str(tmp_path / "resumed.json")],
+                env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120,
+            )  # fmt: skip
+            rtext = resumed.stdout.decode(errors="replace")
+            store = Store.open(store_url, create=False)
+            final = {r.host: r for r in store.host_records(run_id=run_id)}
+            info = store.run(run_id)
+            store.close()
+            assert resumed.returncode == 0, rtext
+            assert info.status == "finished" and info.exit_code == 0, (info, rtext)
+            counts = sites.fix_counts()
+            for name, c in counts.items():
+                assert all(v <= 1 for v in c.values()), (name, c)  # still no fix twice
+                if name not in b_lost:
+                    assert c == fixed_before[name], (name, c)  # a recorded host was not run again
+                    assert final[name].verdict == records[name].verdict, name
+                    continue
+                # a lost host is checked first: one the dead worker had fixed before it went
+                # (unrecorded) is compliant now; the others are fixed once, by the resume
+                assert c["/skms"] == 1 and c["/ato"] == 1, (name, c)
+                done_before = fixed_before[name]["/ato"] == 1
+                assert final[name].verdict == ("compliant" if done_before else "fixed"), (name, rtext)
         finally:
             for w in workers.values():
                 if w.poll() is None:
                     w.terminate()
             for w in workers.values():
                 w.wait(20)
+
+
+@pytest.mark.timeout(300)
+def test_a_batch_delivered_twice_fixes_no_host_twice(tmp_path: Path, broker: str, store_url: str) -> None:
+    """The same task payload sent again (app.send_task, as a broker redelivery would) as soon as
+    the run is open: the copies run beside the batches' first deliveries (3 at a time), so
+    each host is recorded, running or queued when a copy reaches it. Each host is claimed by
+    one delivery only, recorded once as fixed (never `skipped: already claimed` over the fix),
+    and fixed once on the lab side."""
+    from celery.result import AsyncResult
+
+    from remediate.distributed.celeryapp import TASK_NAME, make_app
+    from remediate.distributed.payload import Payload
+    from remediate.distributed.sites import queue_name
+    from remediate.history.meta import file_hash
+
+    with Sites(tmp_path, 8, {"no_srv": 100}) as sites:
+
+        async def slow(lab: LabThread) -> None:
+            for h in lab.hosts.values():
+                h.state.latency = {k: 0.3 for k in ("cmd", "slmgr", "ps", "pwsh", "ospp")}
+
+        sites.labs["a"].call(slow, sites.labs["a"])
+        log = tmp_path / "worker-a.log"
+        worker = _worker("a", sites.inventories["a"], broker, store_url, log, concurrency=3)
+        app = make_app(broker)
+        try:
+            _wait_ready([log])
+            store = Store.open(store_url, create=False)
+            before = {r.id for r in store.runs()}
+            proc = _run(sites, broker, store_url, "--limit", "A-*")
+            deadline = time.monotonic() + 90
+            run = None
+            while time.monotonic() < deadline:  # send the copies once the run is open
+                runs = [r for r in store.runs(limit=1) if r.id not in before]
+                if runs:
+                    run = runs[0]
+                    break
+                time.sleep(0.1)
+            assert run is not None, proc.communicate(timeout=60)[0]
+            a_hosts = sorted(sites.labs["a"].hosts)
+            inv = Inventory.load(sites.controller)
+            addresses = {h.name: h.address for h in inv.select("windows")}
+            copy = Payload(
+                run_uuid=run.uuid, site="a", playbook=str(PLAYBOOK), playbook_hash=file_hash(PLAYBOOK),
+                hosts=[(n, addresses[n]) for n in a_hosts], extra_vars={}, apply=True, batch=99,
+            )  # fmt: skip
+            sent = [app.send_task(TASK_NAME, args=[copy.to_json()], queue=queue_name("a")) for _ in range(2)]
+            out, _ = proc.communicate(timeout=150)
+            text = out.decode(errors="replace")
+            copies = [AsyncResult(s.id, app=app).get(timeout=90) for s in sent]
+            records = {r.host: r for r in store.host_records(run_id=run.id)}
+            store.close()
+            assert proc.returncode == 0, text
+            assert {n: r.verdict for n, r in records.items()} == dict.fromkeys(a_hosts, "fixed"), text
+            assert all("refused" not in c for c in copies), copies
+            for name in a_hosts:
+                counts = sites.fix_counts()[name]
+                assert counts["/skms"] == 1 and counts["/ato"] == 1, (name, counts)
+            result = yaml.safe_load((tmp_path / "result.json").read_text())
+            assert {h["host"]: h["verdict"] for h in result["hosts"]} == dict.fromkeys(a_hosts, "fixed")
+        finally:
+            worker.terminate()
+            worker.wait(20)
