@@ -522,18 +522,30 @@ def sweep(
 # ---- worker ---------------------------------------------------------------------------------
 @main.command()
 @click.option("--site", required=True, help="The site whose queue this worker consumes.")
-@click.option("-i", "--inventory", required=True, type=click.Path(), help="This site's own inventory.")
+@_inventory_options
 @click.option("--broker", help="Redis URL (default $REMEDIATE_BROKER).")
 @click.option("--db", help="The shared history store URL (default $REMEDIATE_DB).")
 @click.option(
     "-c", "--concurrency", default=2, show_default=True, type=click.IntRange(1), help="Batches at once."
 )
-def worker(site: str, inventory: str, broker: str | None, db: str | None, concurrency: int) -> None:
-    """Run batches of SITE's hosts sent by `remediate run --workers` (a Celery worker)."""
+def worker(
+    site: str,
+    inventory: tuple[str, ...],
+    vault_password_file: tuple[str, ...],
+    vault_id: tuple[str, ...],
+    broker: str | None,
+    db: str | None,
+    concurrency: int,
+) -> None:
+    """Run batches of SITE's hosts sent by `remediate run --workers` (a Celery worker).
+
+    -i is this site's own inventory (or ansible.cfg's); vault passwords are read here, at start,
+    never from the broker; a worker never prompts."""
     from remediate.distributed.worker import SiteWorker
 
-    code = SiteWorker(site, inventory, broker=broker, db=db, concurrency=concurrency).start()
-    raise click.exceptions.Exit(code)
+    setup = _inventory_setup(inventory, vault_password_file, vault_id, interactive=False)
+    w = SiteWorker(site, setup.sources[0], broker=broker, db=db, concurrency=concurrency, setup=setup)
+    raise click.exceptions.Exit(w.start())
 
 
 # ---- render ---------------------------------------------------------------------------------
