@@ -197,7 +197,9 @@ async def _serve_connection(
     try:
         while True:
             try:
-                request = await asyncio.wait_for(read_request(reader), IDLE_TIMEOUT)
+                # asyncio.timeout, not wait_for: no extra Task per request (3.11's wait_for wraps one)
+                async with asyncio.timeout(IDLE_TIMEOUT):
+                    request = await read_request(reader)
             except BadRequest as exc:
                 log.debug("bad HTTP request from %s: %s", info.peer_ip, exc)
                 writer.write(_bad_request().encode(keep_alive=False))
