@@ -8,16 +8,17 @@ connect refused / 3 s timeout -> 0xC004F074.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import socket
+import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import dns.asyncquery
-import dns.exception
-import dns.flags
-import dns.message
+import dns.query
 import dns.rcode
 import dns.rdatatype
+from dnslib import QTYPE, RCODE, DNSHeader, DNSQuestion, DNSRecord
 
 from remediate.lab.network.kms import CLIENT_N_POLICY, SERVER_N_POLICY, kms_activate
 from remediate.lab.windows.state import WINDOWS_APP_ID, HostState, LicenseStatus, Product, SppEvent
@@ -65,6 +66,50 @@ class ActivationOutcome:
     discovered: bool = False  # True when the host came from DNS
 
 
+# The lab hosts' DNS client. It speaks real DNS to the lab's server (UDP, TCP when truncated) with
+# dnslib, the library that server answers with: dnspython's message objects and its asyncio
+# datagram transport cost ~3x as much per query and were the largest part of the lab's CPU at
+# 2,000 hosts (docs/performance.md). dnspython still names the record types (same errors for a
+# type it does not know, e.g. `Resolve-DnsName -Type FOO`).
+_NO_QUESTION_OK = (RCODE.FORMERR, RCODE.SERVFAIL, RCODE.NOTIMP, RCODE.REFUSED)
+
+
+def _is_answer(q: DNSRecord, r: DNSRecord) -> bool:
+    """dnspython's Message.is_response: same id, a response, same opcode, same question."""
+    if r.header.id != q.header.id or not r.header.qr or r.header.opcode != q.header.opcode:
+        return False
+    if r.header.rcode in _NO_QUESTION_OK and not r.questions:
+        return True
+    return all(x in r.questions for x in q.questions) and all(x in q.questions for x in r.questions)
+
+
+async def _udp(wire: bytes, ip: str, port: int, timeout: float) -> bytes:
+    """One datagram exchange on an unconnected socket as dnspython's asyncio backend uses (an ICMP
+    port unreachable is a timeout, not ECONNREFUSED); an answer from another address is refused."""
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        await loop.sock_sendto(sock, wire, (ip, port))
+        async with asyncio.timeout(timeout):
+            data, source = await loop.sock_recvfrom(sock, 65535)
+    if ipaddress.ip_address(source[0]) != ipaddress.ip_address(ip) or source[1] != port:
+        raise dns.query.UnexpectedSource(  # type: ignore[no-untyped-call]
+            f"got a response from {source} instead of {(ip, port)}"
+        )
+    return data
+
+
+async def _tcp(wire: bytes, ip: str, port: int, timeout: float) -> bytes:
+    async with asyncio.timeout(timeout):
+        reader, writer = await asyncio.open_connection(ip, port)
+        try:
+            writer.write(struct.pack("!H", len(wire)) + wire)
+            (size,) = struct.unpack("!H", await reader.readexactly(2))
+            return await reader.readexactly(size)
+        finally:
+            writer.close()
+
+
 async def query(
     server: tuple[str, int],
     name: str,
@@ -73,34 +118,39 @@ async def query(
 ) -> SrvAnswer:
     """A real DNS query against `server` (UDP, over TCP when truncated), retransmitted after each of
     `waits` (default: DNS_TIMEOUT, then twice it, twice, like the Windows DNS client) before it times out."""
-    q = dns.message.make_query(name, rdtype)
+    qtype = int(dns.rdatatype.from_text(rdtype))
+    q = DNSRecord(DNSHeader(rd=1), q=DNSQuestion(name if name.endswith(".") else name + ".", qtype))
+    wire = q.pack()
     ip, port = server
-    resp: dns.message.Message | None = None
+    resp: DNSRecord | None = None
     for wait in waits or (DNS_TIMEOUT, 2 * DNS_TIMEOUT, 2 * DNS_TIMEOUT):
         try:
-            resp = await dns.asyncquery.udp(q, ip, port=port, timeout=wait)
-            if resp.flags & dns.flags.TC:
-                resp = await dns.asyncquery.tcp(q, ip, port=port, timeout=wait)
+            resp = DNSRecord.parse(await _udp(wire, ip, port, wait))
+            if not _is_answer(q, resp):
+                raise dns.query.BadResponse
+            if resp.header.tc:
+                resp = DNSRecord.parse(await _tcp(wire, ip, port, wait))
+                if not _is_answer(q, resp):
+                    raise dns.query.BadResponse
             break
-        except dns.exception.Timeout:
+        except TimeoutError:  # a truncated UDP answer stays if its TCP retry times out (as before)
             continue
         except OSError as exc:
             return SrvAnswer(rcode=dns.rcode.SERVFAIL, error=str(exc))
     if resp is None:
         return SrvAnswer(rcode=dns.rcode.SERVFAIL, error="timeout")
-    ans = SrvAnswer(rcode=resp.rcode(), authoritative=bool(resp.flags & dns.flags.AA))
-    for rrset in resp.answer:
-        for rd in rrset:
-            if rrset.rdtype == dns.rdatatype.SRV:
-                ans.records.append(SrvRecord(str(rd.target).rstrip("."), rd.port, rd.priority, rd.weight))
-            elif rrset.rdtype == dns.rdatatype.A:
-                ans.addresses[str(rrset.name).rstrip(".")] = str(rd.address)
-            elif rrset.rdtype == dns.rdatatype.PTR:
-                ans.names.append(str(rd.target).rstrip("."))
-    for rrset in resp.additional:
-        if rrset.rdtype == dns.rdatatype.A:
-            for rd in rrset:
-                ans.addresses[str(rrset.name).rstrip(".")] = str(rd.address)
+    ans = SrvAnswer(rcode=resp.header.rcode, authoritative=bool(resp.header.aa))
+    for rr in resp.rr:
+        if rr.rtype == QTYPE.SRV:
+            rd = rr.rdata
+            ans.records.append(SrvRecord(str(rd.target).rstrip("."), rd.port, rd.priority, rd.weight))
+        elif rr.rtype == QTYPE.A:
+            ans.addresses[str(rr.rname).rstrip(".")] = str(rr.rdata)
+        elif rr.rtype == QTYPE.PTR:
+            ans.names.append(str(rr.rdata.label).rstrip("."))
+    for rr in resp.ar:
+        if rr.rtype == QTYPE.A:
+            ans.addresses[str(rr.rname).rstrip(".")] = str(rr.rdata)
     return ans
 
 
