@@ -9,7 +9,9 @@ connect refused / 3 s timeout -> 0xC004F074.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
+import random
 import socket
 import struct
 from dataclasses import dataclass, field
@@ -110,6 +112,52 @@ async def _tcp(wire: bytes, ip: str, port: int, timeout: float) -> bytes:
             writer.close()
 
 
+@functools.lru_cache(maxsize=1024)
+def _question(name: str, rdtype: str) -> bytes:
+    """The packed query for name/rdtype with ID 0 (each query sends its own ID)."""
+    qtype = int(dns.rdatatype.from_text(rdtype))  # dnspython's error for a type it does not know
+    fqdn = name if name.endswith(".") else name + "."
+    return bytes(DNSRecord(DNSHeader(id=0, rd=1), q=DNSQuestion(fqdn, qtype)).pack())
+
+
+@dataclass(frozen=True)
+class _Reply:
+    tc: bool
+    rcode: int
+    aa: bool
+    records: tuple[tuple[str, int, int, int], ...]  # SrvRecord fields: each answer gets its own
+    addresses: tuple[tuple[str, str], ...]
+    names: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=1024)
+def _decode(query: bytes, reply: bytes) -> _Reply | None:
+    """What `reply` says, or None when it does not answer `query` (both given without their ID:
+    a fleet's hosts get the same few answers, parsed once)."""
+    q, r = DNSRecord.parse(b"\0\0" + query), DNSRecord.parse(b"\0\0" + reply)
+    if not _is_answer(q, r):
+        return None
+    records, addresses, names = [], [], []
+    for rr in r.rr:
+        if rr.rtype == QTYPE.SRV:
+            rd = rr.rdata
+            records.append((str(rd.target).rstrip("."), rd.port, rd.priority, rd.weight))
+        elif rr.rtype == QTYPE.A:
+            addresses.append((str(rr.rname).rstrip("."), str(rr.rdata)))
+        elif rr.rtype == QTYPE.PTR:
+            names.append(str(rr.rdata.label).rstrip("."))
+    addresses += [(str(rr.rname).rstrip("."), str(rr.rdata)) for rr in r.ar if rr.rtype == QTYPE.A]
+    return _Reply(bool(r.header.tc), r.header.rcode, bool(r.header.aa), tuple(records), tuple(addresses),
+                  tuple(names))  # fmt: skip
+
+
+def _answering(wire: bytes, data: bytes) -> _Reply:
+    got = _decode(wire[2:], bytes(data[2:]))
+    if got is None or data[:2] != wire[:2]:
+        raise dns.query.BadResponse
+    return got
+
+
 async def query(
     server: tuple[str, int],
     name: str,
@@ -118,40 +166,28 @@ async def query(
 ) -> SrvAnswer:
     """A real DNS query against `server` (UDP, over TCP when truncated), retransmitted after each of
     `waits` (default: DNS_TIMEOUT, then twice it, twice, like the Windows DNS client) before it times out."""
-    qtype = int(dns.rdatatype.from_text(rdtype))
-    q = DNSRecord(DNSHeader(rd=1), q=DNSQuestion(name if name.endswith(".") else name + ".", qtype))
-    wire = q.pack()
+    wire = random.getrandbits(16).to_bytes(2, "big") + _question(name, rdtype)[2:]
     ip, port = server
-    resp: DNSRecord | None = None
+    got: _Reply | None = None
     for wait in waits or (DNS_TIMEOUT, 2 * DNS_TIMEOUT, 2 * DNS_TIMEOUT):
         try:
-            resp = DNSRecord.parse(await _udp(wire, ip, port, wait))
-            if not _is_answer(q, resp):
-                raise dns.query.BadResponse
-            if resp.header.tc:
-                resp = DNSRecord.parse(await _tcp(wire, ip, port, wait))
-                if not _is_answer(q, resp):
-                    raise dns.query.BadResponse
+            got = _answering(wire, await _udp(wire, ip, port, wait))
+            if got.tc:
+                got = _answering(wire, await _tcp(wire, ip, port, wait))
             break
         except TimeoutError:  # a truncated UDP answer stays if its TCP retry times out (as before)
             continue
         except OSError as exc:
             return SrvAnswer(rcode=dns.rcode.SERVFAIL, error=str(exc))
-    if resp is None:
+    if got is None:
         return SrvAnswer(rcode=dns.rcode.SERVFAIL, error="timeout")
-    ans = SrvAnswer(rcode=resp.header.rcode, authoritative=bool(resp.header.aa))
-    for rr in resp.rr:
-        if rr.rtype == QTYPE.SRV:
-            rd = rr.rdata
-            ans.records.append(SrvRecord(str(rd.target).rstrip("."), rd.port, rd.priority, rd.weight))
-        elif rr.rtype == QTYPE.A:
-            ans.addresses[str(rr.rname).rstrip(".")] = str(rr.rdata)
-        elif rr.rtype == QTYPE.PTR:
-            ans.names.append(str(rr.rdata.label).rstrip("."))
-    for rr in resp.ar:
-        if rr.rtype == QTYPE.A:
-            ans.addresses[str(rr.rname).rstrip(".")] = str(rr.rdata)
-    return ans
+    return SrvAnswer(
+        rcode=got.rcode,
+        records=[SrvRecord(*r) for r in got.records],
+        addresses=dict(got.addresses),
+        names=list(got.names),
+        authoritative=got.aa,
+    )
 
 
 async def resolve_host(state: HostState, host: str) -> str | None:
