@@ -15,22 +15,30 @@ from tests.reliability.test_xml_hardening import hostile_documents
 
 DOCS: dict[str, bytes | str] = {
     "create": client_envelope(
-        "http://h:5985/wsman", A_CREATE, "<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams></rsp:Shell>",
+        "http://h:5985/wsman",
+        A_CREATE,
+        "<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams></rsp:Shell>",
         options='<w:OptionSet><w:Option Name="WINRS_CODEPAGE">65001</w:Option></w:OptionSet>',
     ),
     "command": client_envelope(
-        "http://h:5985/wsman", A_COMMAND,
+        "http://h:5985/wsman",
+        A_COMMAND,
         "<rsp:CommandLine><rsp:Command>cmd /c &quot;a &amp; b&quot; &lt;x&gt;</rsp:Command>"
         "</rsp:CommandLine>",
         shell_id="11-22",
     ),
     "receive": client_envelope(
-        "http://h:5985/wsman", A_RECEIVE,
+        "http://h:5985/wsman",
+        A_RECEIVE,
         '<rsp:Receive><rsp:DesiredStream CommandId="C1">stdout stderr</rsp:DesiredStream></rsp:Receive>',
         shell_id="11-22",
     ),
-    "response": envelope("http://x/ReceiveResponse", "uuid:1", '<rsp:ReceiveResponse xmlns:rsp="urn:r">'
-                         '<rsp:Stream Name="stdout">aGk=</rsp:Stream>tail text</rsp:ReceiveResponse>'),
+    "response": envelope(
+        "http://x/ReceiveResponse",
+        "uuid:1",
+        '<rsp:ReceiveResponse xmlns:rsp="urn:r">'
+        '<rsp:Stream Name="stdout">aGk=</rsp:Stream>tail text</rsp:ReceiveResponse>',
+    ),
     "fault": fault_envelope(fault_schema(), "uuid:2", "host"),
     "mixed": '<?xml version="1.0" encoding="utf-8"?><!-- c --><r a="1" xmlns:n="urn:n" n:b="2">'
     "t<?pi x?><![CDATA[<raw>]]><n:c xml:lang='ja-JP'>\u6642\u523b</n:c>tail<d/>\n</r>",
@@ -85,4 +93,3 @@ def test_name_cache_is_bounded() -> None:
         root = xmlsafe.parse_fast(doc)
         assert root[0].tag == f"e{i}"
     assert len(xmlsafe._NAMES) <= xmlsafe._NAMES_MAX
-
