@@ -10,6 +10,7 @@ the variable.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +25,12 @@ from remediate.core.model import Shell
 from remediate.core.quoting import UnsafeValue, quote
 
 _QUOTE_FILTER = "_remediate_quote"
+# Rendered scripts kept per Renderer (one per run): the same template with the same values for
+# the names it reads renders the same text, so a fleet sharing its playbook vars renders each
+# step once. Bounded: hosts with their own values (LAPS-style per-host vars) evict the oldest.
+RENDERED_MAX = 1024
+_PLAIN = (str, int, float, bool, type(None))  # values whose equality is the rendering's equality
+_IMPURE_FILTERS = {"random"}  # jinja's only builtin whose output is not a function of its input
 
 
 def _raw(value: Any) -> Any:
@@ -60,6 +67,8 @@ class Renderer:
         self._texts: dict[str, Template] = {}
         self._exprs: dict[str, TemplateExpression] = {}
         self._variables: dict[str, frozenset[str]] = {}
+        self._pure: dict[str, bool] = {}
+        self._rendered: OrderedDict[tuple[object, ...], str] = OrderedDict()
 
     # -- compile (also used by the playbook loader to report syntax errors early) ----------------
 
@@ -97,7 +106,28 @@ class Renderer:
         if template not in self._variables:
             tree = self.env.parse(template)
             self._variables[template] = frozenset(meta.find_undeclared_variables(tree))
+            self._pure[template] = not any(
+                n.name in _IMPURE_FILTERS for n in tree.find_all((nodes.Filter, nodes.Test))
+            )
         return self._variables[template]
+
+    def _render_key(
+        self, template: str, shell: Shell, context: Mapping[str, Any]
+    ) -> tuple[object, ...] | None:
+        """What a script's text depends on, or None when it cannot be cached: a name read that
+        is not a plain value of the context (a global function, a dict of facts) or `random`."""
+        names = self.variables(template)
+        if not self._pure[template]:
+            return None
+        values: list[object] = [template, shell]
+        for name in sorted(names):
+            if name not in context:
+                return None
+            value = context[name]
+            if not isinstance(value, _PLAIN):
+                return None
+            values += (name, type(value), value)  # the type: True == 1 == 1.0 render differently
+        return tuple(values)
 
     # -- render ---------------------------------------------------------------------------------
 
@@ -107,7 +137,16 @@ class Renderer:
         """Render a script; every interpolated value is quoted for `shell` unless `| raw`."""
         try:
             compiled = self.compile_script(template, shell)
-            return compiled.render(dict(context))
+            key = self._render_key(template, shell, context)
+            if key is not None and (hit := self._rendered.get(key)) is not None:
+                self._rendered.move_to_end(key)
+                return hit
+            text = compiled.render(dict(context))
+            if key is not None:
+                self._rendered[key] = text
+                if len(self._rendered) > RENDERED_MAX:
+                    self._rendered.popitem(last=False)
+            return text
         except UnsafeValue as exc:
             raise RenderError(str(exc), step=step) from None
         except RenderError as exc:

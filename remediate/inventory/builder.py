@@ -99,7 +99,9 @@ class Builder:
             self.host_groups[name] = []
         if group and group != "all":
             g = self.group(group)
-            members = self._members.setdefault(group, set(g.hosts))
+            members = self._members.get(group)
+            if members is None:  # not setdefault(group, set(g.hosts)): that copied the group per host
+                members = self._members[group] = set(g.hosts)
             if name not in members:
                 members.add(name)
                 g.hosts.append(name)

@@ -8,16 +8,19 @@ connect refused / 3 s timeout -> 0xC004F074.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import ipaddress
+import random
+import socket
+import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import dns.asyncquery
-import dns.exception
-import dns.flags
-import dns.message
+import dns.query
 import dns.rcode
 import dns.rdatatype
+from dnslib import QTYPE, RCODE, DNSHeader, DNSQuestion, DNSRecord
 
 from remediate.lab.network.kms import CLIENT_N_POLICY, SERVER_N_POLICY, kms_activate
 from remediate.lab.windows.state import WINDOWS_APP_ID, HostState, LicenseStatus, Product, SppEvent
@@ -65,6 +68,96 @@ class ActivationOutcome:
     discovered: bool = False  # True when the host came from DNS
 
 
+# The lab hosts' DNS client. It speaks real DNS to the lab's server (UDP, TCP when truncated) with
+# dnslib, the library that server answers with: dnspython's message objects and its asyncio
+# datagram transport cost ~3x as much per query and were the largest part of the lab's CPU at
+# 2,000 hosts (docs/performance.md). dnspython still names the record types (same errors for a
+# type it does not know, e.g. `Resolve-DnsName -Type FOO`).
+_NO_QUESTION_OK = (RCODE.FORMERR, RCODE.SERVFAIL, RCODE.NOTIMP, RCODE.REFUSED)
+
+
+def _is_answer(q: DNSRecord, r: DNSRecord) -> bool:
+    """dnspython's Message.is_response: same id, a response, same opcode, same question."""
+    if r.header.id != q.header.id or not r.header.qr or r.header.opcode != q.header.opcode:
+        return False
+    if r.header.rcode in _NO_QUESTION_OK and not r.questions:
+        return True
+    return all(x in r.questions for x in q.questions) and all(x in q.questions for x in r.questions)
+
+
+async def _udp(wire: bytes, ip: str, port: int, timeout: float) -> bytes:
+    """One datagram exchange on an unconnected socket as dnspython's asyncio backend uses (an ICMP
+    port unreachable is a timeout, not ECONNREFUSED); an answer from another address is refused."""
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        await loop.sock_sendto(sock, wire, (ip, port))
+        async with asyncio.timeout(timeout):
+            data, source = await loop.sock_recvfrom(sock, 65535)
+    if ipaddress.ip_address(source[0]) != ipaddress.ip_address(ip) or source[1] != port:
+        raise dns.query.UnexpectedSource(  # type: ignore[no-untyped-call]
+            f"got a response from {source} instead of {(ip, port)}"
+        )
+    return data
+
+
+async def _tcp(wire: bytes, ip: str, port: int, timeout: float) -> bytes:
+    async with asyncio.timeout(timeout):
+        reader, writer = await asyncio.open_connection(ip, port)
+        try:
+            writer.write(struct.pack("!H", len(wire)) + wire)
+            (size,) = struct.unpack("!H", await reader.readexactly(2))
+            return await reader.readexactly(size)
+        finally:
+            writer.close()
+
+
+@functools.lru_cache(maxsize=1024)
+def _question(name: str, rdtype: str) -> bytes:
+    """The packed query for name/rdtype with ID 0 (each query sends its own ID)."""
+    qtype = int(dns.rdatatype.from_text(rdtype))  # dnspython's error for a type it does not know
+    fqdn = name if name.endswith(".") else name + "."
+    return bytes(DNSRecord(DNSHeader(id=0, rd=1), q=DNSQuestion(fqdn, qtype)).pack())
+
+
+@dataclass(frozen=True)
+class _Reply:
+    tc: bool
+    rcode: int
+    aa: bool
+    records: tuple[tuple[str, int, int, int], ...]  # SrvRecord fields: each answer gets its own
+    addresses: tuple[tuple[str, str], ...]
+    names: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=1024)
+def _decode(query: bytes, reply: bytes) -> _Reply | None:
+    """What `reply` says, or None when it does not answer `query` (both given without their ID:
+    a fleet's hosts get the same few answers, parsed once)."""
+    q, r = DNSRecord.parse(b"\0\0" + query), DNSRecord.parse(b"\0\0" + reply)
+    if not _is_answer(q, r):
+        return None
+    records, addresses, names = [], [], []
+    for rr in r.rr:
+        if rr.rtype == QTYPE.SRV:
+            rd = rr.rdata
+            records.append((str(rd.target).rstrip("."), rd.port, rd.priority, rd.weight))
+        elif rr.rtype == QTYPE.A:
+            addresses.append((str(rr.rname).rstrip("."), str(rr.rdata)))
+        elif rr.rtype == QTYPE.PTR:
+            names.append(str(rr.rdata.label).rstrip("."))
+    addresses += [(str(rr.rname).rstrip("."), str(rr.rdata)) for rr in r.ar if rr.rtype == QTYPE.A]
+    return _Reply(bool(r.header.tc), r.header.rcode, bool(r.header.aa), tuple(records), tuple(addresses),
+                  tuple(names))  # fmt: skip
+
+
+def _answering(wire: bytes, data: bytes) -> _Reply:
+    got = _decode(wire[2:], bytes(data[2:]))
+    if got is None or data[:2] != wire[:2]:
+        raise dns.query.BadResponse
+    return got
+
+
 async def query(
     server: tuple[str, int],
     name: str,
@@ -73,35 +166,28 @@ async def query(
 ) -> SrvAnswer:
     """A real DNS query against `server` (UDP, over TCP when truncated), retransmitted after each of
     `waits` (default: DNS_TIMEOUT, then twice it, twice, like the Windows DNS client) before it times out."""
-    q = dns.message.make_query(name, rdtype)
+    wire = random.getrandbits(16).to_bytes(2, "big") + _question(name, rdtype)[2:]
     ip, port = server
-    resp: dns.message.Message | None = None
+    got: _Reply | None = None
     for wait in waits or (DNS_TIMEOUT, 2 * DNS_TIMEOUT, 2 * DNS_TIMEOUT):
         try:
-            resp = await dns.asyncquery.udp(q, ip, port=port, timeout=wait)
-            if resp.flags & dns.flags.TC:
-                resp = await dns.asyncquery.tcp(q, ip, port=port, timeout=wait)
+            got = _answering(wire, await _udp(wire, ip, port, wait))
+            if got.tc:
+                got = _answering(wire, await _tcp(wire, ip, port, wait))
             break
-        except dns.exception.Timeout:
+        except TimeoutError:  # a truncated UDP answer stays if its TCP retry times out (as before)
             continue
         except OSError as exc:
             return SrvAnswer(rcode=dns.rcode.SERVFAIL, error=str(exc))
-    if resp is None:
+    if got is None:
         return SrvAnswer(rcode=dns.rcode.SERVFAIL, error="timeout")
-    ans = SrvAnswer(rcode=resp.rcode(), authoritative=bool(resp.flags & dns.flags.AA))
-    for rrset in resp.answer:
-        for rd in rrset:
-            if rrset.rdtype == dns.rdatatype.SRV:
-                ans.records.append(SrvRecord(str(rd.target).rstrip("."), rd.port, rd.priority, rd.weight))
-            elif rrset.rdtype == dns.rdatatype.A:
-                ans.addresses[str(rrset.name).rstrip(".")] = str(rd.address)
-            elif rrset.rdtype == dns.rdatatype.PTR:
-                ans.names.append(str(rd.target).rstrip("."))
-    for rrset in resp.additional:
-        if rrset.rdtype == dns.rdatatype.A:
-            for rd in rrset:
-                ans.addresses[str(rrset.name).rstrip(".")] = str(rd.address)
-    return ans
+    return SrvAnswer(
+        rcode=got.rcode,
+        records=[SrvRecord(*r) for r in got.records],
+        addresses=dict(got.addresses),
+        names=list(got.names),
+        authoritative=got.aa,
+    )
 
 
 async def resolve_host(state: HostState, host: str) -> str | None:

@@ -13,6 +13,7 @@ Windows versions differ (マシン / コンピューター) both spellings are l
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 
@@ -234,9 +235,13 @@ RESOLVE_ERRORS: dict[str, tuple[str, ...]] = {
 }
 
 
+_WS = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=4096)  # mostly the tables' own labels, normalised on every lookup
 def norm(text: str) -> str:
     """Comparison key: no whitespace, casefolded."""
-    return re.sub(r"\s+", "", text).casefold()
+    return _WS.sub("", text).casefold()
 
 
 def match_prefix(value: str, table: Mapping[str, Iterable[str]]) -> str | None:
@@ -273,6 +278,9 @@ def find_exact(text: str, table: Mapping[str, Iterable[str]]) -> str | None:
     return None
 
 
+_COLON = re.compile(r"[:：]")
+
+
 class LabelTable:
     """Splits `Label: value` lines whose label is in a table into (field, value)."""
 
@@ -284,7 +292,7 @@ class LabelTable:
 
     def split(self, line: str) -> tuple[str, str] | None:
         """(field, value) when the text before the first colon is a known label."""
-        m = re.search(r"[:：]", line)
+        m = _COLON.search(line)
         if not m:
             return None
         field = self._by_label.get(norm(line[: m.start()]))

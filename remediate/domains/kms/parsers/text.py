@@ -92,18 +92,30 @@ _PROMPT = re.compile(
 _WRAP_QUOTES = (('"', '"'), ("\u201c", "\u201d"), ("'", "'"), ("`", "`"), ("\u300c", "\u300d"))
 
 
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)  # HTML line breaks from web pages
+_BULLETS = frozenset("-*+\u2022\u00b7\u30fb\u25e6\u2023\u25aa\u25cf")  # _BULLET's first characters
+_LEFT_QUOTES = frozenset(left for left, _ in _WRAP_QUOTES)
+
+
 def normalize_paste(text: str) -> str:
     """Console text as the program printed it, from a human paste of it (see above)."""
+    # Each regex runs only when the substring it needs is there: console output (every line the
+    # controller reads from a host) rarely has any, and this runs on every line of it.
     text = text.translate(_TRANSLATE)
-    text = re.sub(r"<br\s*/?>", "\n", text, flags=re.IGNORECASE)  # HTML line breaks from web pages
+    if "<" in text:
+        text = _BR.sub("\n", text)
     out: list[str] = []
     for line in text.split("\n"):
-        if _FENCE.match(line):
+        if ("```" in line or "~~~" in line) and _FENCE.match(line):
             continue
-        line = _QUOTE_PREFIX.sub("", line, count=1) if line.lstrip().startswith(">") else line
-        if _PROMPT.match(line):
+        head = line.lstrip()[:1]
+        if head == ">":
+            line = _QUOTE_PREFIX.sub("", line, count=1)
+            head = line.lstrip()[:1]
+        if ":\\" in line and _PROMPT.match(line):  # both prompt forms hold a drive `X:\`
             continue
-        line = _BULLET.sub("", line, count=1)
+        if head in _BULLETS:
+            line = _BULLET.sub("", line, count=1)
         out.append(_unwrap_quotes(line))
     _unquote_block(out)
     return "\n".join(out)
@@ -112,6 +124,8 @@ def normalize_paste(text: str) -> str:
 def _unwrap_quotes(line: str) -> str:
     """`"License Status: Licensed"` -> the text inside (a quoted single line)."""
     s = line.strip()
+    if s[:1] not in _LEFT_QUOTES:
+        return line
     for left, right in _WRAP_QUOTES:
         if len(s) > 2 and s.startswith(left) and s.endswith(right) and left not in s[1:-1]:
             return s[1:-1]
