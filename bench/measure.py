@@ -2,7 +2,8 @@
 
 CPU comes from wait4() (user+system of the process and every child it reaped, e.g. Ansible's
 forks); peak RSS is sampled every 50 ms over the whole process tree (psutil), so it is the
-tree's peak sum (for Ansible: the controller plus its live forks).
+tree's peak sum (for Ansible: the controller plus its live forks). The same sampler reads back
+each process's CPU affinity (`taskset` pinning, inherited by forks): `cores` is their union.
 """
 
 from __future__ import annotations
@@ -27,6 +28,22 @@ class ProcResult:
     cpu: float
     peak_rss_mb: float
     stdout: str = field(repr=False, default="")
+    cores: list[int] = field(default_factory=list)  # union of the tree's CPU affinities seen
+
+
+def tree_cores(p: psutil.Process) -> set[int]:
+    """The CPUs any process of p's tree may run on (read back from the kernel, not assumed)."""
+    seen: set[int] = set()
+    try:
+        procs = [p, *p.children(recursive=True)]
+    except psutil.Error:
+        return seen
+    for q in procs:
+        try:
+            seen.update(q.cpu_affinity() or [])
+        except psutil.Error:
+            pass
+    return seen
 
 
 def _tree_rss(p: psutil.Process) -> int:
@@ -51,6 +68,7 @@ def run_measured(
         t0 = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         peak = 0
+        cores: set[int] = set()
         done = threading.Event()
 
         def sample() -> None:
@@ -59,8 +77,12 @@ def run_measured(
                 ps = psutil.Process(proc.pid)
             except psutil.Error:
                 return
+            n = 0
             while not done.wait(0.05):
                 peak = max(peak, _tree_rss(ps))
+                if n % 10 == 1:  # from 100 ms on (a taskset prefix has exec'd), every 0.5 s
+                    cores.update(tree_cores(ps))
+                n += 1
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -77,7 +99,9 @@ def run_measured(
         proc.returncode = os.waitstatus_to_exitcode(status)
     rc = proc.returncode if proc.returncode >= 0 or wall < timeout else None
     peak = max(peak, ru.ru_maxrss * 1024)
-    return ProcResult(rc, wall, ru.ru_utime + ru.ru_stime, peak / 2**20, out.read_text(errors="replace"))
+    return ProcResult(
+        rc, wall, ru.ru_utime + ru.ru_stime, peak / 2**20, out.read_text(errors="replace"), sorted(cores)
+    )
 
 
 def _kill_group(pid: int) -> None:
@@ -122,6 +146,9 @@ class LabProcess:
         data: dict[str, Any] = json.loads(self.stats_path.read_text())
         data["rss_mb"] = self.ps.memory_info().rss / 2**20
         return data
+
+    def cores(self) -> list[int]:
+        return sorted(tree_cores(self.ps))
 
     def stop(self) -> None:
         if self.proc.poll() is None:
