@@ -178,6 +178,15 @@ def main() -> None:
     help="Skip the remaining batches once more than P% of a batch was changed but not fixed.",
 )
 @click.option("--host-timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per host.")
+@click.option(
+    "--auth-fail-limit",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 50),
+    help="Failed logons one run may make per credential, and authentications in flight with it "
+    "(the lockout guard). Raise it toward your domain's lockout threshold, minus a margin, when "
+    "thousands of hosts share one credential.",
+)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the full report.")
 @click.option("--jsonl", "jsonl_out", type=click.Path(dir_okay=False), help="Stream host results.")
 @click.option("--junit", "junit_out", type=click.Path(dir_okay=False), help="JUnit XML for CI.")
@@ -233,6 +242,7 @@ def run(
     serial: str | None,
     max_fail_percentage: float | None,
     host_timeout: float | None,
+    auth_fail_limit: int,
     json_out: str | None,
     jsonl_out: str | None,
     junit_out: str | None,
@@ -282,6 +292,7 @@ def run(
         serial=serial,
         max_fail_percentage=max_fail_percentage,
         host_timeout=host_timeout,
+        auth_fail_limit=auth_fail_limit,
         max_output=cap,
     )
     outputs = app.Outputs(
@@ -445,6 +456,15 @@ def _dispatch(
 )
 @click.option("--host-timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per host.")
 @click.option(
+    "--auth-fail-limit",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 50),
+    help="Failed logons one run may make per credential, and authentications in flight with it "
+    "(the lockout guard). Raise it toward your domain's lockout threshold, minus a margin, when "
+    "thousands of hosts share one credential.",
+)
+@click.option(
     "--json",
     "json_out",
     type=click.Path(dir_okay=False),
@@ -477,6 +497,7 @@ def sweep(
     limit: str | None,
     forks: int | None,
     host_timeout: float | None,
+    auth_fail_limit: int,
     json_out: str | None,
     jsonl_out: str | None,
     junit_out: str | None,
@@ -509,6 +530,7 @@ def sweep(
     )  # fmt: skip
     options = RunOptions(
         apply=False, forks=forks or setup.forks or DEFAULT_FORKS, host_timeout=host_timeout,
+        auth_fail_limit=auth_fail_limit,
         max_output=_max_output(max_output),
     )  # fmt: skip
     outputs = app.Outputs(

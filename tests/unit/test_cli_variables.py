@@ -155,3 +155,26 @@ def test_render_validates_e_host(files: dict[str, Path], fleet: FakeFleet) -> No
     r = invoke("render", "kms-host-set.yml", "-i", files["inv"], "-l", "win1", "-e", 'new_kms_host="kms 02"')
     assert r.exit_code == 1 and "-e new_kms_host: expected a DNS host name or IP address" in r.output
     assert fleet.connects == []
+
+
+def test_auth_fail_limit_reaches_the_engine(monkeypatch: Any, tmp_path: Any) -> None:
+    """--auth-fail-limit is the lockout guard's limit (RunOptions.auth_fail_limit); 0 is refused."""
+    from click.testing import CliRunner
+
+    from remediate import cli
+
+    seen: dict[str, Any] = {}
+
+    def execute(targets: Any, options: Any, outputs: Any, console: Any, plan: Any = None) -> None:
+        seen["limit"] = options.auth_fail_limit
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli, "_execute", execute)
+    inv = tmp_path / "inv.yml"
+    inv.write_text("all:\n  children:\n    windows:\n      hosts:\n        h1: {}\n", encoding="utf-8")
+    r = CliRunner().invoke(
+        cli.main, ["run", "kms-health.yml", "-i", str(inv), "--auth-fail-limit", "10", "--no-history"]
+    )
+    assert r.exit_code == 0 and seen["limit"] == 10, r.output
+    r = CliRunner().invoke(cli.main, ["sweep", "kms-health.yml", "-i", str(inv), "--auth-fail-limit", "0"])
+    assert r.exit_code == 2 and "auth-fail-limit" in r.output
