@@ -26,6 +26,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -91,7 +92,8 @@ def run_tool(
     report = work / f"{tool}.json"
     if tool == "remediate":
         argv = [_bin("remediate"), "run", str(BENCH / "playbooks/three-checks.yml"), "-i", str(lab.inventory),
-                "-f", str(forks), "--json", str(report), "--no-history"]  # fmt: skip
+                "-f", str(forks), "--json", str(report), "--no-history",
+                *shlex.split(os.environ.get("REMEDIATE_BENCH_ARGS", ""))]  # fmt: skip
         env["NO_COLOR"] = "1"
     elif tool == "pywinrm-seq":
         argv = [sys.executable, str(BENCH / "seq_pywinrm.py"), str(lab.inventory)]
