@@ -23,6 +23,7 @@ import click
 
 from remediate.core.errors import ConfigError
 from remediate.history.durations import parse_duration
+from remediate.history.records import jsonable
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) is imported by the commands that read it, not at startup
     from remediate.history.records import HostRecord, RunInfo, RunKind
@@ -77,18 +78,8 @@ def _inv_match(stored: str, wanted: str | None) -> bool:
     return wanted is None or stored == wanted or wanted in stored.split(",")
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, datetime):
-        return v.isoformat()
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
-    return v
-
-
 def _print_json(value: Any) -> None:
-    click.echo(json.dumps(_jsonable(value), indent=2, ensure_ascii=False, default=str))
+    click.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False, default=str))
 
 
 # ---- formatting for tables -----------------------------------------------------------------
@@ -299,16 +290,6 @@ def history_prune(ctx: click.Context, older_than: str, db: str | None, dry_run: 
 
 
 # ---- drift / forecast / report -------------------------------------------------------------
-def _value(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, list | tuple):
-        return ", ".join(_value(x) for x in v) or "(none)"
-    if isinstance(v, dict):
-        return " ".join(f"{k}={_value(x)}" for k, x in v.items())
-    return str(v)
-
-
 @click.command()
 @click.argument("runs", nargs=-1, metavar="[RUN_A RUN_B]")
 @click.option("--since", help="Changes inside this window (default 7d; 30m, 12h, 7d, 2w).")
@@ -320,7 +301,7 @@ def drift(
 ) -> None:
     """Hosts whose verdict or tracked facts changed: inside --since, or from RUN_A to RUN_B."""
     from remediate.history.drift import drift as compute
-    from remediate.history.drift import drift_histories
+    from remediate.history.drift import drift_histories, shown
 
     if runs and len(runs) != 2:
         raise ConfigError("drift takes two runs (RUN_A RUN_B) or none (--since)")
@@ -344,20 +325,20 @@ def drift(
             window = parse_duration(since or "7d", option="--since")
             histories = store.histories(since=now - window, inventory=wanted)
             report = drift_histories(histories, now, since=window)
-        shown = store.url_display
+        where = store.url_display
     if as_json:
         _print_json(report.to_dict())
         return
     rows = [
         (when(e.at), f"{e.host} ({e.address})", f"{e.run_before} -> {e.run_after}", c.label, c.item or "-",
-         f"{_value(c.before)} -> {_value(c.after)}")
+         f"{shown(c.before)} -> {shown(c.after)}")
         for e in report.events
         for c in e.changes
     ]  # fmt: skip
     con = _console()
     scope = f"runs {report.run_a} -> {report.run_b}" if runs else f"since {when(report.since)}"
     if not rows:
-        con.print(f"no drift {scope} in {shown}")
+        con.print(f"no drift {scope} in {where}")
         return
     con.table(f"drift {scope}", ("when", "host", "runs", "change", "item", "before -> after"), rows)
 

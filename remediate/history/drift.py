@@ -62,6 +62,17 @@ class DriftReport:
         }
 
 
+def shown(v: Any, none: str = "-") -> str:
+    """A fact's value for people (tables, the report): lists joined, mappings as k=v."""
+    if v is None:
+        return none
+    if isinstance(v, list | tuple):
+        return ", ".join(shown(x, none) for x in v) or "(none)"
+    if isinstance(v, dict):
+        return " ".join(f"{k}={shown(x, none)}" for k, x in v.items())
+    return str(v)
+
+
 def _canon(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
 

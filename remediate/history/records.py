@@ -81,3 +81,14 @@ class RunMeta:
     host_count: int
     uuid: str | None = None  # None: the store makes one (a resumed run passes its own)
     rerun: str | None = None  # a --rerun run: "failed@<uuid of the run it read>"
+
+
+def jsonable(v: Any) -> Any:
+    """Records, reports and their parts as JSON-ready data: times as ISO 8601 (UTC)."""
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, dict):
+        return {k: jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [jsonable(x) for x in v]
+    return v

@@ -7,11 +7,11 @@ import csv
 from datetime import datetime
 from html import escape
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
+from remediate.history.drift import shown
 from remediate.history.forecast import ForecastEntry
 from remediate.history.report import CompliancePoint, Report
 
@@ -86,18 +86,9 @@ def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True)
     env.filters["when"] = when
     env.filters["pct"] = lambda v: f"{v:.0f}%"
-    env.filters["value"] = _value
+    env.filters["value"] = lambda v: shown(v, none="—")
     return env
 
-
-def _value(v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, list | tuple):
-        return ", ".join(_value(x) for x in v) or "(none)"
-    if isinstance(v, dict):
-        return " ".join(f"{k}={_value(x)}" for k, x in v.items())
-    return str(v)
 
 
 def render_html(report: Report) -> str:

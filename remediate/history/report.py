@@ -16,7 +16,7 @@ from typing import Any
 from remediate.core import domain as domain_registry
 from remediate.history.drift import DriftEvent, DriftReport, host_events
 from remediate.history.forecast import Forecast, ForecastEntry, finish, host_entries
-from remediate.history.records import HostRecord, RunInfo
+from remediate.history.records import HostRecord, RunInfo, jsonable
 from remediate.history.timeline import cutoff, identity, is_compliant, per_host, trailing
 
 
@@ -106,18 +106,9 @@ class Report:
         d = asdict(self)
         d["drift"] = self.drift.to_dict()
         d["forecast"] = self.forecast.to_dict()
-        out: dict[str, Any] = _jsonable(d)
+        out: dict[str, Any] = jsonable(d)
         return out
 
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, datetime):
-        return v.isoformat()
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
-    return v
 
 
 def _shares(rows: Sequence[HostRow], keys: Any) -> list[Share]:
