@@ -14,6 +14,8 @@ import shutil
 import subprocess
 import sys
 
+from tests.services.common import apt_install
+
 DEBIAN_PACKAGES = ("libkrb5-dev", "krb5-kdc", "krb5-admin-server", "krb5-user", "gcc")
 KDC_TOOLS = ("krb5kdc", "kdb5_util", "kadmin.local")
 
@@ -32,15 +34,9 @@ def install_if_missing() -> str | None:
     else why the Kerberos tests cannot run here."""
     if _have_tools() and _have_bindings():
         return None
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return f"needs the Debian packages {' '.join(DEBIAN_PACKAGES)} and pip install 'remediate[kerberos]'"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-qq", *DEBIAN_PACKAGES]
-    if subprocess.run(install, env=env, capture_output=True, check=False).returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, check=False)
-        out = subprocess.run(install, env=env, capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            return f"apt-get install {' '.join(DEBIAN_PACKAGES)} failed: {out.stderr[-300:]}"
+    why = apt_install(DEBIAN_PACKAGES)
+    if why is not None:
+        return f"{why}; and pip install 'remediate[kerberos]'"
     if not _have_bindings():
         pip = [sys.executable, "-m", "pip", "install", "-q", "pyspnego[kerberos]"]
         out = subprocess.run(pip, capture_output=True, text=True, check=False)

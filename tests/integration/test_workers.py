@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,12 +32,6 @@ PLAYBOOK = Path(__file__).parent / "playbooks" / "activate.yml"
 SITES = ("a", "b", "c")
 FIX_SWITCHES = ("/skms", "/ipk", "/ato")
 PW = "Lab-Passw0rd!"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

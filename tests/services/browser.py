@@ -13,6 +13,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.services.common import apt_install
+
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 # a Japanese font, so the screenshot shows the Japanese error text rather than empty boxes
 PACKAGES = ("chromium", "fonts-ipafont-gothic")
@@ -47,17 +49,11 @@ def install_if_missing() -> tuple[str | None, str | None]:
     found = find()
     if found and os.path.exists(JA_FONT):
         return found, None
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        if found:
-            return found, None  # the DOM checks hold without the font; only the screenshot differs
-        return None, "needs Debian's chromium package (apt-get install chromium, as root)"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-qq", *PACKAGES]
-    if subprocess.run(install, env=env, capture_output=True, check=False).returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, check=False)
-        out = subprocess.run(install, env=env, capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            return None, f"apt-get install {' '.join(PACKAGES)} failed: {out.stderr[-300:]}"
+    if os.geteuid() != 0 and found:
+        return found, None  # the DOM checks hold without the font; only the screenshot differs
+    why = apt_install(PACKAGES)
+    if why is not None:
+        return (found, None) if found else (None, why)
     found = find()
     return (found, None) if found else (None, "chromium still missing after apt-get install")
 

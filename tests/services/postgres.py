@@ -13,13 +13,14 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.services.common import apt_install, free_port
 
 DEBIAN_PACKAGE = "postgresql"
 
@@ -40,22 +41,10 @@ def install_if_missing() -> str | None:
     """None when the server binaries are here (installing them as root if not), else why not."""
     if find_bin() is not None:
         return None
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return f"needs Debian's {DEBIAN_PACKAGE} package (apt-get install {DEBIAN_PACKAGE}, as root)"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-qq", DEBIAN_PACKAGE]
-    if subprocess.run(install, env=env, capture_output=True, check=False).returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, check=False)
-        out = subprocess.run(install, env=env, capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            return f"apt-get install {DEBIAN_PACKAGE} failed: {out.stderr[-300:]}"
+    why = apt_install([DEBIAN_PACKAGE])
+    if why is not None:
+        return why
     return None if find_bin() is not None else f"{DEBIAN_PACKAGE} installed but no initdb found"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)

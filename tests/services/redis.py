@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.services.common import apt_install, free_port
+
 PACKAGE = "redis-server"
 
 
@@ -35,22 +37,10 @@ def install_if_missing() -> str | None:
     """None when redis-server is there (installing it as root if not); else why it is not."""
     if _binary() is not None:
         return None
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return f"needs the Debian package {PACKAGE} (apt-get install {PACKAGE}, as root)"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", PACKAGE]
-    if subprocess.run(install, env=env, capture_output=True, check=False).returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, check=False)
-        out = subprocess.run(install, env=env, capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            return f"apt-get install {PACKAGE} failed: {out.stderr[-300:]}"
+    why = apt_install([PACKAGE], recommends=False)
+    if why is not None:
+        return why
     return None if _binary() is not None else f"{PACKAGE} installed but redis-server not found"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def ping(host: str, port: int, timeout: float = 2.0) -> bool:
@@ -72,7 +62,7 @@ def redis_server() -> Iterator[str]:
     binary = _binary()
     assert binary is not None
     with tempfile.TemporaryDirectory(prefix="remediate-redis-") as tmp:
-        port = _free_port()
+        port = free_port()
         logfile = os.path.join(tmp, "redis.log")
         args = [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", tmp, "--save", "",
                 "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes",
