@@ -128,6 +128,22 @@ def _inventory_setup(
     return setup
 
 
+def _limit_options(f: Any) -> Any:
+    """--host-timeout and --auth-fail-limit, the same on run and sweep."""
+    f = click.option(
+        "--auth-fail-limit",
+        default=3,
+        show_default=True,
+        type=click.IntRange(1, 50),
+        help="Failed logons one run may make per credential, and authentications in flight with it "
+        "(the lockout guard). Raise it toward your domain's lockout threshold, minus a margin, when "
+        "thousands of hosts share one credential.",
+    )(f)
+    return click.option(
+        "--host-timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per host."
+    )(f)
+
+
 LANGUAGES = ("en", "ja")
 DEFAULT_FORKS = 50
 
@@ -177,16 +193,7 @@ def main() -> None:
     type=click.FloatRange(0, 100),
     help="Skip the remaining batches once more than P% of a batch was changed but not fixed.",
 )
-@click.option("--host-timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per host.")
-@click.option(
-    "--auth-fail-limit",
-    default=3,
-    show_default=True,
-    type=click.IntRange(1, 50),
-    help="Failed logons one run may make per credential, and authentications in flight with it "
-    "(the lockout guard). Raise it toward your domain's lockout threshold, minus a margin, when "
-    "thousands of hosts share one credential.",
-)
+@_limit_options
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the full report.")
 @click.option("--jsonl", "jsonl_out", type=click.Path(dir_okay=False), help="Stream host results.")
 @click.option("--junit", "junit_out", type=click.Path(dir_okay=False), help="JUnit XML for CI.")
@@ -454,16 +461,7 @@ def _dispatch(
 @click.option(
     "-f", "--forks", type=click.IntRange(1), help=f"Hosts in flight (default as for run: {DEFAULT_FORKS})."
 )
-@click.option("--host-timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per host.")
-@click.option(
-    "--auth-fail-limit",
-    default=3,
-    show_default=True,
-    type=click.IntRange(1, 50),
-    help="Failed logons one run may make per credential, and authentications in flight with it "
-    "(the lockout guard). Raise it toward your domain's lockout threshold, minus a margin, when "
-    "thousands of hosts share one credential.",
-)
+@_limit_options
 @click.option(
     "--json",
     "json_out",
