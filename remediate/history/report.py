@@ -20,28 +20,29 @@ from remediate.history.records import HostRecord, RunInfo, jsonable
 from remediate.history.timeline import cutoff, identity, is_compliant, per_host, trailing
 
 
+class _Compliance:
+    compliant: int
+    total: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.compliant / self.total if self.total else 0.0
+
+
 @dataclass(frozen=True)
-class CompliancePoint:
+class CompliancePoint(_Compliance):
     run_id: int
     started: datetime
     kind: str
     compliant: int
     total: int
 
-    @property
-    def percent(self) -> float:
-        return 100.0 * self.compliant / self.total if self.total else 0.0
-
 
 @dataclass(frozen=True)
-class Share:
+class Share(_Compliance):
     name: str  # a group or a site
     compliant: int
     total: int
-
-    @property
-    def percent(self) -> float:
-        return 100.0 * self.compliant / self.total if self.total else 0.0
 
 
 @dataclass(frozen=True)
