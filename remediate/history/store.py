@@ -44,7 +44,7 @@ DEFAULT_STALE_AFTER = timedelta(hours=1)
 _RUNS = cast(Table, RunRow.__table__)
 _HOSTS = cast(Table, HostRow.__table__)
 _CLAIMS = cast(Table, ClaimRow.__table__)
-_UUID_PREFIX = re.compile(r"^[0-9a-fA-F-]{1,36}$")
+_UUID_PREFIX = re.compile(r"^[0-9a-fA-F-]{8,36}$")  # 8+: "--run 999" never matches a UUID
 
 
 def _now() -> datetime:

@@ -175,3 +175,14 @@ def test_a_database_from_a_newer_remediate_is_refused_clearly(store_db: str) -> 
     for create in (False, True):  # before: alembic's "Can't locate revision" traceback
         with pytest.raises(HistoryError, match="newer than this remediate knows"):
             Store.open(store_db, create=create)
+
+
+def test_a_short_number_is_a_row_id_never_a_uuid_prefix(store_db: str) -> None:
+    store = Store.open(store_db, create=True)
+    run = store.start_run(_meta(uuid="99900000-0000-4000-8000-000000000000"))
+    try:
+        with pytest.raises(HistoryError, match="no run '999'"):  # before: run 1, by its UUID's start
+            store.run("999")
+        assert store.run(run.uuid[:8]).id == run.id
+    finally:
+        store.close()
